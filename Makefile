@@ -1,0 +1,35 @@
+# Every target creates .venv and installs the pinned requirements first, so a
+# fresh clone needs nothing but python3 (3.11 or newer).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install test lint format run clean
+
+$(STAMP): requirements.txt requirements-lambda.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the pinned requirements
+
+test: $(STAMP)  ## run the test suite (moto in-process and a moto_server on loopback)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff and mypy, as CI runs them
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+run: $(STAMP)  ## start the scheduler API on $(HOST):$(PORT) (settings from .env)
+	$(BIN)/uvicorn scheduler_api.main:app --host $(HOST) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

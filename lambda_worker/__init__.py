@@ -1,0 +1,1 @@
+"""The Lambda worker: a FastAPI app behind Mangum that runs scheduled tasks."""

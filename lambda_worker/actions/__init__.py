@@ -1,0 +1,21 @@
+"""Actions the worker can run. To add one, write a module like `send_notification.py`
+with an `@action("name")` function and import it below."""
+
+# Built-in actions register themselves on import.
+from lambda_worker.actions import (
+    cleanup,
+    generate_daily_report,
+    process_payment,
+    send_notification,
+)
+from lambda_worker.actions.registry import action, get_action, known_actions
+
+__all__ = [
+    "action",
+    "cleanup",
+    "generate_daily_report",
+    "get_action",
+    "known_actions",
+    "process_payment",
+    "send_notification",
+]

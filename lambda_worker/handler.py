@@ -1,0 +1,60 @@
+"""The Lambda entry point: `lambda_worker.handler.lambda_handler`.
+
+Mangum turns every exception into a 500 response, and a returned 500 is a successful
+invocation to Lambda, so nothing would ever retry. Here a 5xx answer becomes a raised
+TaskFailedError: Lambda's asynchronous retries and on-failure destination take over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from mangum import Mangum
+
+from lambda_worker.app import app
+from lambda_worker.logs import configure_logging, log_fields
+
+configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+logger = logging.getLogger("lambda_worker.handler")
+
+# Built once per Lambda container, reused by every invocation.
+_asgi_handler = Mangum(app, lifespan="off")
+
+REQUIRED_EVENT_KEYS = ("resource", "path", "httpMethod", "requestContext")
+
+
+class UnsupportedEventError(ValueError):
+    """The event is not an API Gateway REST proxy event."""
+
+
+class TaskFailedError(RuntimeError):
+    """The callback answered 5xx; raised so that Lambda retries the invocation."""
+
+    def __init__(self, status_code: int, body: str) -> None:
+        super().__init__(f"task callback answered {status_code}: {body[:1000]}")
+        self.status_code = status_code
+        self.body = body
+
+
+def _lambda_request_id(context: Any) -> str | None:
+    if isinstance(context, dict):
+        return context.get("aws_request_id")
+    return getattr(context, "aws_request_id", None)
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    if not isinstance(event, dict) or any(key not in event for key in REQUIRED_EVENT_KEYS):
+        keys = sorted(event) if isinstance(event, dict) else type(event).__name__
+        raise UnsupportedEventError(
+            "expected an API Gateway REST proxy event with keys "
+            f"{', '.join(REQUIRED_EVENT_KEYS)} (the Input the scheduler API builds); got {keys}"
+        )
+    with log_fields(lambda_request_id=_lambda_request_id(context)):
+        response: dict[str, Any] = _asgi_handler(event, context)
+        status = int(response["statusCode"])
+        if status >= 500:
+            logger.error("callback failed with %d; raising so Lambda retries", status)
+            raise TaskFailedError(status, str(response.get("body") or ""))
+    return response

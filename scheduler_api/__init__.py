@@ -1,0 +1,1 @@
+"""HTTP API that turns task requests into EventBridge Scheduler schedules."""

@@ -1,0 +1,152 @@
+"""`/scheduler` routes. Plain `def`: FastAPI runs them in its threadpool, so a blocking
+boto3 call never stalls the event loop (the seed's `async def` routes did)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Query
+
+from scheduler_api.api.deps import AwsServiceDep
+from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
+from scheduler_api.scheduling.errors import ExpressionError
+from scheduler_api.scheduling.expressions import next_fire_times, parse_expression, parse_timezone
+from scheduler_api.schemas import (
+    CancelScheduleResponse,
+    ErrorResponse,
+    PreviewResponse,
+    ScheduleDetail,
+    ScheduleListResponse,
+    ScheduleSummaryOut,
+    ScheduleTaskRequest,
+    ScheduleTaskResponse,
+)
+from scheduler_api.services.aws_service import decode_task
+
+router = APIRouter(prefix="/scheduler", tags=["scheduler"])
+
+_AWS_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "Invalid request (names the field)"},
+    502: {"model": ErrorResponse, "description": "AWS refused the call"},
+    503: {"model": ErrorResponse, "description": "AWS throttled or unavailable; see Retry-After"},
+}
+_ARN_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Not a schedule ARN"},
+    404: {"model": ErrorResponse, "description": "No such schedule in this service's group"},
+    **_AWS_ERRORS,
+}
+
+
+def _decoded(schedule_arn: str) -> str:
+    """The ARN may come raw or URL-encoded (once more than the path decoding undoes)."""
+    return unquote(schedule_arn) if "%" in schedule_arn else schedule_arn
+
+
+@router.post(
+    "/schedule",
+    response_model=ScheduleTaskResponse,
+    responses={409: {"model": ErrorResponse, "description": "task_id taken"}, **_AWS_ERRORS},
+)
+def schedule_task(request: ScheduleTaskRequest, service: AwsServiceDep) -> ScheduleTaskResponse:
+    """Schedule a task once (delay_minutes, run_at) or on a recurrence (cron, rate).
+
+    Idempotent per task_id: repeating the same request returns the same schedule.
+    """
+    scheduled = service.schedule_task(request)
+    return ScheduleTaskResponse(
+        success=True,
+        message="Task scheduled successfully" if scheduled.created else "Task already scheduled",
+        schedule_arn=scheduled.arn,
+        task_id=request.task_id,
+        scheduled_in_minutes=request.delay_minutes,
+        schedule_name=scheduled.name,
+        schedule_expression=scheduled.expression,
+        timezone=scheduled.timezone,
+        next_run_times=scheduled.next_run_times,
+    )
+
+
+@router.delete(
+    "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=_ARN_ERRORS
+)
+def cancel_schedule(schedule_arn: str, service: AwsServiceDep) -> CancelScheduleResponse:
+    arn = _decoded(schedule_arn)
+    if not service.cancel_schedule(arn):
+        raise ScheduleNotFoundError("schedule not found")
+    return CancelScheduleResponse(
+        success=True, message="Schedule cancelled successfully", schedule_arn=arn
+    )
+
+
+@router.get("/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=_ARN_ERRORS)
+def get_schedule(schedule_arn: str, service: AwsServiceDep) -> ScheduleDetail:
+    schedule = service.get_schedule(_decoded(schedule_arn))
+    spec = schedule.spec
+    return ScheduleDetail(
+        schedule_arn=schedule.arn,
+        schedule_name=spec.name,
+        group_name=spec.group_name,
+        state=spec.state,
+        schedule_expression=spec.expression,
+        timezone=spec.timezone,
+        start_date=spec.start_date,
+        end_date=spec.end_date,
+        flexible_window_minutes=spec.flexible_window_minutes,
+        action_after_completion=spec.action_after_completion,
+        task=decode_task(schedule),
+        next_run_times=service.next_run_times(schedule),
+        created_at=schedule.created_at,
+        updated_at=schedule.updated_at,
+    )
+
+
+@router.get("/schedules", response_model=ScheduleListResponse, responses=_AWS_ERRORS)
+def list_schedules(
+    service: AwsServiceDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> ScheduleListResponse:
+    """This service's schedules, one page at a time (pass next_token for the next)."""
+    page = service.list_schedules(limit=limit, next_token=next_token)
+    return ScheduleListResponse(
+        schedules=[
+            ScheduleSummaryOut(
+                schedule_arn=item.arn,
+                schedule_name=item.name,
+                group_name=item.group_name,
+                state=item.state,
+                created_at=item.created_at,
+                updated_at=item.updated_at,
+            )
+            for item in page.schedules
+        ],
+        next_token=page.next_token,
+    )
+
+
+@router.get("/preview", response_model=PreviewResponse, responses={422: _AWS_ERRORS[422]})
+def preview(
+    service: AwsServiceDep,
+    expression: Annotated[str, Query(min_length=1, max_length=256)],
+    timezone: Annotated[str, Query(max_length=64)] = "UTC",
+    after: datetime | None = None,
+    count: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> PreviewResponse:
+    """Validate an at(), cron() or rate() expression and list its next fire times (UTC)."""
+    try:
+        zone = parse_timezone(timezone)
+    except ExpressionError as exc:
+        raise RequestValidationFailedError("timezone", str(exc), "query") from exc
+    try:
+        parsed = parse_expression(expression)
+    except ExpressionError as exc:
+        raise RequestValidationFailedError("expression", str(exc), "query") from exc
+    start = service.clock() if after is None else after
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=zone)
+    times = next_fire_times(parsed, zone=zone, after=start, count=count)
+    return PreviewResponse(
+        expression=expression, timezone=timezone, after=start, next_run_times=times
+    )

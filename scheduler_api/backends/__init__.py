@@ -1,0 +1,1 @@
+"""Where schedules live: a backend whose methods are named after the AWS operations."""

@@ -1,0 +1,92 @@
+"""The interface between AwsService and a place that stores and fires schedules.
+
+Methods are named after the EventBridge Scheduler operations and raise only the
+project exceptions in scheduler_api.errors, so callers never see a backend's own errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+ScheduleState = Literal["ENABLED", "DISABLED"]
+ActionAfterCompletion = Literal["NONE", "DELETE"]
+
+
+@dataclass(frozen=True)
+class ScheduleTarget:
+    arn: str
+    role_arn: str
+    input: str
+    maximum_retry_attempts: int
+    maximum_event_age_seconds: int
+    dead_letter_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """Everything CreateSchedule takes, typed."""
+
+    name: str
+    group_name: str
+    expression: str
+    timezone: str
+    target: ScheduleTarget
+    description: str = ""
+    state: ScheduleState = "ENABLED"
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    flexible_window_minutes: int | None = None
+    action_after_completion: ActionAfterCompletion = "NONE"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    arn: str
+    spec: ScheduleSpec
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleSummary:
+    arn: str
+    name: str
+    group_name: str
+    state: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SchedulePage:
+    schedules: list[ScheduleSummary]
+    next_token: str | None
+
+
+class SchedulerBackend(Protocol):
+    def create_schedule(self, spec: ScheduleSpec) -> str:
+        """Create it and return its ARN; ScheduleExistsError if the name is taken."""
+        ...
+
+    def get_schedule(self, group_name: str, name: str) -> Schedule:
+        """ScheduleNotFoundError if there is none."""
+        ...
+
+    def update_schedule(self, spec: ScheduleSpec) -> str:
+        """Replace every setting of an existing schedule and return its ARN."""
+        ...
+
+    def delete_schedule(self, group_name: str, name: str) -> None:
+        """ScheduleNotFoundError if there is none."""
+        ...
+
+    def list_schedules(
+        self,
+        group_name: str,
+        *,
+        limit: int,
+        next_token: str | None = None,
+        name_prefix: str | None = None,
+    ) -> SchedulePage: ...

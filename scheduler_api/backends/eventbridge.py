@@ -1,0 +1,207 @@
+"""The EventBridge Scheduler backend: ScheduleSpec to boto3 and back.
+
+AWS errors are translated here, once, into the project exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from scheduler_api.backends.base import (
+    Schedule,
+    SchedulePage,
+    ScheduleSpec,
+    ScheduleSummary,
+    ScheduleTarget,
+)
+from scheduler_api.errors import (
+    BackendFailureError,
+    BackendUnavailableError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_scheduler.type_defs import (
+        CreateScheduleInputTypeDef,
+        GetScheduleOutputTypeDef,
+    )
+
+logger = logging.getLogger(__name__)
+
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceQuotaExceededException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalServerException",
+    }
+)
+_NETWORK_ERRORS = (
+    EndpointConnectionError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+
+
+@contextmanager
+def _aws_errors(operation: str, *, missing_is_not_found: bool = True) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        logger.warning("%s failed: %s: %s", operation, code, error.get("Message", ""))
+        if code == "ResourceNotFoundException" and missing_is_not_found:
+            raise ScheduleNotFoundError("schedule not found") from exc
+        if code == "ConflictException":
+            raise ScheduleExistsError("a schedule with this name exists") from exc
+        if code in _UNAVAILABLE_CODES or status >= 500:
+            raise BackendUnavailableError("EventBridge Scheduler is unavailable") from exc
+        raise BackendFailureError(f"EventBridge Scheduler refused {operation} ({code})") from exc
+    except _NETWORK_ERRORS as exc:
+        logger.warning("%s failed: %s", operation, type(exc).__name__)
+        raise BackendUnavailableError("EventBridge Scheduler is unreachable") from exc
+    except BotoCoreError as exc:
+        logger.error("%s failed: %s", operation, type(exc).__name__)
+        raise BackendFailureError(f"EventBridge Scheduler call {operation} failed") from exc
+
+
+class EventBridgeBackend:
+    def __init__(self, client: EventBridgeSchedulerClient) -> None:
+        self._client = client
+
+    def create_schedule(self, spec: ScheduleSpec) -> str:
+        # A missing group is a deployment error, not a missing schedule.
+        with _aws_errors("CreateSchedule", missing_is_not_found=False):
+            response = self._client.create_schedule(**_request(spec))
+        return response["ScheduleArn"]
+
+    def update_schedule(self, spec: ScheduleSpec) -> str:
+        request: Any = _request(spec)
+        with _aws_errors("UpdateSchedule"):
+            response = self._client.update_schedule(**request)
+        return response["ScheduleArn"]
+
+    def get_schedule(self, group_name: str, name: str) -> Schedule:
+        with _aws_errors("GetSchedule"):
+            response = self._client.get_schedule(GroupName=group_name, Name=name)
+        return _schedule(response)
+
+    def delete_schedule(self, group_name: str, name: str) -> None:
+        with _aws_errors("DeleteSchedule"):
+            self._client.delete_schedule(GroupName=group_name, Name=name)
+
+    def list_schedules(
+        self,
+        group_name: str,
+        *,
+        limit: int,
+        next_token: str | None = None,
+        name_prefix: str | None = None,
+    ) -> SchedulePage:
+        kwargs: dict[str, Any] = {"GroupName": group_name, "MaxResults": limit}
+        if next_token:
+            kwargs["NextToken"] = next_token
+        if name_prefix:
+            kwargs["NamePrefix"] = name_prefix
+        with _aws_errors("ListSchedules"):
+            response = self._client.list_schedules(**kwargs)
+        summaries = [
+            ScheduleSummary(
+                arn=item["Arn"],
+                name=item["Name"],
+                group_name=item.get("GroupName", group_name),
+                state=item.get("State", "ENABLED"),
+                created_at=item.get("CreationDate"),
+                updated_at=item.get("LastModificationDate"),
+            )
+            for item in response.get("Schedules", [])
+        ]
+        return SchedulePage(summaries, response.get("NextToken"))
+
+
+def _request(spec: ScheduleSpec) -> CreateScheduleInputTypeDef:
+    target: dict[str, Any] = {
+        "Arn": spec.target.arn,
+        "RoleArn": spec.target.role_arn,
+        "Input": spec.target.input,
+        "RetryPolicy": {
+            "MaximumRetryAttempts": spec.target.maximum_retry_attempts,
+            "MaximumEventAgeInSeconds": spec.target.maximum_event_age_seconds,
+        },
+    }
+    if spec.target.dead_letter_arn:
+        target["DeadLetterConfig"] = {"Arn": spec.target.dead_letter_arn}
+    window: dict[str, Any] = {"Mode": "OFF"}
+    if spec.flexible_window_minutes:
+        window = {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": spec.flexible_window_minutes}
+    request: dict[str, Any] = {
+        "Name": spec.name,
+        "GroupName": spec.group_name,
+        "ScheduleExpression": spec.expression,
+        "ScheduleExpressionTimezone": spec.timezone,
+        "FlexibleTimeWindow": window,
+        "Target": target,
+        "State": spec.state,
+        "Description": spec.description,
+        "ActionAfterCompletion": spec.action_after_completion,
+    }
+    if spec.start_date:
+        request["StartDate"] = spec.start_date
+    if spec.end_date:
+        request["EndDate"] = spec.end_date
+    result: CreateScheduleInputTypeDef = request  # type: ignore[assignment]
+    return result
+
+
+def _schedule(response: GetScheduleOutputTypeDef) -> Schedule:
+    target = response["Target"]
+    retry = target.get("RetryPolicy", {})
+    window = response.get("FlexibleTimeWindow", {"Mode": "OFF"})
+    spec = ScheduleSpec(
+        name=response["Name"],
+        group_name=response["GroupName"],
+        expression=response["ScheduleExpression"],
+        timezone=response.get("ScheduleExpressionTimezone") or "UTC",
+        target=ScheduleTarget(
+            arn=target["Arn"],
+            role_arn=target["RoleArn"],
+            input=target.get("Input", ""),
+            maximum_retry_attempts=retry.get("MaximumRetryAttempts", 185),
+            maximum_event_age_seconds=retry.get("MaximumEventAgeInSeconds", 86400),
+            dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+        ),
+        description=response.get("Description", "") or "",
+        state=response.get("State", "ENABLED"),
+        start_date=response.get("StartDate"),
+        end_date=response.get("EndDate"),
+        flexible_window_minutes=(
+            window.get("MaximumWindowInMinutes") if window.get("Mode") == "FLEXIBLE" else None
+        ),
+        action_after_completion=response.get("ActionAfterCompletion", "NONE") or "NONE",
+    )
+    return Schedule(
+        arn=response["Arn"],
+        spec=spec,
+        created_at=response.get("CreationDate"),
+        updated_at=response.get("LastModificationDate"),
+    )

@@ -1,0 +1,78 @@
+"""Settings, read once at start-up from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_LAMBDA_ARN = re.compile(
+    r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:[\w-]+(:[\w$-]+)?$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    aws_region: str = Field("ap-northeast-2", alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
+    aws_access_key_id: str | None = Field(None, alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(None, alias="AWS_SECRET_ACCESS_KEY")
+    aws_max_attempts: int = Field(3, ge=1, le=10, alias="AWS_MAX_ATTEMPTS")
+
+    lambda_arn: str | None = Field(None, alias="SCHEDULER_LAMBDA_ARN")
+    lambda_function_name: str | None = Field(None, alias="SCHEDULER_LAMBDA_FUNCTION_NAME")
+    target_role_arn: str = Field(alias="SCHEDULER_TARGET_ROLE_ARN")
+    group_name: str = Field(
+        "default", pattern=r"^[0-9A-Za-z_.-]{1,64}$", alias="SCHEDULER_GROUP_NAME"
+    )
+    dead_letter_arn: str | None = Field(None, alias="SCHEDULER_DLQ_ARN")
+    account_id: str | None = Field(None, pattern=r"^\d{12}$", alias="SCHEDULER_ACCOUNT_ID")
+    retry_attempts: int = Field(2, ge=0, le=185, alias="SCHEDULER_RETRY_ATTEMPTS")
+    max_event_age_seconds: int = Field(
+        3600, ge=60, le=86400, alias="SCHEDULER_MAX_EVENT_AGE_SECONDS"
+    )
+    callback_path: str = Field("/api/v1/tasks/callback", alias="SCHEDULER_CALLBACK_PATH")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    @field_validator("lambda_arn")
+    @classmethod
+    def _lambda_arn_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _LAMBDA_ARN.match(value):
+            raise ValueError("must be a Lambda function ARN")
+        return value
+
+    @field_validator("target_role_arn")
+    @classmethod
+    def _role_arn_shape(cls, value: str) -> str:
+        if not _ROLE_ARN.match(value):
+            raise ValueError("must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        return value
+
+    @field_validator("dead_letter_arn")
+    @classmethod
+    def _dlq_arn_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _SQS_ARN.match(value):
+            raise ValueError("must be an SQS queue ARN")
+        return value
+
+    @model_validator(mode="after")
+    def _lambda_named(self) -> Settings:
+        if not self.lambda_arn and not self.lambda_function_name:
+            raise ValueError(
+                "set SCHEDULER_LAMBDA_ARN (preferred) or SCHEDULER_LAMBDA_FUNCTION_NAME"
+            )
+        return self
+
+
+def account_of(lambda_arn: str) -> str:
+    """The account in a Lambda function ARN (validated by Settings)."""
+    match = _LAMBDA_ARN.match(lambda_arn)
+    if not match:
+        raise ValueError(f"not a Lambda function ARN: {lambda_arn}")
+    return match.group("account")

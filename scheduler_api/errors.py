@@ -1,0 +1,40 @@
+"""Project exceptions. Backends raise these; one exception handler maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class SchedulerError(Exception):
+    """Base class; its message is safe to show to a client."""
+
+
+class ScheduleNotFoundError(SchedulerError):
+    """No such schedule in this service's group, region and account."""
+
+
+class ScheduleExistsError(SchedulerError):
+    """CreateSchedule found a schedule of that name already."""
+
+
+class ScheduleConflictError(SchedulerError):
+    """The task_id is taken by a schedule created from a different request."""
+
+    def __init__(self, existing_arn: str) -> None:
+        super().__init__(f"task_id is already scheduled with a different request: {existing_arn}")
+        self.existing_arn = existing_arn
+
+
+class RequestValidationFailedError(SchedulerError):
+    """A request that is well-formed but cannot be scheduled (e.g. a time in the past)."""
+
+    def __init__(self, field: str, message: str, location: str = "body") -> None:
+        super().__init__(message)
+        self.field = field
+        self.location = location
+
+
+class BackendUnavailableError(SchedulerError):
+    """Throttled, or the backend is down or unreachable: the client may retry later."""
+
+
+class BackendFailureError(SchedulerError):
+    """The backend refused the call for a reason the client cannot fix by retrying."""

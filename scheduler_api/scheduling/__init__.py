@@ -1,0 +1,1 @@
+"""Schedule expressions (at, rate, cron) as AWS EventBridge Scheduler reads them."""

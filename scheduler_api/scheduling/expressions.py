@@ -1,0 +1,169 @@
+"""`at()`, `rate()` and `cron()` expressions: parse, render for AWS, and list fire times.
+
+Fire times follow the AWS EventBridge Scheduler rules:
+- `at()` carries no offset; it is read in the schedule's time zone.
+- `rate()` fires first at StartDate (or when the schedule is created), then every interval;
+  time zones and DST do not move it.
+- `cron()` is evaluated in the schedule's time zone. A local time skipped by a DST change
+  does not fire; a local time that happens twice fires once (the first time).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scheduler_api.scheduling.cron import CronSchedule
+from scheduler_api.scheduling.errors import ExpressionError
+
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+_RATE = re.compile(r"^(\d+)\s+(minute|minutes|hour|hours|day|days)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+MAX_RATE_VALUE = 1_000_000
+
+
+@dataclass(frozen=True)
+class AtExpression:
+    """A one-time schedule: a naive local time, read in the schedule's time zone."""
+
+    when: datetime
+
+    def render(self) -> str:
+        return f"at({self.when.strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+@dataclass(frozen=True)
+class RateExpression:
+    value: int
+    unit: str  # singular: minute, hour or day
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(seconds=self.value * _UNIT_SECONDS[self.unit])
+
+    def render(self) -> str:
+        return f"rate({self.value} {self.unit}{'' if self.value == 1 else 's'})"
+
+
+@dataclass(frozen=True)
+class CronExpression:
+    schedule: CronSchedule
+
+    def render(self) -> str:
+        return f"cron({self.schedule.text})"
+
+
+ScheduleExpression = AtExpression | RateExpression | CronExpression
+
+
+def _unwrap(text: str, keyword: str) -> str:
+    stripped = text.strip()
+    if stripped.startswith(f"{keyword}(") and stripped.endswith(")"):
+        return stripped[len(keyword) + 1 : -1].strip()
+    return stripped
+
+
+def parse_cron(text: str) -> CronExpression:
+    """`cron(0 9 * * ? *)` or the bare six fields."""
+    return CronExpression(CronSchedule.parse(_unwrap(text, "cron")))
+
+
+def parse_rate(text: str) -> RateExpression:
+    """`rate(5 minutes)` or `5 minutes`; a value of 1 may take either unit form."""
+    match = _RATE.match(_unwrap(text, "rate"))
+    if not match:
+        raise ExpressionError(
+            "rate must be 'rate(<value> <unit>)' with a positive whole value and a unit of "
+            "minute(s), hour(s) or day(s)"
+        )
+    value = int(match.group(1))
+    if not 1 <= value <= MAX_RATE_VALUE:
+        raise ExpressionError(f"rate value must be between 1 and {MAX_RATE_VALUE}")
+    return RateExpression(value, match.group(2).removesuffix("s"))
+
+
+def parse_at(text: str) -> AtExpression:
+    match = _AT.match(text.strip())
+    if not match:
+        raise ExpressionError("at must be 'at(yyyy-mm-ddThh:mm:ss)'")
+    try:
+        return AtExpression(datetime.fromisoformat(match.group(1)))
+    except ValueError as exc:
+        raise ExpressionError(f"at: {match.group(1)!r} is not a valid date and time") from exc
+
+
+def parse_expression(text: str) -> ScheduleExpression:
+    """Any of the three forms; the keyword and its parentheses are required here."""
+    stripped = text.strip()
+    if stripped.startswith("at("):
+        return parse_at(stripped)
+    if stripped.startswith("rate("):
+        return parse_rate(stripped)
+    if stripped.startswith("cron("):
+        return parse_cron(stripped)
+    raise ExpressionError("expression must be at(...), rate(...) or cron(...)")
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ExpressionError(f"{name!r} is not an IANA time zone name") from exc
+
+
+def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:
+    """A naive local time in UTC; None when DST skips it. A repeated time maps to its first."""
+    aware = local.replace(tzinfo=zone, fold=0)
+    in_utc = aware.astimezone(UTC)
+    if in_utc.astimezone(zone).replace(tzinfo=None) != local:
+        return None
+    return in_utc
+
+
+def next_fire_times(
+    expression: ScheduleExpression,
+    *,
+    zone: ZoneInfo,
+    after: datetime,
+    count: int,
+    anchor: datetime | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+) -> list[datetime]:
+    """Up to `count` UTC fire times strictly after `after`, inside [start_date, end_date].
+
+    `anchor` is when a rate schedule was created; it starts there unless start_date is set.
+    """
+    if isinstance(expression, AtExpression):
+        fire = local_to_utc(expression.when, zone)
+        return [fire] if fire is not None and fire > after and count > 0 else []
+    lower = max(after, start_date - timedelta(microseconds=1)) if start_date else after
+    if isinstance(expression, RateExpression):
+        times = _rate_times(expression, start_date or anchor or after, lower, count)
+    else:
+        times = _cron_times(expression.schedule, zone, lower, count)
+    return [t for t in times if end_date is None or t <= end_date]
+
+
+def _rate_times(
+    rate: RateExpression, first: datetime, after: datetime, count: int
+) -> list[datetime]:
+    interval = rate.interval
+    skipped = 0 if first > after else (after - first) // interval + 1
+    start = first + skipped * interval
+    return [start + k * interval for k in range(count)]
+
+
+def _cron_times(cron: CronSchedule, zone: ZoneInfo, after: datetime, count: int) -> list[datetime]:
+    # Start a few hours early in local time so DST shifts cannot hide a candidate.
+    local_start = (after.astimezone(zone) - timedelta(hours=3)).replace(tzinfo=None)
+    times: list[datetime] = []
+    for local in cron.local_times_from(local_start):
+        if len(times) >= count:
+            break
+        fire = local_to_utc(local, zone)
+        if fire is not None and fire > after:
+            times.append(fire)
+    return times

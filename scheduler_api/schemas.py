@@ -1,0 +1,166 @@
+"""Request and response models of the scheduler API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from scheduler_api.scheduling.expressions import parse_cron, parse_rate, parse_timezone
+
+TaskId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+]
+_TIMING_FIELDS = ("delay_minutes", "run_at", "cron", "rate")
+
+
+class TaskPayload(BaseModel):
+    """The callback body the worker receives (the seed's TaskCallbackRequest)."""
+
+    task_id: TaskId
+    user_id: int
+    action: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScheduleTaskRequest(TaskPayload):
+    """Exactly one of delay_minutes, run_at, cron or rate says when the task runs."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "payment-reminder-42",
+                    "user_id": 456,
+                    "action": "send_notification",
+                    "delay_minutes": 30,
+                    "data": {"notification_type": "payment_expiration"},
+                },
+                {
+                    "task_id": "daily-report",
+                    "user_id": 0,
+                    "action": "generate_daily_report",
+                    "cron": "0 9 * * ? *",
+                    "timezone": "Asia/Seoul",
+                },
+            ]
+        },
+    )
+
+    delay_minutes: int | None = Field(None, ge=1, le=10080, description="Run once, this late")
+    run_at: datetime | None = Field(
+        None, description="Run once at this time (ISO 8601; naive times are read in timezone)"
+    )
+    cron: str | None = Field(None, description="AWS 6-field cron, with or without cron(...)")
+    rate: str | None = Field(None, description="'5 minutes' or 'rate(5 minutes)'")
+    timezone: str = Field("UTC", description="IANA time zone the schedule is read in")
+    start_date: datetime | None = Field(None, description="Recurring only: first possible run")
+    end_date: datetime | None = Field(None, description="Recurring only: last possible run")
+    flexible_window_minutes: int | None = Field(None, ge=1, le=1440)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        return None if value is None else parse_cron(value).render()
+
+    @field_validator("rate")
+    @classmethod
+    def _valid_rate(cls, value: str | None) -> str | None:
+        return None if value is None else parse_rate(value).render()
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> ScheduleTaskRequest:
+        given = [name for name in _TIMING_FIELDS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of delay_minutes, run_at, cron or rate"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if not self.is_recurring and (self.start_date or self.end_date):
+            raise ValueError("start_date and end_date apply only to cron or rate schedules")
+        return self
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.cron is not None or self.rate is not None
+
+    def task(self) -> TaskPayload:
+        return TaskPayload(
+            task_id=self.task_id, user_id=self.user_id, action=self.action, data=self.data
+        )
+
+
+class ScheduleTaskResponse(BaseModel):
+    success: bool
+    message: str
+    schedule_arn: str
+    task_id: str
+    scheduled_in_minutes: int | None
+    schedule_name: str
+    schedule_expression: str
+    timezone: str
+    next_run_times: list[datetime]
+
+
+class ScheduleDetail(BaseModel):
+    schedule_arn: str
+    schedule_name: str
+    group_name: str
+    state: str
+    schedule_expression: str
+    timezone: str
+    start_date: datetime | None
+    end_date: datetime | None
+    flexible_window_minutes: int | None
+    action_after_completion: str
+    task: TaskPayload | None = Field(description="Decoded from the target Input; null if foreign")
+    next_run_times: list[datetime]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class ScheduleSummaryOut(BaseModel):
+    schedule_arn: str
+    schedule_name: str
+    group_name: str
+    state: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class ScheduleListResponse(BaseModel):
+    schedules: list[ScheduleSummaryOut]
+    next_token: str | None
+
+
+class CancelScheduleResponse(BaseModel):
+    success: bool
+    message: str
+    schedule_arn: str
+
+
+class PreviewResponse(BaseModel):
+    expression: str
+    timezone: str
+    after: datetime
+    next_run_times: list[datetime]
+
+
+class ErrorResponse(BaseModel):
+    detail: Any
+    request_id: str

@@ -1,0 +1,100 @@
+"""Shared fixtures: fake AWS credentials, moto, a pinned clock and the app under test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from scheduler_api.config import Settings
+from scheduler_api.main import create_app
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+GROUP = "tasks"
+LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:scheduled-tasks"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/scheduler-invoke"
+DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:scheduler-dlq"
+NOW = datetime(2030, 1, 1, 0, 0, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials, so nothing here can ever reach a real AWS account."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def scheduler_client() -> Iterator[EventBridgeSchedulerClient]:
+    with mock_aws():
+        client = boto3.client("scheduler", region_name=REGION)
+        client.create_schedule_group(Name=GROUP)
+        client.create_schedule_group(Name="other-team")
+        yield client
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "aws_region": REGION,
+        "lambda_arn": LAMBDA_ARN,
+        "target_role_arn": ROLE_ARN,
+        "group_name": GROUP,
+        "dead_letter_arn": DLQ_ARN,
+        "retry_attempts": 3,
+        "max_event_age_seconds": 7200,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def client(
+    settings: Settings, scheduler_client: EventBridgeSchedulerClient, clock: FakeClock
+) -> Iterator[TestClient]:
+    app = create_app(settings, scheduler_client=scheduler_client, clock=clock)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def task_body(task_id: str = "task-123", **timing: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "task_id": task_id,
+        "user_id": 456,
+        "action": "send_notification",
+        "data": {"notification_type": "reminder", "message": "Your task is ready"},
+    }
+    body.update(timing or {"delay_minutes": 30})
+    return body

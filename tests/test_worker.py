@@ -1,0 +1,184 @@
+"""The worker through its real Lambda entry point: lambda_handler -> Mangum -> FastAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lambda_worker.actions import action, known_actions
+from lambda_worker.actions import registry as action_registry
+from lambda_worker.handler import TaskFailedError, UnsupportedEventError, lambda_handler
+from lambda_worker.schemas import TaskCallbackRequest
+from scheduler_api.services.proxy_event import build_proxy_event, substitute_context_attributes
+
+SCHEDULE_ARN = "arn:aws:scheduler:us-east-1:123456789012:schedule/tasks/task-1"
+
+
+def scheduled_event(body: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
+    """A payload as the scheduler builds it, after EventBridge's substitution and JSON."""
+    text = json.dumps(build_proxy_event("api/v1/tasks/callback", "POST", body))
+    text = substitute_context_attributes(
+        text,
+        schedule_arn=SCHEDULE_ARN,
+        scheduled_time="2030-01-01T09:00:00Z",
+        execution_id="exec-0001",
+        attempt=attempt,
+    )
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def task(action_name: str = "send_notification", **data: Any) -> dict[str, Any]:
+    return {"task_id": "task-1", "user_id": 7, "action": action_name, "data": data}
+
+
+@pytest.fixture
+def temporary_actions() -> Iterator[list[str]]:
+    """Actions a test registers are removed afterwards."""
+    added: list[str] = []
+    yield added
+    for name in added:
+        action_registry._actions.pop(name, None)
+
+
+class LambdaContext:
+    aws_request_id = "lambda-req-42"
+    function_name = "scheduled-tasks"
+
+
+def test_builtin_action_runs_and_returns_its_result() -> None:
+    response = lambda_handler(scheduled_event(task(channel="sms")), LambdaContext())
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert body == {
+        "success": True,
+        "message": "Task task-1 processed successfully",
+        "task_id": "task-1",
+        "result": {"notified_user": 7, "channel": "sms"},
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["send_notification", "process_payment", "cleanup", "generate_daily_report"]
+)
+def test_every_builtin_action_is_registered_and_succeeds(name: str) -> None:
+    assert name in known_actions()
+    assert lambda_handler(scheduled_event(task(name)), {})["statusCode"] == 200
+
+
+def test_the_seeds_own_local_test_event_passes() -> None:
+    event = {
+        "body": json.dumps(
+            {"task_id": "test-123", "user_id": 456, "action": "send_notification",
+             "data": {"message": "Hello"}}
+        ),
+        "resource": "/{proxy+}",
+        "path": "/api/v1/tasks/callback",
+        "httpMethod": "POST",
+        "isBase64Encoded": False,
+        "pathParameters": {"proxy": "api/v1/tasks/callback"},
+        "queryStringParameters": {},
+        "headers": {"Content-Type": "application/json"},
+        "requestContext": {"path": "/api/v1/tasks/callback", "httpMethod": "POST"},
+    }
+    response = lambda_handler(event, {})
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["task_id"] == "test-123"
+
+
+def test_unknown_action_is_a_422_naming_the_known_ones() -> None:
+    response = lambda_handler(scheduled_event(task("send_notifcation")), {})
+    assert response["statusCode"] == 422
+    body = json.loads(response["body"])
+    assert "send_notifcation" in body["detail"]
+    assert body["known_actions"] == known_actions()
+    assert "send_notification" in body["known_actions"]
+
+
+def test_invalid_callback_body_is_a_4xx_not_retried() -> None:
+    response = lambda_handler(scheduled_event({"task_id": "t", "action": "cleanup"}), {})
+    assert response["statusCode"] == 422
+
+
+def test_failing_action_raises_so_lambda_retries(temporary_actions: list[str]) -> None:
+    @action("always_fails")
+    def always_fails(task: TaskCallbackRequest) -> None:
+        raise ConnectionError("db password=hunter2 refused")
+
+    temporary_actions.append("always_fails")
+    with pytest.raises(TaskFailedError) as caught:
+        lambda_handler(scheduled_event(task("always_fails")), {})
+    assert caught.value.status_code == 500
+    assert "hunter2" not in caught.value.body  # no raw exception text in the response
+    assert json.loads(caught.value.body) == {
+        "detail": "Task processing failed",
+        "task_id": "task-1",
+    }
+
+
+def test_user_actions_sync_and_async_register_with_the_decorator(
+    temporary_actions: list[str],
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    @action("remember_sync")
+    def remember_sync(task: TaskCallbackRequest) -> dict[str, Any]:
+        seen.append(("sync", task.user_id))
+        return {"ok": True}
+
+    @action("remember_async")
+    async def remember_async(task: TaskCallbackRequest) -> dict[str, Any]:
+        seen.append(("async", task.user_id))
+        return {"ok": True}
+
+    temporary_actions.extend(["remember_sync", "remember_async"])
+    for name in ("remember_sync", "remember_async"):
+        response = lambda_handler(scheduled_event(task(name)), {})
+        assert response["statusCode"] == 200
+    assert seen == [("sync", 7), ("async", 7)]
+
+
+def test_an_action_name_cannot_be_taken_twice(temporary_actions: list[str]) -> None:
+    with pytest.raises(ValueError, match="already registered"):
+
+        @action("send_notification")
+        def impostor(task: TaskCallbackRequest) -> None:
+            return None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"version": "0", "source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}},
+        {"task_id": "t", "user_id": 1, "action": "cleanup"},
+        [],
+    ],
+)
+def test_an_event_that_is_not_a_proxy_event_gets_a_clear_error(event: Any) -> None:
+    with pytest.raises(UnsupportedEventError, match="API Gateway REST proxy event"):
+        lambda_handler(event, {})
+
+
+def test_logs_are_json_with_task_and_invocation_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    lambda_handler(scheduled_event(task(), attempt=2), LambdaContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    done = next(line for line in lines if line["message"] == "task done")
+    assert done["task_id"] == "task-1"
+    assert done["action"] == "send_notification"
+    assert done["user_id"] == 7
+    assert done["schedule_arn"] == SCHEDULE_ARN
+    assert done["scheduled_time"] == "2030-01-01T09:00:00Z"
+    assert done["execution_id"] == "exec-0001"
+    assert done["attempt"] == 2
+    assert done["lambda_request_id"] == "lambda-req-42"
+
+
+def test_health_through_the_handler() -> None:
+    event = build_proxy_event("/health", "GET")
+    response = lambda_handler(event, {})
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "ok"
