@@ -28,7 +28,7 @@ def _session(settings: Settings) -> boto3.session.Session:
 
 def _config(settings: Settings) -> Config:
     return Config(
-        retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
         max_pool_connections=MAX_POOL_CONNECTIONS,
         connect_timeout=5,
         read_timeout=15,

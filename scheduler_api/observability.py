@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 import uuid
 from contextvars import ContextVar
@@ -21,8 +22,16 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time, as uvicorn's own loggers do."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
         logging.Formatter(

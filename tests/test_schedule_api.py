@@ -18,7 +18,9 @@ def stored(scheduler_client: EventBridgeSchedulerClient, name: str) -> Any:
     return scheduler_client.get_schedule(GroupName=GROUP, Name=name)
 
 
-def test_one_time_schedule(client: TestClient, scheduler_client: EventBridgeSchedulerClient) -> None:
+def test_one_time_schedule(
+    client: TestClient, scheduler_client: EventBridgeSchedulerClient
+) -> None:
     response = client.post("/scheduler/schedule", json=task_body(delay_minutes=30))
     assert response.status_code == 200
     body = response.json()

@@ -72,8 +72,12 @@ def test_every_builtin_action_is_registered_and_succeeds(name: str) -> None:
 def test_the_seeds_own_local_test_event_passes() -> None:
     event = {
         "body": json.dumps(
-            {"task_id": "test-123", "user_id": 456, "action": "send_notification",
-             "data": {"message": "Hello"}}
+            {
+                "task_id": "test-123",
+                "user_id": 456,
+                "action": "send_notification",
+                "data": {"message": "Hello"},
+            }
         ),
         "resource": "/{proxy+}",
         "path": "/api/v1/tasks/callback",

@@ -1,0 +1,62 @@
+"""Settings: .env.example stays true, and bad settings stop the server with a clear line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from scheduler_api.config import Settings
+from tests.processes import ROOT, scheduler_api
+
+EXAMPLE = ROOT / ".env.example"
+
+
+def test_env_example_loads_and_documents_every_setting() -> None:
+    settings = Settings(_env_file=EXAMPLE)  # type: ignore[call-arg]
+    assert settings.lambda_arn
+    assert settings.target_role_arn
+    lines = EXAMPLE.read_text().splitlines()
+    documented = {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)}
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    assert documented == aliases
+    for index, line in enumerate(lines):
+        if re.match(r"^[A-Z_]+=", line):
+            assert lines[index - 1].startswith("#"), f"{line} has no comment"
+
+
+def test_a_lambda_must_be_named() -> None:
+    with pytest.raises(ValidationError, match="SCHEDULER_LAMBDA_ARN"):
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            target_role_arn="arn:aws:iam::123456789012:role/r",
+        )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("target_role_arn", "my-role"),
+        ("lambda_arn", "arn:aws:sqs:us-east-1:123456789012:q"),
+        ("dead_letter_arn", "arn:aws:lambda:us-east-1:123456789012:function:f"),
+        ("group_name", "bad group"),
+        ("retry_attempts", 186),
+        ("max_event_age_seconds", 59),
+    ],
+)
+def test_malformed_settings_are_refused(field: str, value: object) -> None:
+    values: dict[str, object] = {
+        "lambda_arn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "target_role_arn": "arn:aws:iam::123456789012:role/r",
+        field: value,
+    }
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_server_without_settings_exits_naming_the_missing_one(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError) as failed, scheduler_api({}, cwd=tmp_path):
+        pass
+    assert "SCHEDULER_TARGET_ROLE_ARN" in str(failed.value)
