@@ -15,7 +15,7 @@ EXAMPLE = ROOT / ".env.example"
 
 
 def test_env_example_loads_and_documents_every_setting() -> None:
-    settings = Settings(_env_file=EXAMPLE)  # type: ignore[call-arg]
+    settings = Settings(_env_file=EXAMPLE)
     assert settings.lambda_arn
     assert settings.target_role_arn
     lines = EXAMPLE.read_text().splitlines()
@@ -30,7 +30,7 @@ def test_env_example_loads_and_documents_every_setting() -> None:
 def test_a_lambda_must_be_named() -> None:
     with pytest.raises(ValidationError, match="SCHEDULER_LAMBDA_ARN"):
         Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             target_role_arn="arn:aws:iam::123456789012:role/r",
         )
 
