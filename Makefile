@@ -9,9 +9,9 @@ PORT ?= 8000
 
 .PHONY: install test lint format run clean
 
-$(STAMP): requirements.txt requirements-lambda.txt
+$(STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the pinned requirements

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI
 
 from scheduler_api import aws_clients
@@ -31,7 +32,14 @@ def resolve_lambda_arn(settings: Settings, client: LambdaClient | None) -> str:
         return settings.lambda_arn
     assert settings.lambda_function_name is not None  # Settings requires one of the two
     client = client or aws_clients.lambda_client(settings)
-    response = client.get_function(FunctionName=settings.lambda_function_name)
+    try:
+        response = client.get_function(FunctionName=settings.lambda_function_name)
+    except (ClientError, BotoCoreError) as exc:
+        reason = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc)
+        raise RuntimeError(
+            f"cannot resolve SCHEDULER_LAMBDA_FUNCTION_NAME={settings.lambda_function_name!r} "
+            f"({reason}); set SCHEDULER_LAMBDA_ARN or fix the name, region and credentials"
+        ) from exc
     return response["Configuration"]["FunctionArn"]
 
 

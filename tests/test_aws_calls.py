@@ -82,6 +82,19 @@ def offline_app(clock: FakeClock) -> Iterator[tuple[TestClient, SendRecorder]]:
 CREATED = {"ScheduleArn": "arn:aws:scheduler:us-east-1:123456789012:schedule/tasks/task-123"}
 
 
+def test_an_unknown_function_name_stops_start_up_with_a_clear_message(
+    scheduler_client: EventBridgeSchedulerClient, clock: FakeClock
+) -> None:
+    settings = make_settings(lambda_arn=None, lambda_function_name="no-such-function")
+    lambda_client = boto3.client("lambda", region_name=REGION)
+    app = create_app(
+        settings, scheduler_client=scheduler_client, lambda_client=lambda_client, clock=clock
+    )
+    expected = "'no-such-function' \\(ResourceNotFoundException\\)"
+    with pytest.raises(RuntimeError, match=expected), TestClient(app):
+        pass
+
+
 def test_throttling_is_retried_by_botocore(offline_app: tuple[TestClient, SendRecorder]) -> None:
     client, recorder = offline_app
     recorder.responses = [aws_error(429, "ThrottlingException", "Rate exceeded"), aws_ok(CREATED)]
