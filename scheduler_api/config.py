@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +16,9 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$")
 
 
+LOCAL_ACCOUNT_ID = "000000000000"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -23,6 +28,9 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
+    backend: Literal["local", "aws"] | None = Field(None, alias="SCHEDULER_BACKEND")
+    public_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_URL")
+
     aws_region: str = Field("ap-northeast-2", alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
     aws_access_key_id: str | None = Field(None, alias="AWS_ACCESS_KEY_ID")
@@ -31,7 +39,7 @@ class Settings(BaseSettings):
 
     lambda_arn: str | None = Field(None, alias="SCHEDULER_LAMBDA_ARN")
     lambda_function_name: str | None = Field(None, alias="SCHEDULER_LAMBDA_FUNCTION_NAME")
-    target_role_arn: str = Field(alias="SCHEDULER_TARGET_ROLE_ARN")
+    target_role_arn: str | None = Field(None, alias="SCHEDULER_TARGET_ROLE_ARN")
     group_name: str = Field(
         "default", pattern=r"^[0-9A-Za-z_.-]{1,64}$", alias="SCHEDULER_GROUP_NAME"
     )
@@ -44,6 +52,16 @@ class Settings(BaseSettings):
     callback_path: str = Field("/api/v1/tasks/callback", alias="SCHEDULER_CALLBACK_PATH")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
+    local_db_path: Path = Field(Path("var/scheduler.db"), alias="LOCAL_DB_PATH")
+    local_lambda_handler: str = Field(
+        "lambda_worker.handler.lambda_handler",
+        pattern=r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$",
+        alias="LOCAL_LAMBDA_HANDLER",
+    )
+    local_max_retries: int = Field(2, ge=0, le=10, alias="LOCAL_MAX_RETRIES")
+    local_retry_base_seconds: float = Field(2.0, gt=0, le=3600, alias="LOCAL_RETRY_BASE_SECONDS")
+    local_concurrency: int = Field(8, ge=1, le=256, alias="LOCAL_CONCURRENCY")
+
     @field_validator("lambda_arn")
     @classmethod
     def _lambda_arn_shape(cls, value: str | None) -> str | None:
@@ -53,8 +71,8 @@ class Settings(BaseSettings):
 
     @field_validator("target_role_arn")
     @classmethod
-    def _role_arn_shape(cls, value: str) -> str:
-        if not _ROLE_ARN.match(value):
+    def _role_arn_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.match(value):
             raise ValueError("must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
         return value
 
@@ -66,12 +84,25 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _lambda_named(self) -> Settings:
+    def _backend_complete(self) -> Settings:
+        if self.backend_name == "local":
+            return self
         if not self.lambda_arn and not self.lambda_function_name:
             raise ValueError(
-                "set SCHEDULER_LAMBDA_ARN (preferred) or SCHEDULER_LAMBDA_FUNCTION_NAME"
+                "set SCHEDULER_LAMBDA_ARN (preferred) or SCHEDULER_LAMBDA_FUNCTION_NAME "
+                "for SCHEDULER_BACKEND=aws"
             )
+        if not self.target_role_arn:
+            raise ValueError("set SCHEDULER_TARGET_ROLE_ARN for SCHEDULER_BACKEND=aws")
         return self
+
+    @property
+    def backend_name(self) -> Literal["local", "aws"]:
+        """`local` unless chosen explicitly or an AWS target is configured."""
+        if self.backend:
+            return self.backend
+        configured = self.lambda_arn or self.lambda_function_name or self.target_role_arn
+        return "aws" if configured else "local"
 
 
 def account_of(lambda_arn: str) -> str:

@@ -164,3 +164,59 @@ class PreviewResponse(BaseModel):
 class ErrorResponse(BaseModel):
     detail: Any
     request_id: str
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    execution_id: str
+    schedule_arn: str
+    scheduled_time: datetime
+    status: str = Field(
+        description="PENDING, RUNNING, RETRYING, SUCCEEDED, FAILED (4xx) or DEAD_LETTERED"
+    )
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_code: int | None
+    error: str | None
+
+
+class RunListResponse(BaseModel):
+    task_id: str
+    runs: list[RunOut]
+
+
+class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    started_at: datetime
+    finished_at: datetime | None
+    status_code: int | None
+    error: str | None
+
+
+class DeadLetterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    execution_id: str
+    schedule_arn: str
+    task_id: str | None
+    scheduled_time: datetime
+    reason: str
+    event: dict[str, Any]
+    attempts: list[AttemptOut]
+    created_at: datetime
+    redriven_at: datetime | None
+    redrive_status: str | None
+
+
+class DeadLetterListResponse(BaseModel):
+    dead_letters: list[DeadLetterOut]
+
+
+class RedriveResponse(BaseModel):
+    dead_letter_id: int
+    status: str

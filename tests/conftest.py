@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -11,8 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
+from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.config import Settings
 from scheduler_api.main import create_app
+from scheduler_api.wiring import Runtime
+from tests import probe_handler
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -98,3 +103,52 @@ def task_body(task_id: str = "task-123", **timing: Any) -> dict[str, Any]:
     }
     body.update(timing or {"delay_minutes": 30})
     return body
+
+
+def make_local_settings(db_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "backend": "local",
+        "local_db_path": db_path,
+        "local_lambda_handler": "tests.probe_handler.handler",
+        "local_retry_base_seconds": 60,
+        "aws_region": REGION,
+        "account_id": ACCOUNT,
+        "group_name": GROUP,
+        "max_event_age_seconds": 3600,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class LocalApp:
+    client: TestClient
+    runtime: Runtime
+    clock: FakeClock
+
+    @property
+    def engine(self) -> LocalEngine:
+        assert self.runtime.engine is not None
+        return self.runtime.engine
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock on and let the engine do one round; returns runs started."""
+        self.clock.advance(timedelta(seconds=seconds))
+        return self.engine.tick()
+
+    def runs(self, task_id: str) -> list[dict[str, Any]]:
+        response = self.client.get(f"/scheduler/tasks/{task_id}/runs")
+        assert response.status_code == 200, response.text
+        runs: list[dict[str, Any]] = response.json()["runs"]
+        return runs
+
+
+@pytest.fixture
+def local_app(tmp_path: Path, clock: FakeClock) -> Iterator[LocalApp]:
+    """The app on the local backend, with the engine driven by hand on a fake clock."""
+    probe_handler.reset()
+    settings = make_local_settings(tmp_path / "scheduler.db")
+    app = create_app(settings, clock=clock, start_engine=False)
+    with TestClient(app) as client:
+        yield LocalApp(client, app.state.runtime, clock)
+    probe_handler.reset()

@@ -16,8 +16,7 @@ EXAMPLE = ROOT / ".env.example"
 
 def test_env_example_loads_and_documents_every_setting() -> None:
     settings = Settings(_env_file=EXAMPLE)
-    assert settings.lambda_arn
-    assert settings.target_role_arn
+    assert settings.backend_name == "local"
     lines = EXAMPLE.read_text().splitlines()
     documented = {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)}
     aliases = {field.alias for field in Settings.model_fields.values()}
@@ -56,7 +55,20 @@ def test_malformed_settings_are_refused(field: str, value: object) -> None:
         Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
-def test_server_without_settings_exits_naming_the_missing_one(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError) as failed, scheduler_api({}, cwd=tmp_path):
+def test_backend_defaults_to_local_unless_an_aws_target_is_set() -> None:
+    assert Settings(_env_file=None).backend_name == "local"
+    aws = Settings(
+        _env_file=None,
+        lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+        target_role_arn="arn:aws:iam::123456789012:role/r",
+    )
+    assert aws.backend_name == "aws"
+
+
+def test_aws_server_without_settings_exits_naming_the_missing_one(tmp_path: Path) -> None:
+    with (
+        pytest.raises(RuntimeError) as failed,
+        scheduler_api({"SCHEDULER_BACKEND": "aws"}, tmp_path),
+    ):
         pass
-    assert "SCHEDULER_TARGET_ROLE_ARN" in str(failed.value)
+    assert "SCHEDULER_LAMBDA_ARN" in str(failed.value)

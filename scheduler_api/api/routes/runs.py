@@ -1,0 +1,60 @@
+"""What happened to tasks: runs, dead letters and redrive (local engine)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from scheduler_api.api.deps import LocalRuntimeDep
+from scheduler_api.schemas import (
+    DeadLetterListResponse,
+    DeadLetterOut,
+    ErrorResponse,
+    RedriveResponse,
+    RunListResponse,
+    RunOut,
+)
+
+router = APIRouter(prefix="/scheduler", tags=["runs"])
+
+_NOT_LOCAL: dict[int | str, dict[str, Any]] = {
+    501: {"model": ErrorResponse, "description": "Not kept by this backend"}
+}
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("/tasks/{task_id}/runs", response_model=RunListResponse, responses=_NOT_LOCAL)
+def task_runs(
+    task_id: Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")],
+    runtime: LocalRuntimeDep,
+    limit: Limit = 50,
+) -> RunListResponse:
+    """Each execution of the task, newest first."""
+    assert runtime.history is not None
+    runs = runtime.history.runs(task_id, limit)
+    return RunListResponse(task_id=task_id, runs=[RunOut.model_validate(run) for run in runs])
+
+
+@router.get("/dead-letters", response_model=DeadLetterListResponse, responses=_NOT_LOCAL)
+def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLetterListResponse:
+    """Executions that failed every attempt, with the full event and each attempt."""
+    assert runtime.history is not None
+    letters = runtime.history.dead_letters(limit)
+    return DeadLetterListResponse(
+        dead_letters=[DeadLetterOut.model_validate(letter) for letter in letters]
+    )
+
+
+@router.post(
+    "/dead-letters/{dead_letter_id}/redrive",
+    response_model=RedriveResponse,
+    responses={404: {"model": ErrorResponse, "description": "No such dead letter"}, **_NOT_LOCAL},
+)
+def redrive(dead_letter_id: int, runtime: LocalRuntimeDep) -> RedriveResponse:
+    """Invoke a dead-lettered execution once more, now, recording a new attempt."""
+    assert runtime.engine is not None
+    status = runtime.engine.redrive(dead_letter_id)
+    if status is None:
+        raise HTTPException(404, "Dead letter not found, or not dead-lettered any more")
+    return RedriveResponse(dead_letter_id=dead_letter_id, status=status)

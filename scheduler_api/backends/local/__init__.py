@@ -1,0 +1,1 @@
+"""The embedded engine: schedules in a SQLite file, fired on this machine."""

@@ -1,0 +1,200 @@
+"""LocalBackend: the SchedulerBackend operations on the SQLite store.
+
+Same contract as EventBridgeBackend (same errors for missing, taken and invalid), so
+AwsService and the routes cannot tell them apart. Firing is the engine's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from scheduler_api.backends.base import (
+    Schedule,
+    SchedulePage,
+    ScheduleSpec,
+    ScheduleSummary,
+    ScheduleTarget,
+)
+from scheduler_api.backends.local.database import Database
+from scheduler_api.backends.local.timing import first_fire, from_epoch, to_epoch
+from scheduler_api.clock import Clock
+from scheduler_api.errors import (
+    BackendFailureError,
+    RequestValidationFailedError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+)
+from scheduler_api.scheduling.errors import ExpressionError
+from scheduler_api.scheduling.expressions import parse_expression, parse_timezone
+
+
+def spec_to_json(spec: ScheduleSpec) -> str:
+    return json.dumps(asdict(spec), default=lambda value: value.isoformat())
+
+
+def spec_from_json(text: str) -> ScheduleSpec:
+    raw: dict[str, Any] = json.loads(text)
+    target = ScheduleTarget(**raw.pop("target"))
+    for key in ("start_date", "end_date"):
+        if raw[key] is not None:
+            raw[key] = datetime.fromisoformat(raw[key])
+    return ScheduleSpec(target=target, **raw)
+
+
+def task_id_of(spec: ScheduleSpec) -> str | None:
+    try:
+        body = json.loads(json.loads(spec.target.input)["body"])
+        return str(body["task_id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class LocalBackend:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        region: str,
+        account_id: str,
+        clock: Clock,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.database = database
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+        self.on_change = on_change  # wakes the engine so a new schedule is not late
+
+    def arn(self, group_name: str, name: str) -> str:
+        return f"arn:aws:scheduler:{self.region}:{self.account_id}:schedule/{group_name}/{name}"
+
+    def create_schedule(self, spec: ScheduleSpec) -> str:
+        _validate(spec)
+        now = self.clock()
+        arn = self.arn(spec.group_name, spec.name)
+        fire = first_fire(spec, now)
+        try:
+            with self.database.write() as conn:
+                conn.execute(
+                    "INSERT INTO schedules (group_name, name, id, arn, spec, task_id,"
+                    " next_fire_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        spec.group_name,
+                        spec.name,
+                        uuid.uuid4().hex,
+                        arn,
+                        spec_to_json(spec),
+                        task_id_of(spec),
+                        to_epoch(fire) if fire else None,
+                        to_epoch(now),
+                        to_epoch(now),
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise ScheduleExistsError("a schedule with this name exists") from exc
+        self.on_change()
+        return arn
+
+    def update_schedule(self, spec: ScheduleSpec) -> str:
+        _validate(spec)
+        now = self.clock()
+        fire = first_fire(spec, now)
+        with self.database.write() as conn:
+            updated = conn.execute(
+                "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?"
+                " WHERE group_name = ? AND name = ?",
+                (
+                    spec_to_json(spec),
+                    task_id_of(spec),
+                    to_epoch(fire) if fire else None,
+                    to_epoch(now),
+                    spec.group_name,
+                    spec.name,
+                ),
+            ).rowcount
+        if not updated:
+            raise ScheduleNotFoundError("schedule not found")
+        self.on_change()
+        return self.arn(spec.group_name, spec.name)
+
+    def get_schedule(self, group_name: str, name: str) -> Schedule:
+        with self.database.read() as conn:
+            row = conn.execute(
+                "SELECT arn, spec, created_at, updated_at FROM schedules"
+                " WHERE group_name = ? AND name = ?",
+                (group_name, name),
+            ).fetchone()
+        if row is None:
+            raise ScheduleNotFoundError("schedule not found")
+        return Schedule(
+            arn=row["arn"],
+            spec=spec_from_json(row["spec"]),
+            created_at=from_epoch(row["created_at"]),
+            updated_at=from_epoch(row["updated_at"]),
+        )
+
+    def delete_schedule(self, group_name: str, name: str) -> None:
+        with self.database.write() as conn:
+            deleted = conn.execute(
+                "DELETE FROM schedules WHERE group_name = ? AND name = ?", (group_name, name)
+            ).rowcount
+        if not deleted:
+            raise ScheduleNotFoundError("schedule not found")
+
+    def list_schedules(
+        self,
+        group_name: str,
+        *,
+        limit: int,
+        next_token: str | None = None,
+        name_prefix: str | None = None,
+    ) -> SchedulePage:
+        after = _decode_token(next_token) if next_token else ""
+        prefix = name_prefix or ""
+        with self.database.read() as conn:
+            rows = conn.execute(
+                "SELECT name, arn, spec, created_at, updated_at FROM schedules"
+                " WHERE group_name = ? AND name > ? AND substr(name, 1, ?) = ?"
+                " ORDER BY name LIMIT ?",
+                (group_name, after, len(prefix), prefix, limit + 1),
+            ).fetchall()
+        summaries = [
+            ScheduleSummary(
+                arn=row["arn"],
+                name=row["name"],
+                group_name=group_name,
+                state=spec_from_json(row["spec"]).state,
+                created_at=from_epoch(row["created_at"]),
+                updated_at=from_epoch(row["updated_at"]),
+            )
+            for row in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return SchedulePage(summaries, _encode_token(summaries[-1].name) if more else None)
+
+
+def _validate(spec: ScheduleSpec) -> None:
+    """What AWS would refuse with a ValidationException."""
+    try:
+        parse_expression(spec.expression)
+        parse_timezone(spec.timezone)
+    except ExpressionError as exc:
+        raise BackendFailureError(f"invalid schedule: {exc}") from exc
+
+
+def _encode_token(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestValidationFailedError("next_token", "invalid next_token", "query") from exc

@@ -1,0 +1,156 @@
+"""The local engine's SQLite file: schema, per-thread connections, write transactions.
+
+WAL mode lets readers run beside the one writer; `BEGIN IMMEDIATE` takes the write lock up
+front, so two engines (processes or threads) claiming work serialise instead of failing.
+synchronous=NORMAL in WAL mode keeps every committed transaction through a process crash
+(SIGKILL); only a power cut can lose the last few.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scheduler_api.errors import BackendUnavailableError
+
+logger = logging.getLogger(__name__)
+BUSY_TIMEOUT_SECONDS = 10
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schedules (
+    group_name TEXT NOT NULL,
+    name TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    arn TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    task_id TEXT,
+    next_fire_at REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (group_name, name)
+);
+CREATE INDEX IF NOT EXISTS schedules_next_fire ON schedules (next_fire_at)
+    WHERE next_fire_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS executions (
+    id TEXT PRIMARY KEY,
+    schedule_id TEXT NOT NULL,
+    schedule_arn TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    schedule_name TEXT NOT NULL,
+    task_id TEXT,
+    scheduled_time REAL NOT NULL,
+    due_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    input TEXT NOT NULL,
+    target_arn TEXT NOT NULL,
+    max_event_age REAL NOT NULL,
+    delete_schedule INTEGER NOT NULL,
+    lease_owner TEXT,
+    started_at REAL,
+    finished_at REAL,
+    status_code INTEGER,
+    error TEXT,
+    UNIQUE (schedule_id, scheduled_time)
+);
+CREATE INDEX IF NOT EXISTS executions_due ON executions (due_at)
+    WHERE status IN ('PENDING', 'RETRYING', 'RUNNING');
+CREATE INDEX IF NOT EXISTS executions_task ON executions (task_id, scheduled_time);
+
+CREATE TABLE IF NOT EXISTS attempts (
+    execution_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    engine TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status_code INTEGER,
+    error TEXT,
+    PRIMARY KEY (execution_id, number)
+);
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id TEXT NOT NULL UNIQUE,
+    event TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    redriven_at REAL,
+    redrive_status TEXT
+);
+
+CREATE TABLE IF NOT EXISTS engines (
+    owner TEXT PRIMARY KEY,
+    heartbeat_at REAL NOT NULL
+);
+"""
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        with self.write() as conn:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite3 connections must not be shared across threads)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding the database's write lock from its start."""
+        with unavailable_on_sqlite_error():
+            conn = self.connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with unavailable_on_sqlite_error():
+            yield self.connection()
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+@contextmanager
+def unavailable_on_sqlite_error() -> Iterator[None]:
+    """A locked, full or unreadable database file is a 503 to clients, not a 500."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        logger.warning("local schedule store error: %s", exc)
+        raise BackendUnavailableError("the local schedule store is busy or unavailable") from exc

@@ -1,0 +1,153 @@
+"""LocalEngine: fires due schedules through the worker's Lambda handler, on this machine.
+
+`tick()` does one round (heartbeat, materialize, claim, run) and is what tests call with a
+fake clock. `start()` runs rounds on a thread and the invocations on a pool, waking at
+least every `poll_seconds`, so a fire runs well within a second of its due time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from scheduler_api.backends.local.database import Database
+from scheduler_api.backends.local.invoker import LambdaHandler, Outcome, invoke
+from scheduler_api.backends.local.queue import Claimed, ExecutionQueue, RetryPolicy
+from scheduler_api.clock import Clock
+from scheduler_api.errors import SchedulerError
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.2
+SETTLE_TRIES = 3
+
+
+class LocalEngine:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        handler: LambdaHandler,
+        clock: Clock,
+        retry: RetryPolicy | None = None,
+        concurrency: int = 8,
+        rng: random.Random | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        stale_after_seconds: float = 5.0,
+    ) -> None:
+        self.database = database
+        self.handler = handler
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.queue = ExecutionQueue(
+            database,
+            owner=owner,
+            clock=clock,
+            retry=retry or RetryPolicy(),
+            rng=rng or random.Random(),
+            stale_after_seconds=stale_after_seconds,
+        )
+        self._pool: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def owner(self) -> str:
+        return self.queue.owner
+
+    def tick(self) -> int:
+        """One round; returns how many executions it started. Without a pool (tests), the
+        executions run before it returns."""
+        self.queue.heartbeat()
+        self.queue.materialize()
+        with self._lock:
+            free = self.concurrency - self._in_flight
+        claimed = self.queue.claim(free)
+        for item in claimed:
+            if self._pool is None:
+                self._run(item)
+            else:
+                with self._lock:
+                    self._in_flight += 1
+                self._pool.submit(self._run_pooled, item)
+        return len(claimed)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="local-engine")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="local-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        try:
+            self.queue.retire()
+        except SchedulerError:
+            logger.warning("could not retire engine %s; its leases expire on their own", self.owner)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                started = self.tick()
+            except SchedulerError:
+                logger.exception("engine round failed; retrying")
+                started = 0
+            with self._lock:
+                saturated = self._in_flight >= self.concurrency
+            if started and not saturated:
+                continue  # more may be due right now
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _run_pooled(self, claimed: Claimed) -> None:
+        try:
+            self._run(claimed)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            self._wake.set()
+
+    def _run(self, claimed: Claimed, *, may_retry: bool = True) -> str:
+        outcome = self._invoke(claimed)
+        for attempt in range(1, SETTLE_TRIES + 1):
+            try:
+                return self.queue.settle(claimed, outcome, may_retry=may_retry)
+            except SchedulerError:
+                logger.exception("saving execution %s failed (try %d)", claimed.id, attempt)
+        return "UNSAVED"
+
+    def _invoke(self, claimed: Claimed) -> Outcome:
+        return invoke(
+            self.handler,
+            claimed.input,
+            schedule_arn=claimed.schedule_arn,
+            scheduled_time=claimed.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            execution_id=claimed.id,
+            attempt=claimed.attempt,
+            function_arn=claimed.target_arn,
+        )
+
+    def redrive(self, dead_letter_id: int) -> str | None:
+        """Invoke a dead-lettered execution once more, now; None if there is no such one."""
+        claimed = self.queue.claim_dead_letter(dead_letter_id)
+        if claimed is None:
+            return None
+        return self._run(claimed, may_retry=False)

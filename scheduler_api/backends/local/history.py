@@ -1,0 +1,124 @@
+"""What happened to tasks: executions, their attempts, and the dead letters (read-only)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from sqlite3 import Row
+from typing import Any
+
+from scheduler_api.backends.local.database import Database
+from scheduler_api.backends.local.timing import from_epoch
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    number: int
+    started_at: datetime
+    finished_at: datetime | None
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    execution_id: str
+    schedule_arn: str
+    scheduled_time: datetime
+    status: str
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    execution_id: str
+    schedule_arn: str
+    task_id: str | None
+    scheduled_time: datetime
+    reason: str
+    event: dict[str, Any]
+    attempts: list[AttemptRecord]
+    created_at: datetime
+    redriven_at: datetime | None
+    redrive_status: str | None
+
+
+def _maybe(value: float | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+class RunHistory:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def runs(self, task_id: str, limit: int = 50) -> list[Run]:
+        with self.database.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM executions WHERE task_id = ?"
+                " ORDER BY scheduled_time DESC, id LIMIT ?",
+                (task_id, limit),
+            ).fetchall()
+        return [_run(row) for row in rows]
+
+    def dead_letters(self, limit: int = 50) -> list[DeadLetter]:
+        with self.database.read() as conn:
+            rows = conn.execute(
+                "SELECT d.id AS dead_letter_id, d.event, d.reason, d.created_at AS dead_at,"
+                " d.redriven_at, d.redrive_status, e.* FROM dead_letters d"
+                " JOIN executions e ON e.id = d.execution_id ORDER BY d.id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            attempts = {row["id"]: self._attempts(row["id"]) for row in rows}
+        return [_dead_letter(row, attempts[row["id"]]) for row in rows]
+
+    def _attempts(self, execution_id: str) -> list[AttemptRecord]:
+        with self.database.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM attempts WHERE execution_id = ? ORDER BY number", (execution_id,)
+            ).fetchall()
+        return [
+            AttemptRecord(
+                number=row["number"],
+                started_at=from_epoch(row["started_at"]),
+                finished_at=_maybe(row["finished_at"]),
+                status_code=row["status_code"],
+                error=row["error"],
+            )
+            for row in rows
+        ]
+
+
+def _run(row: Row) -> Run:
+    return Run(
+        execution_id=row["id"],
+        schedule_arn=row["schedule_arn"],
+        scheduled_time=from_epoch(row["scheduled_time"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        started_at=_maybe(row["started_at"]),
+        finished_at=_maybe(row["finished_at"]),
+        status_code=row["status_code"],
+        error=row["error"],
+    )
+
+
+def _dead_letter(row: Row, attempts: list[AttemptRecord]) -> DeadLetter:
+    return DeadLetter(
+        id=row["dead_letter_id"],
+        execution_id=row["id"],
+        schedule_arn=row["schedule_arn"],
+        task_id=row["task_id"],
+        scheduled_time=from_epoch(row["scheduled_time"]),
+        reason=row["reason"],
+        event=json.loads(row["event"]),
+        attempts=attempts,
+        created_at=from_epoch(row["dead_at"]),
+        redriven_at=_maybe(row["redriven_at"]),
+        redrive_status=row["redrive_status"],
+    )

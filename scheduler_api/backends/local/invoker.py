@@ -1,0 +1,102 @@
+"""Calls the worker's Lambda handler in-process, the way Lambda would call it."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler_api.services.proxy_event import substitute_context_attributes
+
+logger = logging.getLogger(__name__)
+
+LambdaHandler = Callable[[Any, Any], Any]
+DEFAULT_TIMEOUT_SECONDS = 900
+_thread_state = threading.local()
+
+
+def load_handler(dotted_name: str) -> LambdaHandler:
+    """`package.module.function`, as a Lambda handler string names it."""
+    module_name, _, attribute = dotted_name.rpartition(".")
+    try:
+        handler = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise RuntimeError(
+            f"LOCAL_LAMBDA_HANDLER={dotted_name!r} cannot be imported: {exc}"
+        ) from exc
+    if not callable(handler):
+        raise RuntimeError(f"LOCAL_LAMBDA_HANDLER={dotted_name!r} is not callable")
+    result: LambdaHandler = handler
+    return result
+
+
+class LocalLambdaContext:
+    """The attributes of Lambda's context object that handlers commonly read."""
+
+    def __init__(self, function_arn: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = function_arn
+        self.function_name = function_arn.rsplit(":", 1)[-1]
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 128
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one invocation ended: returned (with the proxy status code) or raised."""
+
+    raised: bool
+    status_code: int | None
+    error: str | None
+    event: str
+
+
+def invoke(
+    handler: LambdaHandler,
+    input_text: str,
+    *,
+    schedule_arn: str,
+    scheduled_time: str,
+    execution_id: str,
+    attempt: int,
+    function_arn: str,
+) -> Outcome:
+    event_text = substitute_context_attributes(
+        input_text,
+        schedule_arn=schedule_arn,
+        scheduled_time=scheduled_time,
+        execution_id=execution_id,
+        attempt=attempt,
+    )
+    _ensure_event_loop()
+    try:
+        response = handler(json.loads(event_text), LocalLambdaContext(function_arn))
+    except Exception as exc:
+        # The message can hold anything the handler put there: it goes to the log only.
+        logger.warning("execution %s attempt %d raised", execution_id, attempt, exc_info=exc)
+        status = getattr(exc, "status_code", None)
+        summary = type(exc).__name__ + (f" (callback answered {status})" if status else "")
+        return Outcome(True, status if isinstance(status, int) else None, summary, event_text)
+    status_code = response.get("statusCode") if isinstance(response, dict) else None
+    error = None if status_code is None or status_code < 400 else f"callback answered {status_code}"
+    return Outcome(False, status_code, error, event_text)
+
+
+def _ensure_event_loop() -> None:
+    """Mangum runs the app on the thread's event loop; engine threads have none."""
+    if getattr(_thread_state, "loop", None) is None:
+        _thread_state.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_thread_state.loop)

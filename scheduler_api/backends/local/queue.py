@@ -1,0 +1,275 @@
+"""The execution queue in SQLite: fires become executions, engines claim and settle them.
+
+Every step is one write transaction, so any number of engines on one file agree:
+- materialize: each fire that fell due becomes one execution row; UNIQUE(schedule_id,
+  scheduled_time) makes a second engine's attempt at the same fire a no-op.
+- claim: an engine takes due executions that nobody holds, or whose holder stopped
+  heart-beating (it died), and records an attempt.
+- settle: the holder records the outcome: done, retry later, or dead-lettered.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from sqlite3 import Connection, Row
+
+from scheduler_api.backends.local.backend import spec_from_json
+from scheduler_api.backends.local.database import Database
+from scheduler_api.backends.local.invoker import Outcome
+from scheduler_api.backends.local.timing import from_epoch, next_fire_after, to_epoch
+from scheduler_api.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+MATERIALIZE_BATCH = 500
+LIVE_STATUSES = ("PENDING", "RETRYING", "RUNNING")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    schedule_arn: str
+    scheduled_time: datetime
+    attempt: int
+    input: str
+    target_arn: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 2
+    base_delay_seconds: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        return float(self.base_delay_seconds * 2 ** (attempt - 1))
+
+
+class ExecutionQueue:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        owner: str,
+        clock: Clock,
+        retry: RetryPolicy,
+        rng: random.Random,
+        stale_after_seconds: float = 5.0,
+    ) -> None:
+        self.database = database
+        self.owner = owner
+        self.clock = clock
+        self.retry = retry
+        self.rng = rng
+        self.stale_after = stale_after_seconds
+
+    def heartbeat(self) -> None:
+        with self.database.write() as conn:
+            conn.execute(
+                "INSERT INTO engines (owner, heartbeat_at) VALUES (?, ?)"
+                " ON CONFLICT(owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                (self.owner, to_epoch(self.clock())),
+            )
+
+    def retire(self) -> None:
+        """Say this engine is gone, so its leases can be taken over at once."""
+        with self.database.write() as conn:
+            conn.execute("DELETE FROM engines WHERE owner = ?", (self.owner,))
+
+    def materialize(self) -> int:
+        """Turn every fire due by now into an execution; returns how many were added."""
+        now = self.clock()
+        added = 0
+        with self.database.write() as conn:
+            rows = conn.execute(
+                "SELECT * FROM schedules WHERE next_fire_at <= ? ORDER BY next_fire_at LIMIT ?",
+                (to_epoch(now), MATERIALIZE_BATCH),
+            ).fetchall()
+            for row in rows:
+                added += self._materialize_schedule(conn, row, now)
+        return added
+
+    def _materialize_schedule(self, conn: Connection, row: Row, now: datetime) -> int:
+        spec = spec_from_json(row["spec"])
+        created = from_epoch(row["created_at"])
+        max_age = timedelta(seconds=spec.target.maximum_event_age_seconds)
+        fire: datetime | None = from_epoch(row["next_fire_at"])
+        if fire is not None and now - fire > max_age:
+            logger.warning("schedule %s: skipping fires older than %s", row["arn"], max_age)
+            fire = next_fire_after(spec, now - max_age - timedelta(microseconds=1), created)
+        added = 0
+        window = (spec.flexible_window_minutes or 0) * 60
+        delete_after = spec.expression.startswith("at(") and (
+            spec.action_after_completion == "DELETE"
+        )
+        while fire is not None and fire <= now:
+            due = fire + timedelta(seconds=self.rng.uniform(0, window) if window else 0)
+            added += conn.execute(
+                "INSERT OR IGNORE INTO executions (id, schedule_id, schedule_arn, group_name,"
+                " schedule_name, task_id, scheduled_time, due_at, status, input, target_arn,"
+                " max_event_age, delete_schedule) VALUES (?,?,?,?,?,?,?,?,'PENDING',?,?,?,?)",
+                (
+                    uuid.uuid4().hex,
+                    row["id"],
+                    row["arn"],
+                    row["group_name"],
+                    row["name"],
+                    row["task_id"],
+                    to_epoch(fire),
+                    to_epoch(due),
+                    spec.target.input,
+                    spec.target.arn,
+                    max_age.total_seconds(),
+                    int(delete_after),
+                ),
+            ).rowcount
+            fire = next_fire_after(spec, fire, created)
+        conn.execute(
+            "UPDATE schedules SET next_fire_at = ? WHERE id = ?",
+            (to_epoch(fire) if fire else None, row["id"]),
+        )
+        return added
+
+    def claim(self, limit: int) -> list[Claimed]:
+        """Take up to `limit` due executions that no live engine holds."""
+        if limit <= 0:
+            return []
+        now = self.clock()
+        claimed: list[Claimed] = []
+        with self.database.write() as conn:
+            rows = conn.execute(
+                "SELECT * FROM executions WHERE status IN (?, ?, ?) AND due_at <= ?"
+                " AND (lease_owner IS NULL OR lease_owner NOT IN"
+                "      (SELECT owner FROM engines WHERE heartbeat_at >= ?))"
+                " ORDER BY due_at LIMIT ?",
+                (*LIVE_STATUSES, to_epoch(now), to_epoch(now) - self.stale_after, limit),
+            ).fetchall()
+            for row in rows:
+                if row["lease_owner"] is not None:
+                    _abandon_open_attempt(conn, row["id"], now)
+                if to_epoch(now) - row["scheduled_time"] > row["max_event_age"]:
+                    _dead_letter(conn, row, row["input"], "MaximumEventAge exceeded", now)
+                    continue
+                claimed.append(self._take(conn, row, now))
+        return claimed
+
+    def claim_dead_letter(self, dead_letter_id: int) -> Claimed | None:
+        """Take a dead-lettered execution for one more attempt (a redrive)."""
+        now = self.clock()
+        with self.database.write() as conn:
+            row = conn.execute(
+                "SELECT e.* FROM dead_letters d JOIN executions e ON e.id = d.execution_id"
+                " WHERE d.id = ? AND e.status = 'DEAD_LETTERED'",
+                (dead_letter_id,),
+            ).fetchone()
+            return None if row is None else self._take(conn, row, now)
+
+    def _take(self, conn: Connection, row: Row, now: datetime) -> Claimed:
+        attempt = row["attempts"] + 1
+        conn.execute(
+            "UPDATE executions SET lease_owner = ?, attempts = ?, status = 'RUNNING',"
+            " started_at = COALESCE(started_at, ?) WHERE id = ?",
+            (self.owner, attempt, to_epoch(now), row["id"]),
+        )
+        conn.execute(
+            "INSERT INTO attempts (execution_id, number, engine, started_at) VALUES (?, ?, ?, ?)",
+            (row["id"], attempt, self.owner, to_epoch(now)),
+        )
+        return Claimed(
+            id=row["id"],
+            schedule_arn=row["schedule_arn"],
+            scheduled_time=from_epoch(row["scheduled_time"]),
+            attempt=attempt,
+            input=row["input"],
+            target_arn=row["target_arn"],
+        )
+
+    def settle(self, claimed: Claimed, outcome: Outcome, *, may_retry: bool = True) -> str:
+        """Record how an attempt ended; returns the execution's new status."""
+        now = self.clock()
+        with self.database.write() as conn:
+            row = conn.execute(
+                "SELECT * FROM executions WHERE id = ? AND lease_owner = ?",
+                (claimed.id, self.owner),
+            ).fetchone()
+            if row is None:
+                logger.error("execution %s: lease lost before its outcome was saved", claimed.id)
+                return "LOST"
+            conn.execute(
+                "UPDATE attempts SET finished_at = ?, status_code = ?, error = ?"
+                " WHERE execution_id = ? AND number = ?",
+                (to_epoch(now), outcome.status_code, outcome.error, claimed.id, claimed.attempt),
+            )
+            max_age = timedelta(seconds=row["max_event_age"])
+            status = self._next_status(claimed, outcome, now, max_age, may_retry)
+            due = to_epoch(now) + self.retry.delay(claimed.attempt)
+            conn.execute(
+                "UPDATE executions SET status = ?, lease_owner = NULL, due_at = ?,"
+                " finished_at = ?, status_code = ?, error = ? WHERE id = ?",
+                (
+                    status,
+                    due if status == "RETRYING" else row["due_at"],
+                    None if status == "RETRYING" else to_epoch(now),
+                    outcome.status_code,
+                    outcome.error,
+                    claimed.id,
+                ),
+            )
+            if status == "DEAD_LETTERED":
+                _dead_letter(conn, row, outcome.event, outcome.error or "failed", now)
+            if not may_retry:  # a redrive: say how it went on the dead letter
+                conn.execute(
+                    "UPDATE dead_letters SET redriven_at = ?, redrive_status = ?"
+                    " WHERE execution_id = ?",
+                    (to_epoch(now), status, claimed.id),
+                )
+            if status != "RETRYING" and row["delete_schedule"]:
+                conn.execute("DELETE FROM schedules WHERE id = ?", (row["schedule_id"],))
+        return status
+
+    def _next_status(
+        self,
+        claimed: Claimed,
+        outcome: Outcome,
+        now: datetime,
+        max_age: timedelta,
+        may_retry: bool,
+    ) -> str:
+        if not outcome.raised:
+            # A returned 4xx is a successful invocation to Lambda: not retried, but not done.
+            return "FAILED" if outcome.error else "SUCCEEDED"
+        retry_at = now + timedelta(seconds=self.retry.delay(claimed.attempt))
+        if (
+            may_retry
+            and claimed.attempt <= self.retry.max_retries
+            and (retry_at - claimed.scheduled_time <= max_age)
+        ):
+            return "RETRYING"
+        return "DEAD_LETTERED"
+
+
+def _abandon_open_attempt(conn: Connection, execution_id: str, now: datetime) -> None:
+    conn.execute(
+        "UPDATE attempts SET finished_at = ?, error = 'abandoned: its engine stopped'"
+        " WHERE execution_id = ? AND finished_at IS NULL",
+        (to_epoch(now), execution_id),
+    )
+
+
+def _dead_letter(conn: Connection, row: Row, event: str, reason: str, now: datetime) -> None:
+    conn.execute(
+        "UPDATE executions SET status = 'DEAD_LETTERED', lease_owner = NULL, finished_at = ?,"
+        " error = COALESCE(error, ?) WHERE id = ?",
+        (to_epoch(now), reason, row["id"]),
+    )
+    conn.execute(
+        "INSERT INTO dead_letters (execution_id, event, reason, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(execution_id) DO UPDATE SET event = excluded.event,"
+        " reason = excluded.reason",
+        (row["id"], event, reason, to_epoch(now)),
+    )
+    if row["delete_schedule"]:
+        conn.execute("DELETE FROM schedules WHERE id = ?", (row["schedule_id"],))

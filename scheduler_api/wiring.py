@@ -1,0 +1,111 @@
+"""Builds what the app runs on, from settings: the EventBridge or the local backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from scheduler_api import aws_clients
+from scheduler_api.backends.eventbridge import EventBridgeBackend
+from scheduler_api.backends.local.backend import LocalBackend
+from scheduler_api.backends.local.database import Database
+from scheduler_api.backends.local.engine import LocalEngine
+from scheduler_api.backends.local.history import RunHistory
+from scheduler_api.backends.local.invoker import load_handler
+from scheduler_api.backends.local.queue import RetryPolicy
+from scheduler_api.clock import Clock
+from scheduler_api.config import LOCAL_ACCOUNT_ID, Settings, account_of
+from scheduler_api.services.aws_service import AwsService, ServiceTarget
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
+
+@dataclass
+class Runtime:
+    service: AwsService
+    history: RunHistory | None = None
+    engine: LocalEngine | None = None
+    database: Database | None = None
+
+    def describe(self, settings: Settings) -> str:
+        docs = f"docs={settings.public_url.rstrip('/')}/docs"
+        if self.database is not None:
+            return (
+                f"backend=local db={self.database.path.resolve()} "
+                f"handler={settings.local_lambda_handler} {docs}"
+            )
+        target = self.service.target
+        return (
+            f"backend=eventbridge region={target.region} group={target.group_name} "
+            f"lambda={target.lambda_arn} {docs}"
+        )
+
+
+def resolve_lambda_arn(settings: Settings, client: LambdaClient | None) -> str:
+    """The configured ARN, or one GetFunction at start-up (never one per request)."""
+    if settings.lambda_arn:
+        return settings.lambda_arn
+    assert settings.lambda_function_name is not None  # Settings requires one of the two
+    client = client or aws_clients.lambda_client(settings)
+    try:
+        response = client.get_function(FunctionName=settings.lambda_function_name)
+    except (ClientError, BotoCoreError) as exc:
+        reason = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc)
+        raise RuntimeError(
+            f"cannot resolve SCHEDULER_LAMBDA_FUNCTION_NAME={settings.lambda_function_name!r} "
+            f"({reason}); set SCHEDULER_LAMBDA_ARN or fix the name, region and credentials"
+        ) from exc
+    return response["Configuration"]["FunctionArn"]
+
+
+def _target(settings: Settings, lambda_arn: str, role_arn: str, account_id: str) -> ServiceTarget:
+    return ServiceTarget(
+        lambda_arn=lambda_arn,
+        role_arn=role_arn,
+        group_name=settings.group_name,
+        region=settings.aws_region,
+        account_id=account_id,
+        retry_attempts=settings.retry_attempts,
+        max_event_age_seconds=settings.max_event_age_seconds,
+        dead_letter_arn=settings.dead_letter_arn,
+        callback_path=settings.callback_path,
+    )
+
+
+def build_aws_runtime(
+    settings: Settings,
+    clock: Clock,
+    scheduler_client: EventBridgeSchedulerClient | None = None,
+    lambda_client: LambdaClient | None = None,
+) -> Runtime:
+    lambda_arn = resolve_lambda_arn(settings, lambda_client)
+    assert settings.target_role_arn is not None  # Settings requires it for aws
+    account = settings.account_id or account_of(lambda_arn)
+    target = _target(settings, lambda_arn, settings.target_role_arn, account)
+    client = scheduler_client or aws_clients.scheduler_client(settings)
+    return Runtime(AwsService(EventBridgeBackend(client), target, clock))
+
+
+def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
+    account = settings.account_id or LOCAL_ACCOUNT_ID
+    region = settings.aws_region
+    lambda_arn = settings.lambda_arn or f"arn:aws:lambda:{region}:{account}:function:local-worker"
+    role_arn = settings.target_role_arn or f"arn:aws:iam::{account}:role/local-scheduler"
+    handler = load_handler(settings.local_lambda_handler)
+    database = Database(settings.local_db_path)
+    engine = LocalEngine(
+        database,
+        handler=handler,
+        clock=clock,
+        retry=RetryPolicy(settings.local_max_retries, settings.local_retry_base_seconds),
+        concurrency=settings.local_concurrency,
+    )
+    backend = LocalBackend(
+        database, region=region, account_id=account, clock=clock, on_change=engine.wake
+    )
+    service = AwsService(backend, _target(settings, lambda_arn, role_arn, account), clock)
+    return Runtime(service, RunHistory(database), engine, database)

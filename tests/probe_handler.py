@@ -1,0 +1,58 @@
+"""A Lambda handler for tests: records each event, can fail on purpose, then runs the
+real worker (lambda_worker.handler.lambda_handler), so every path stays the real one.
+
+In-process tests read EVENTS; server processes append JSON lines to $PROBE_LOG.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from lambda_worker.handler import lambda_handler
+
+EVENTS: list[dict[str, Any]] = []
+FAILURES: dict[str, int] = {}  # task_id -> how many more invocations raise
+
+
+class ProbeFailureError(RuntimeError):
+    pass
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    EVENTS.append(event)
+    task_id = json.loads(event["body"])["task_id"]
+    if FAILURES.get(task_id, 0) > 0:
+        FAILURES[task_id] -= 1
+        raise ProbeFailureError("probe failure with secret=do-not-show")
+    return lambda_handler(event, context)
+
+
+def file_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """For server processes: one line per invocation, written before the task completes."""
+    delay = float(os.environ.get("PROBE_DELAY_SECONDS", "0"))
+    if delay:
+        time.sleep(delay)
+    response = lambda_handler(event, context)
+    line = json.dumps(
+        {
+            "task_id": json.loads(event["body"])["task_id"],
+            "scheduled_time": event["headers"]["X-Scheduler-Scheduled-Time"],
+            "execution_id": event["headers"]["X-Scheduler-Execution-Id"],
+            "invoked_at": time.time(),
+        }
+    )
+    with open(os.environ["PROBE_LOG"], "a", encoding="utf-8") as log:
+        log.write(line + "\n")
+    return response
+
+
+def events_for(task_id: str) -> list[dict[str, Any]]:
+    return [e for e in EVENTS if json.loads(e["body"])["task_id"] == task_id]
+
+
+def reset() -> None:
+    EVENTS.clear()
+    FAILURES.clear()
