@@ -28,8 +28,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-run: $(STAMP)  ## start the scheduler API on $(HOST):$(PORT) (settings from .env)
-	$(BIN)/uvicorn scheduler_api.main:app --host $(HOST) --port $(PORT)
+run: $(STAMP)  ## scheduler API on $(HOST):$(PORT); local engine unless .env names an AWS target
+	PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/uvicorn scheduler_api.main:app --host $(HOST) --port $(PORT)
 
-clean:
+clean:  ## remove the venv, caches and build output (not var/, which holds local schedules)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

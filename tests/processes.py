@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,12 +25,12 @@ def free_port() -> int:
         return port
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     """Poll until the process answers; fail at once if it exits."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            output = log.read_text(errors="replace")
             raise RuntimeError(f"{url} exited with {process.returncode}:\n{output}")
         try:
             httpx.get(url, timeout=1.0)
@@ -43,11 +44,12 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
 def running(
     args: list[str], ready_url: str, env: dict[str, str], cwd: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    # Output goes to a file: a pipe nobody reads fills up and blocks the server.
+    with tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False) as output:
+        log = Path(output.name)
+        process = subprocess.Popen(args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
     try:
-        wait_until_serving(ready_url, process)
+        wait_until_serving(ready_url, process, log)
         yield process
     finally:
         process.terminate()
@@ -56,6 +58,7 @@ def running(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.unlink(missing_ok=True)
 
 
 def base_env() -> dict[str, str]:
@@ -79,6 +82,14 @@ def moto_server() -> Iterator[str]:
 
 @contextmanager
 def scheduler_api(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    with scheduler_api_process(env, cwd) as (url, _):
+        yield url
+
+
+@contextmanager
+def scheduler_api_process(
+    env: dict[str, str], cwd: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [
@@ -91,5 +102,5 @@ def scheduler_api(env: dict[str, str], cwd: Path) -> Iterator[str]:
         "--port",
         str(port),
     ]
-    with running(args, f"{url}/health", {**base_env(), **env}, cwd):
-        yield url
+    with running(args, f"{url}/health", {**base_env(), **env}, cwd) as process:
+        yield url, process

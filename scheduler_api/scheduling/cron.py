@@ -1,9 +1,11 @@
 """AWS EventBridge Scheduler cron expressions: parsing and the local times they match.
 
-Written by hand on purpose: croniter and similar libraries implement the Unix or Quartz
-dialects, which differ from AWS's in ways that change when a task runs: AWS has six
-fields with a year (1970-2199), numbers day-of-week 1-7 as SUN-SAT, requires `?` in
-exactly one of the two day fields, and gives `L`, `W` and `#` its own meaning.
+Written by hand on purpose: croniter and cronsim implement the Unix or Quartz dialects,
+which differ from AWS's in ways that change when a task runs (AWS has six fields with a
+year 1970-2199, numbers day-of-week 1-7 as SUN-SAT, requires `?` in exactly one day
+field). pyawscron and aws-croniter read AWS's dialect but evaluate in UTC only (no
+ScheduleExpressionTimezone, so no DST), and fail on `LW`; pyawscron also on `29 2`.
+tests/test_cron_reference.py checks this module against aws-croniter where it works.
 """
 
 from __future__ import annotations

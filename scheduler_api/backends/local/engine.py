@@ -85,6 +85,9 @@ class LocalEngine:
         self._wake.set()
 
     def start(self) -> None:
+        reaped = self.queue.reap_dead_neighbours()
+        if reaped:
+            logger.warning("taking over the work of %d engine(s) that died on this host", reaped)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="local-engine")
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="local-engine", daemon=True)
@@ -114,8 +117,19 @@ class LocalEngine:
                 saturated = self._in_flight >= self.concurrency
             if started and not saturated:
                 continue  # more may be due right now
-            self._wake.wait(self.poll_seconds)
+            self._wake.wait(self._wait_seconds())
             self._wake.clear()
+
+    def _wait_seconds(self) -> float:
+        """Until the next due time, but never longer than a poll: another process may
+        have added work this one was not woken for."""
+        try:
+            until_due = self.queue.seconds_until_due()
+        except SchedulerError:
+            return self.poll_seconds
+        if until_due is None:
+            return self.poll_seconds
+        return min(self.poll_seconds, max(0.0, until_due))
 
     def _run_pooled(self, claimed: Claimed) -> None:
         try:

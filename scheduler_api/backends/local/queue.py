@@ -11,6 +11,7 @@ Every step is one write transaction, so any number of engines on one file agree:
 from __future__ import annotations
 
 import logging
+import os
 import random
 import uuid
 from dataclasses import dataclass
@@ -74,10 +75,31 @@ class ExecutionQueue:
                 (self.owner, to_epoch(self.clock())),
             )
 
+    def reap_dead_neighbours(self) -> int:
+        """Forget engines of this host whose process is gone (killed, crashed), so their
+        leases are taken over at once instead of after the heartbeat goes stale."""
+        host = self.owner.split(":", 1)[0]
+        with self.database.write() as conn:
+            owners = [row["owner"] for row in conn.execute("SELECT owner FROM engines")]
+            dead = [owner for owner in owners if _is_dead_local_process(owner, host)]
+            for owner in dead:
+                conn.execute("DELETE FROM engines WHERE owner = ?", (owner,))
+        return len(dead)
+
     def retire(self) -> None:
         """Say this engine is gone, so its leases can be taken over at once."""
         with self.database.write() as conn:
             conn.execute("DELETE FROM engines WHERE owner = ?", (self.owner,))
+
+    def seconds_until_due(self) -> float | None:
+        """How long until the next fire or execution falls due (None: nothing scheduled)."""
+        with self.database.read() as conn:
+            row = conn.execute(
+                "SELECT min(t) FROM (SELECT min(next_fire_at) AS t FROM schedules"
+                " UNION ALL SELECT min(due_at) FROM executions"
+                " WHERE status IN ('PENDING', 'RETRYING'))"
+            ).fetchone()
+        return None if row[0] is None else float(row[0]) - to_epoch(self.clock())
 
     def materialize(self) -> int:
         """Turn every fire due by now into an execution; returns how many were added."""
@@ -249,6 +271,20 @@ class ExecutionQueue:
         ):
             return "RETRYING"
         return "DEAD_LETTERED"
+
+
+def _is_dead_local_process(owner: str, host: str) -> bool:
+    owner_host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if owner_host != host or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, but another user's
+        return False
+    return False
 
 
 def _abandon_open_attempt(conn: Connection, execution_id: str, now: datetime) -> None:

@@ -1,0 +1,84 @@
+"""The same HTTP behaviour whichever backend holds the schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from scheduler_api.backends.base import SchedulerBackend, ScheduleSpec, ScheduleTarget
+from scheduler_api.main import create_app
+from tests.conftest import (
+    GROUP,
+    LAMBDA_ARN,
+    REGION,
+    ROLE_ARN,
+    FakeClock,
+    make_local_settings,
+    make_settings,
+    task_body,
+)
+
+
+@dataclass
+class Api:
+    client: TestClient
+    backend: SchedulerBackend
+
+
+@pytest.fixture(params=["aws", "local"])
+def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Api]:
+    if request.param == "aws":
+        with mock_aws():
+            scheduler = boto3.client("scheduler", region_name=REGION)
+            for group in (GROUP, "other-team"):
+                scheduler.create_schedule_group(Name=group)
+            app = create_app(make_settings(), scheduler_client=scheduler, clock=clock)
+            with TestClient(app) as client:
+                yield Api(client, app.state.runtime.service.backend)
+    else:
+        settings = make_local_settings(tmp_path / "s.db")
+        app = create_app(settings, clock=clock, start_engine=False)
+        with TestClient(app) as client:
+            yield Api(client, app.state.runtime.service.backend)
+
+
+def test_post_is_idempotent_per_task_id(api: Api) -> None:
+    first = api.client.post("/scheduler/schedule", json=task_body())
+    again = api.client.post("/scheduler/schedule", json=task_body())
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json()["schedule_arn"] == first.json()["schedule_arn"]
+    other = api.client.post("/scheduler/schedule", json=task_body(delay_minutes=5))
+    assert other.status_code == 409
+    assert other.json()["existing_schedule_arn"] == first.json()["schedule_arn"]
+
+
+def test_get_list_and_cancel(api: Api) -> None:
+    arn = api.client.post("/scheduler/schedule", json=task_body(cron="0 9 * * ? *")).json()[
+        "schedule_arn"
+    ]
+    detail = api.client.get(f"/scheduler/schedule/{arn}").json()
+    assert detail["task"]["task_id"] == "task-123"
+    assert detail["next_run_times"][0] == "2030-01-01T09:00:00Z"
+    listed = api.client.get("/scheduler/schedules").json()["schedules"]
+    assert [item["schedule_arn"] for item in listed] == [arn]
+    assert api.client.delete(f"/scheduler/schedule/{arn}").status_code == 200
+    assert api.client.get(f"/scheduler/schedule/{arn}").status_code == 404
+
+
+def test_another_groups_schedule_is_left_alone(api: Api) -> None:
+    foreign = ScheduleSpec(
+        name="task-123",
+        group_name="other-team",
+        expression="rate(1 hour)",
+        timezone="UTC",
+        target=ScheduleTarget(LAMBDA_ARN, ROLE_ARN, "{}", 0, 60),
+    )
+    arn = api.backend.create_schedule(foreign)
+    assert api.client.delete(f"/scheduler/schedule/{arn}").status_code == 404
+    assert api.backend.get_schedule("other-team", "task-123").arn == arn
