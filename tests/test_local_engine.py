@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
 
 from scheduler_api.backends.local.engine import LocalEngine
 from tests import probe_handler
@@ -99,17 +103,16 @@ def test_a_disabled_schedule_does_not_fire(local_app: LocalApp) -> None:
 
 
 def test_flexible_window_delays_the_fire_inside_the_window(local_app: LocalApp) -> None:
+    local_app.engine.queue.rng = random.Random(7)
+    jitter = random.Random(7).uniform(0, 600)  # what the engine will draw
     schedule(local_app, "flex", run_at="2030-01-01T01:00:00Z", flexible_window_minutes=10)
-    local_app.advance(3570)  # 01:00:00 exactly
-    fired_at = None
-    for second in range(0, 601, 5):
-        if local_app.advance(5):
-            fired_at = second + 5
-            break
-    assert fired_at is not None
+    local_app.advance(3569.5)  # 00:59:59.5 + jitter - 1 s: not yet
+    assert local_app.advance(jitter) == 0
+    assert local_app.advance(1) == 1
     (run,) = local_app.runs("flex")
     assert run["scheduled_time"] == "2030-01-01T01:00:00Z"
-    assert run["status"] == "SUCCEEDED"
+    started = datetime.fromisoformat(run["started_at"])
+    assert timedelta(0) < started - datetime(2030, 1, 1, 1, tzinfo=UTC) <= timedelta(minutes=10)
 
 
 def test_a_failing_invocation_is_retried_with_backoff(local_app: LocalApp) -> None:
@@ -171,6 +174,32 @@ def test_retries_stop_at_maximum_event_age(local_app: LocalApp) -> None:
     # A third attempt (120 s later) would be older than MaximumEventAgeInSeconds=3600.
     assert run["status"] == "DEAD_LETTERED"
     assert run["attempts"] == 2
+
+
+def test_a_retry_left_waiting_past_maximum_event_age_is_dead_lettered(
+    local_app: LocalApp,
+) -> None:
+    FAILURES["stale"] = 1
+    schedule(local_app, "stale", run_at="2030-01-01T00:01:00Z")
+    local_app.advance(30)  # attempt 1 fails; the retry is due at 00:02:00
+    local_app.clock.advance(timedelta(hours=2))  # the engine was down past the event age
+    assert local_app.engine.tick() == 0
+    (run,) = local_app.runs("stale")
+    assert run["status"] == "DEAD_LETTERED"
+    (letter,) = local_app.client.get("/scheduler/dead-letters").json()["dead_letters"]
+    assert letter["reason"] == "MaximumEventAge exceeded"
+
+
+def test_start_up_log_names_backend_db_and_docs(
+    local_app: LocalApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with TestClient(local_app.client.app):
+        pass
+    lines = capsys.readouterr().err.splitlines()
+    line = next(text for text in lines if "scheduler API ready" in text)
+    assert "backend=local" in line
+    assert f"db={local_app.runtime.database.path.resolve()}" in line  # type: ignore[union-attr]
+    assert "docs=http://127.0.0.1:8000/docs" in line
 
 
 def test_fires_missed_while_down_run_once_if_not_too_old(local_app: LocalApp) -> None:

@@ -150,3 +150,27 @@ def test_sigkill_mid_firing_loses_nothing(tmp_path: Path) -> None:
         f" all runs (the rest waited for the restart): p50 {statistics.median(late):.3f} s,"
         f" p99 {late[int(len(late) * 0.99) - 1]:.3f} s"
     )
+
+
+def test_two_server_processes_on_one_file_run_each_task_once(tmp_path: Path) -> None:
+    """As `uvicorn --workers 2` would: two processes, two engines, one SQLite file."""
+    count = 200
+    env = server_env(tmp_path, PROBE_DELAY_SECONDS="0.005", LOCAL_CONCURRENCY="4")
+    with (
+        scheduler_api(env, cwd=tmp_path) as first,
+        scheduler_api(env, cwd=tmp_path) as second,
+        httpx.Client(timeout=10) as http,
+    ):
+        run_at = iso_in(3)
+        for n in range(count):
+            api = first if n % 2 else second
+            body = task_body(f"pair-{n}", run_at=run_at)
+            assert http.post(f"{api}/scheduler/schedule", json=body).status_code == 200
+        wait_for(lambda: statuses(tmp_path / "scheduler.db")["SUCCEEDED"] == count)
+    lines = (tmp_path / "probe.log").read_text().splitlines()
+    invoked = Counter(json.loads(line)["task_id"] for line in lines)
+    assert len(invoked) == count
+    assert set(invoked.values()) == {1}
+    with sqlite3.connect(tmp_path / "scheduler.db") as conn:
+        engines = [row[0] for row in conn.execute("SELECT DISTINCT engine FROM attempts")]
+    assert len(engines) == 2  # both processes did part of the work
