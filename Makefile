@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install test lint format run clean
+.PHONY: install test lint format run clean package-lambda
 
 $(STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ format: $(STAMP)
 
 run: $(STAMP)  ## scheduler API on $(HOST):$(PORT); local engine unless .env names an AWS target
 	PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/uvicorn scheduler_api.main:app --host $(HOST) --port $(PORT)
+
+package-lambda: $(STAMP)  ## dist/lambda_worker.zip for LAMBDA_RUNTIME (python3.12) and LAMBDA_ARCH (x86_64|arm64)
+	$(BIN)/python scripts/package_lambda.py
 
 clean:  ## remove the venv, caches and build output (not var/, which holds local schedules)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

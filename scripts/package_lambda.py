@@ -1,0 +1,178 @@
+"""Build dist/lambda_worker.zip: the worker and its pinned dependencies, for Lambda's platform.
+
+    python scripts/package_lambda.py [--runtime python3.12] [--arch x86_64|arm64] [--output PATH]
+
+Wheels are fetched for the Lambda platform (manylinux2014, the runtime's Python), never
+the host's, so a build on macOS or another Python still imports on Lambda. The zip is
+reproducible: sorted entries, fixed timestamps and permissions, so the same inputs give
+the same bytes and its SHA-256 names the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "requirements-lambda.txt"
+SOURCE = ROOT / "lambda_worker"
+DEFAULT_OUTPUT = ROOT / "dist" / "lambda_worker.zip"
+
+ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# The runtime provides these; anything else here is dead weight on Lambda.
+EXCLUDED_TOP_LEVEL = ("boto3", "botocore", "s3transfer", "jmespath", "bin", "__pycache__")
+EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".pyi")
+EXCLUDED_DIRS = ("__pycache__",)
+
+
+class PackageError(Exception):
+    """A build that must not be deployed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Package:
+    path: Path
+    sha256: str  # hex
+    zipped_bytes: int
+    unzipped_bytes: int
+    files: int
+
+    @property
+    def code_sha256(self) -> str:
+        """As Lambda reports it (CodeSha256): base64 of the digest."""
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
+    def summary(self) -> str:
+        return (
+            f"{self.path}: {self.zipped_bytes / 1e6:.2f} MB zipped, "
+            f"{self.unzipped_bytes / 1e6:.2f} MB unzipped, {self.files} files, "
+            f"sha256 {self.sha256}"
+        )
+
+
+def python_version(runtime: str) -> str:
+    if not runtime.startswith("python3."):
+        raise PackageError(f"LAMBDA_RUNTIME must look like python3.12, not {runtime!r}")
+    return runtime.removeprefix("python")
+
+
+def install_dependencies(
+    target: Path, runtime: str, arch: str, requirements: Path = REQUIREMENTS
+) -> None:
+    """pip install the pinned requirements for Lambda's platform into `target`.
+
+    --no-deps: requirements-lambda.txt must name every package, so a missing one fails the
+    smoke test here instead of being pulled in silently.
+    """
+    if arch not in PLATFORMS:
+        raise PackageError(f"LAMBDA_ARCH must be one of {', '.join(PLATFORMS)}, not {arch!r}")
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "--no-compile", "--only-binary=:all:", "--implementation", "cp",
+        "--platform", PLATFORMS[arch], "--python-version", python_version(runtime),
+        "--target", str(target), "--requirement", str(requirements),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise PackageError(f"pip could not fetch Lambda wheels:\n{result.stderr.strip()}")
+
+
+def _wanted(relative: Path) -> bool:
+    top = relative.parts[0]
+    package = top.split("-")[0] if top.endswith(".dist-info") else top
+    if package.lower() in EXCLUDED_TOP_LEVEL:
+        return False
+    if any(part in EXCLUDED_DIRS for part in relative.parts):
+        return False
+    return not relative.name.endswith(EXCLUDED_SUFFIXES)
+
+
+def files_to_zip(staging: Path) -> list[tuple[str, Path]]:
+    """(name in the zip, file) for every file kept, sorted by name."""
+    return sorted(
+        (path.relative_to(staging).as_posix(), path)
+        for path in staging.rglob("*")
+        if path.is_file() and _wanted(path.relative_to(staging))
+    )
+
+
+def write_zip(staging: Path, output: Path) -> int:
+    """A byte-for-byte reproducible zip of `staging`; returns the unzipped size."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    unzipped = 0
+    partial = output.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, path in files_to_zip(staging):
+            info = zipfile.ZipInfo(name, FIXED_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100644 & 0xFFFF) << 16
+            data = path.read_bytes()
+            unzipped += len(data)
+            archive.writestr(info, data, compresslevel=9)
+    partial.replace(output)
+    return unzipped
+
+
+def check_limits(
+    package: Package, zipped_limit: int = ZIPPED_LIMIT, unzipped_limit: int = UNZIPPED_LIMIT
+) -> None:
+    if package.zipped_bytes > zipped_limit:
+        raise PackageError(
+            f"{package.path} is {package.zipped_bytes / 1e6:.1f} MB zipped; Lambda's direct "
+            f"upload limit is {zipped_limit / 1e6:.0f} MB: trim requirements-lambda.txt"
+        )
+    if package.unzipped_bytes > unzipped_limit:
+        raise PackageError(
+            f"{package.path} is {package.unzipped_bytes / 1e6:.1f} MB unzipped; Lambda's "
+            f"limit is {unzipped_limit / 1e6:.0f} MB: trim requirements-lambda.txt"
+        )
+
+
+def build(
+    runtime: str = "python3.12",
+    arch: str = "x86_64",
+    output: Path = DEFAULT_OUTPUT,
+    requirements: Path = REQUIREMENTS,
+) -> Package:
+    with tempfile.TemporaryDirectory(prefix="lambda-build-") as temp:
+        staging = Path(temp)
+        install_dependencies(staging, runtime, arch, requirements)
+        shutil.copytree(SOURCE, staging / SOURCE.name, ignore=shutil.ignore_patterns("__pycache__"))
+        unzipped = write_zip(staging, output)
+    data = output.read_bytes()
+    with zipfile.ZipFile(output) as archive:
+        files = len(archive.namelist())
+    package = Package(output, hashlib.sha256(data).hexdigest(), len(data), unzipped, files)
+    check_limits(package)
+    return package
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtime", default=os.environ.get("LAMBDA_RUNTIME", "python3.12"))
+    parser.add_argument("--arch", default=os.environ.get("LAMBDA_ARCH", "x86_64"))
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    try:
+        package = build(args.runtime, args.arch, args.output)
+    except PackageError as exc:
+        print(f"package-lambda: {exc}", file=sys.stderr)
+        return 1
+    print(package.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
