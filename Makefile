@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install test lint format run clean package-lambda
+.PHONY: install test lint format run clean package-lambda deploy-lambda destroy invoke-local logs
 
 $(STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ run: $(STAMP)  ## scheduler API on $(HOST):$(PORT); local engine unless .env nam
 
 package-lambda: $(STAMP)  ## dist/lambda_worker.zip for LAMBDA_RUNTIME (python3.12) and LAMBDA_ARCH (x86_64|arm64)
 	$(BIN)/python scripts/package_lambda.py
+
+deploy-lambda: $(STAMP)  ## build the zip, then create/update every AWS resource (ARGS=--dry-run to preview)
+	$(BIN)/python scripts/deploy.py deploy $(ARGS)
+
+destroy: $(STAMP)  ## remove what deploy-lambda created, schedules included (asks first; ARGS=--yes)
+	$(BIN)/python scripts/deploy.py destroy $(ARGS)
+
+invoke-local: $(STAMP)  ## run a sample scheduled event through the local handler
+	$(BIN)/python scripts/invoke_local.py $(ARGS)
+
+logs: $(STAMP)  ## the function's CloudWatch logs (ARGS="--since 1h --follow")
+	$(BIN)/python scripts/tail_logs.py $(ARGS)
 
 clean:  ## remove the venv, caches and build output (not var/, which holds local schedules)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     lambda_function_name: str | None = Field(None, alias="SCHEDULER_LAMBDA_FUNCTION_NAME")
     target_role_arn: str | None = Field(None, alias="SCHEDULER_TARGET_ROLE_ARN")
     group_name: str = Field(
-        "default", pattern=r"^[0-9A-Za-z_.-]{1,64}$", alias="SCHEDULER_GROUP_NAME"
+        "scheduled-tasks", pattern=r"^[0-9A-Za-z_.-]{1,64}$", alias="SCHEDULER_GROUP_NAME"
     )
     dead_letter_arn: str | None = Field(None, alias="SCHEDULER_DLQ_ARN")
     account_id: str | None = Field(None, pattern=r"^\d{12}$", alias="SCHEDULER_ACCOUNT_ID")

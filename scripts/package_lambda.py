@@ -108,21 +108,17 @@ def files_to_zip(staging: Path) -> list[tuple[str, Path]]:
     )
 
 
-def write_zip(staging: Path, output: Path) -> int:
-    """A byte-for-byte reproducible zip of `staging`; returns the unzipped size."""
+def write_zip(staging: Path, output: Path) -> None:
+    """A byte-for-byte reproducible zip of `staging`."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    unzipped = 0
     partial = output.with_suffix(".zip.partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name, path in files_to_zip(staging):
             info = zipfile.ZipInfo(name, FIXED_TIMESTAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (0o100644 & 0xFFFF) << 16
-            data = path.read_bytes()
-            unzipped += len(data)
-            archive.writestr(info, data, compresslevel=9)
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
     partial.replace(output)
-    return unzipped
 
 
 def check_limits(
@@ -140,6 +136,17 @@ def check_limits(
         )
 
 
+def package_of(path: Path) -> Package:
+    """Describe a zip built earlier."""
+    if not path.is_file():
+        raise PackageError(f"{path} does not exist: run make package-lambda first")
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    unzipped = sum(info.file_size for info in infos)
+    return Package(path, hashlib.sha256(data).hexdigest(), len(data), unzipped, len(infos))
+
+
 def build(
     runtime: str = "python3.12",
     arch: str = "x86_64",
@@ -150,11 +157,8 @@ def build(
         staging = Path(temp)
         install_dependencies(staging, runtime, arch, requirements)
         shutil.copytree(SOURCE, staging / SOURCE.name, ignore=shutil.ignore_patterns("__pycache__"))
-        unzipped = write_zip(staging, output)
-    data = output.read_bytes()
-    with zipfile.ZipFile(output) as archive:
-        files = len(archive.namelist())
-    package = Package(output, hashlib.sha256(data).hexdigest(), len(data), unzipped, files)
+        write_zip(staging, output)
+    package = package_of(output)
     check_limits(package)
     return package
 

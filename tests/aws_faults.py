@@ -53,3 +53,21 @@ class SendRecorder:
         if self.before_answer:
             self.before_answer()
         return self.responses.pop(0) if self.responses else None
+
+
+def aws_query_error(status: int, code: str, message: str) -> AWSResponse:
+    """An error as query-protocol services (IAM, STS) send it: XML."""
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{code}</Code><Message>{message}</Message></Error>"
+        "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+    ).encode()
+    headers = _headers(Content_Type="text/xml")
+    return AWSResponse("https://iam.amazonaws.com", status, headers, _Raw(body))
+
+
+def hook(events: Any, event_name: str, recorder: SendRecorder) -> SendRecorder:
+    """Register a recorder on a client's or session's events (botocore types handlers as
+    returning None, but before-send handlers may return a response)."""
+    events.register(event_name, recorder)
+    return recorder

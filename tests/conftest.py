@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,11 +19,14 @@ from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.config import Settings
 from scheduler_api.main import create_app
 from scheduler_api.wiring import Runtime
+from scripts.package_lambda import Package, build
 from tests import probe_handler
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
+LOCAL_RUNTIME = f"python3.{sys.version_info.minor}"
+LOCAL_ARCH = "arm64" if platform.machine() in ("arm64", "aarch64") else "x86_64"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 GROUP = "tasks"
@@ -152,3 +157,10 @@ def local_app(tmp_path: Path, clock: FakeClock) -> Iterator[LocalApp]:
     with TestClient(app) as client:
         yield LocalApp(client, app.state.runtime, clock)
     probe_handler.reset()
+
+
+@pytest.fixture(scope="session")
+def local_package(tmp_path_factory: pytest.TempPathFactory) -> Package:
+    """The real Lambda zip, built for this interpreter's Python so tests can import it."""
+    output = tmp_path_factory.mktemp("dist") / "lambda_worker.zip"
+    return build(LOCAL_RUNTIME, LOCAL_ARCH, output)

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler_api.main import create_app
-from tests.aws_faults import SendRecorder, aws_error, aws_ok
+from tests.aws_faults import SendRecorder, aws_error, aws_ok, hook
 from tests.conftest import REGION, FakeClock, make_settings, task_body
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def recorder_on(scheduler_client: EventBridgeSchedulerClient, recorder: SendRecorder) -> None:
-    scheduler_client.meta.events.register("before-send.scheduler", recorder)  # type: ignore[arg-type]
+    hook(scheduler_client.meta.events, "before-send.scheduler", recorder)
 
 
 def test_a_post_makes_exactly_one_aws_call(
@@ -52,7 +52,7 @@ def test_a_function_name_is_resolved_once_at_start_up(
         Code={"ZipFile": code.getvalue()},
     )["FunctionArn"]
     lambda_recorder = SendRecorder()
-    lambda_client.meta.events.register("before-send.lambda", lambda_recorder)  # type: ignore[arg-type]
+    hook(lambda_client.meta.events, "before-send.lambda", lambda_recorder)
     settings = make_settings(lambda_arn=None, lambda_function_name="scheduled-tasks")
     app = create_app(
         settings, scheduler_client=scheduler_client, lambda_client=lambda_client, clock=clock

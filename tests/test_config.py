@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from scheduler_api.config import Settings
+from scripts.deployment.config import DeployConfig
 from tests.processes import ROOT, scheduler_api
 
 EXAMPLE = ROOT / ".env.example"
@@ -19,7 +20,9 @@ def test_env_example_loads_and_documents_every_setting() -> None:
     assert settings.backend_name == "local"
     lines = EXAMPLE.read_text().splitlines()
     documented = {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)}
-    aliases = {field.alias for field in Settings.model_fields.values()}
+    aliases = {
+        field.alias for model in (Settings, DeployConfig) for field in model.model_fields.values()
+    }
     assert documented == aliases
     for index, line in enumerate(lines):
         if re.match(r"^[A-Z_]+=", line):

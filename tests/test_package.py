@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import platform
 import subprocess
 import sys
 import zipfile
@@ -21,9 +20,7 @@ from scripts.package_lambda import (
     check_limits,
     main,
 )
-
-LOCAL_RUNTIME = f"python3.{sys.version_info.minor}"
-LOCAL_ARCH = "arm64" if platform.machine() in ("arm64", "aarch64") else "x86_64"
+from tests.conftest import LOCAL_ARCH, LOCAL_RUNTIME
 
 SMOKE = """
 import json, sys
@@ -32,13 +29,6 @@ from lambda_worker.handler import lambda_handler
 response = lambda_handler(json.load(sys.stdin), {})
 print(json.dumps({"response": response, "boto3_loaded": "boto3" in sys.modules}))
 """
-
-
-@pytest.fixture(scope="session")
-def local_package(tmp_path_factory: pytest.TempPathFactory) -> Package:
-    """Built for this interpreter's Python, so the smoke test can import it."""
-    output = tmp_path_factory.mktemp("dist") / "lambda_worker.zip"
-    return build(LOCAL_RUNTIME, LOCAL_ARCH, output)
 
 
 def scheduled_event() -> str:

@@ -1,0 +1,1 @@
+"""Idempotent deployment of the worker and everything the scheduler needs on AWS."""

@@ -1,0 +1,77 @@
+"""The IAM documents deploy writes: least privilege, each scoped to this deployment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Document = dict[str, Any]
+
+
+def lambda_trust() -> Document:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def scheduler_trust(account_id: str) -> Document:
+    """Only EventBridge Scheduler acting for this account may assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        ],
+    }
+
+
+def execution_permissions(log_group_arn: str, failure_queue_arn: str) -> Document:
+    """CloudWatch Logs for its own log group; the on-failure destination queue."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            },
+            {
+                "Sid": "OnFailureDestination",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": failure_queue_arn,
+            },
+        ],
+    }
+
+
+def scheduler_permissions(function_arn: str, dlq_arn: str) -> Document:
+    """Invoke this function only; dead-letter to this queue only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InvokeWorker",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": [function_arn, f"{function_arn}:*"],
+            },
+            {
+                "Sid": "DeadLetter",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": dlq_arn,
+            },
+        ],
+    }
