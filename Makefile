@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 run: $(STAMP)  ## scheduler API on $(HOST):$(PORT); local engine unless .env names an AWS target
-	PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/uvicorn scheduler_api.main:app --host $(HOST) --port $(PORT)
+	PUBLIC_URL=http://$(HOST):$(PORT) LEDGER_DB_PATH=$${LEDGER_DB_PATH:-var/ledger.db} $(BIN)/uvicorn scheduler_api.main:app --host $(HOST) --port $(PORT)
 
 package-lambda: $(STAMP)  ## dist/lambda_worker.zip for LAMBDA_RUNTIME (python3.12) and LAMBDA_ARCH (x86_64|arm64)
 	$(BIN)/python scripts/package_lambda.py

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     callback_path: str = Field("/api/v1/tasks/callback", alias="SCHEDULER_CALLBACK_PATH")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
+    api_tokens: SecretStr | None = Field(None, alias="SCHEDULER_API_TOKENS")
+    callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
+    ledger_table: str | None = Field(None, alias="LEDGER_TABLE")
+
     local_db_path: Path = Field(Path("var/scheduler.db"), alias="LOCAL_DB_PATH")
     local_lambda_handler: str = Field(
         "lambda_worker.handler.lambda_handler",
@@ -95,6 +99,12 @@ class Settings(BaseSettings):
         if not self.target_role_arn:
             raise ValueError("set SCHEDULER_TARGET_ROLE_ARN for SCHEDULER_BACKEND=aws")
         return self
+
+    @property
+    def tokens(self) -> list[str]:
+        """SCHEDULER_API_TOKENS split on commas; several at once let a token be rotated."""
+        raw = self.api_tokens.get_secret_value() if self.api_tokens else ""
+        return [token.strip() for token in raw.split(",") if token.strip()]
 
     @property
     def backend_name(self) -> Literal["local", "aws"]:

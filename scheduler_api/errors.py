@@ -38,3 +38,7 @@ class BackendUnavailableError(SchedulerError):
 
 class BackendFailureError(SchedulerError):
     """The backend refused the call for a reason the client cannot fix by retrying."""
+
+
+class PayloadTooLargeError(SchedulerError):
+    """The request, or the Input it would make, is larger than allowed."""

@@ -47,6 +47,11 @@ def create_app(
             runtime = build_aws_runtime(resolved, clock, scheduler_client, lambda_client)
         app.state.runtime = runtime
         app.state.aws_service = runtime.service
+        app.state.api_tokens = resolved.tokens
+        if not resolved.tokens:
+            logger.warning(
+                "SCHEDULER_API_TOKENS is not set: /scheduler answers loopback clients only"
+            )
         if runtime.engine is not None and start_engine:
             runtime.engine.start()
         logger.info("scheduler API ready: %s", runtime.describe(resolved))

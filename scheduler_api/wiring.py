@@ -73,6 +73,9 @@ def _target(settings: Settings, lambda_arn: str, role_arn: str, account_id: str)
         max_event_age_seconds=settings.max_event_age_seconds,
         dead_letter_arn=settings.dead_letter_arn,
         callback_path=settings.callback_path,
+        callback_secret=(
+            settings.callback_secret.get_secret_value() if settings.callback_secret else None
+        ),
     )
 
 

@@ -34,6 +34,8 @@ LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:scheduled-tasks"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/scheduler-invoke"
 DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:scheduler-dlq"
 NOW = datetime(2030, 1, 1, 0, 0, 30, tzinfo=UTC)
+API_TOKEN = "test-token-0123456789"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 class FakeClock:
@@ -80,6 +82,7 @@ def make_settings(**overrides: Any) -> Settings:
         "dead_letter_arn": DLQ_ARN,
         "retry_attempts": 3,
         "max_event_age_seconds": 7200,
+        "api_tokens": API_TOKEN,
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -95,7 +98,7 @@ def client(
     settings: Settings, scheduler_client: EventBridgeSchedulerClient, clock: FakeClock
 ) -> Iterator[TestClient]:
     app = create_app(settings, scheduler_client=scheduler_client, clock=clock)
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=AUTH) as test_client:
         yield test_client
 
 
@@ -120,6 +123,7 @@ def make_local_settings(db_path: Path, **overrides: Any) -> Settings:
         "account_id": ACCOUNT,
         "group_name": GROUP,
         "max_event_age_seconds": 3600,
+        "api_tokens": API_TOKEN,
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -154,7 +158,7 @@ def local_app(tmp_path: Path, clock: FakeClock) -> Iterator[LocalApp]:
     probe_handler.reset()
     settings = make_local_settings(tmp_path / "scheduler.db")
     app = create_app(settings, clock=clock, start_engine=False)
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         yield LocalApp(client, app.state.runtime, clock)
     probe_handler.reset()
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from scheduler_api.main import create_app
 from tests.aws_faults import SendRecorder, aws_error, aws_ok, hook
-from tests.conftest import REGION, FakeClock, make_settings, task_body
+from tests.conftest import AUTH, REGION, FakeClock, make_settings, task_body
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -57,7 +57,7 @@ def test_a_function_name_is_resolved_once_at_start_up(
     app = create_app(
         settings, scheduler_client=scheduler_client, lambda_client=lambda_client, clock=clock
     )
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         for n in range(3):
             response = client.post("/scheduler/schedule", json=task_body(f"t-{n}"))
             assert response.status_code == 200
@@ -74,7 +74,7 @@ def offline_app(clock: FakeClock) -> Iterator[tuple[TestClient, SendRecorder]]:
         settings = make_settings(aws_endpoint_url=f"http://127.0.0.1:{port}", aws_max_attempts=2)
     app = create_app(settings, clock=clock)
     recorder = SendRecorder()
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         recorder_on(app.state.aws_service.backend._client, recorder)
         yield client, recorder
 
@@ -149,7 +149,7 @@ def test_unreachable_endpoint_is_503(clock: FakeClock) -> None:
     with socket_bound_then_closed() as port:
         settings = make_settings(aws_endpoint_url=f"http://127.0.0.1:{port}", aws_max_attempts=1)
     app = create_app(settings, clock=clock)
-    with TestClient(app) as client:
+    with TestClient(app, headers=AUTH) as client:
         response = client.post("/scheduler/schedule", json=task_body())
         assert response.status_code == 503
         assert (

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from lambda_worker.config import ENVIRONMENT_VARIABLES
 from scheduler_api.config import Settings
 from scripts.deployment.config import DeployConfig
 from tests.processes import ROOT, scheduler_api
@@ -22,7 +23,7 @@ def test_env_example_loads_and_documents_every_setting() -> None:
     documented = {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)}
     aliases = {
         field.alias for model in (Settings, DeployConfig) for field in model.model_fields.values()
-    }
+    } | set(ENVIRONMENT_VARIABLES)
     assert documented == aliases
     for index, line in enumerate(lines):
         if re.match(r"^[A-Z_]+=", line):

@@ -14,6 +14,7 @@ from moto import mock_aws
 from scheduler_api.backends.base import SchedulerBackend, ScheduleSpec, ScheduleTarget
 from scheduler_api.main import create_app
 from tests.conftest import (
+    AUTH,
     GROUP,
     LAMBDA_ARN,
     REGION,
@@ -39,12 +40,12 @@ def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Ite
             for group in (GROUP, "other-team"):
                 scheduler.create_schedule_group(Name=group)
             app = create_app(make_settings(), scheduler_client=scheduler, clock=clock)
-            with TestClient(app) as client:
+            with TestClient(app, headers=AUTH) as client:
                 yield Api(client, app.state.runtime.service.backend)
     else:
         settings = make_local_settings(tmp_path / "s.db")
         app = create_app(settings, clock=clock, start_engine=False)
-        with TestClient(app) as client:
+        with TestClient(app, headers=AUTH) as client:
             yield Api(client, app.state.runtime.service.backend)
 
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from scheduler_api.errors import (
     BackendFailureError,
     BackendUnavailableError,
+    PayloadTooLargeError,
     RequestValidationFailedError,
     ScheduleConflictError,
     ScheduleNotFoundError,
@@ -63,6 +64,10 @@ async def _invalid_expression(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, _field_error("body", "expression", str(exc)))
 
 
+async def _too_large(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(413, str(exc))
+
+
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     return error_response(
         503, f"{exc}; retry later", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -98,6 +103,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidScheduleArnError, _bad_arn)
     app.add_exception_handler(RequestValidationFailedError, _invalid_request)
     app.add_exception_handler(ExpressionError, _invalid_expression)
+    app.add_exception_handler(PayloadTooLargeError, _too_large)
     app.add_exception_handler(BackendUnavailableError, _unavailable)
     app.add_exception_handler(BackendFailureError, _backend_failure)
     app.add_exception_handler(RequestValidationError, _validation)

@@ -23,6 +23,7 @@ from scheduler_api.backends.base import (
 )
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
+    PayloadTooLargeError,
     RequestValidationFailedError,
     ScheduleConflictError,
     ScheduleExistsError,
@@ -38,10 +39,12 @@ from scheduler_api.scheduling.expressions import (
 from scheduler_api.scheduling.names import ScheduleArn, schedule_name_for
 from scheduler_api.schemas import ScheduleTaskRequest, TaskPayload
 from scheduler_api.services.proxy_event import HttpMethod, build_proxy_event
+from scheduler_api.services.signing import sign_event
 
 logger = logging.getLogger(__name__)
 
 NEXT_RUN_COUNT = 5
+MAX_TARGET_INPUT_BYTES = 256 * 1024
 # AWS refuses a StartDate more than 5 minutes in the past.
 START_DATE_GRACE = timedelta(minutes=5)
 
@@ -59,6 +62,7 @@ class ServiceTarget:
     max_event_age_seconds: int = 3600
     dead_letter_arn: str | None = None
     callback_path: str = "/api/v1/tasks/callback"
+    callback_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ class AwsService:
             AtExpression(local).render(),
             timezone,
             fingerprint=_fingerprint(callback_path, callback_body, timezone, timing),
+            # The worker's ledger key when a delivery carries no scheduled time.
+            headers={"X-Task-Run-At": fire.strftime("%Y-%m-%dT%H:%M:%SZ")},
             flexible_window_minutes=flexible_window_minutes,
             action_after_completion="DELETE",
         )
@@ -245,11 +251,22 @@ class AwsService:
         timezone: str,
         *,
         fingerprint: str,
+        headers: dict[str, str] | None = None,
         **options: Any,
     ) -> ScheduleSpec:
         task_id = str(callback_body["task_id"])
-        payload = self.generate_lambda_proxy_payload(callback_path, "POST", body=callback_body)
         target = self.target
+        payload = self.generate_lambda_proxy_payload(
+            callback_path, "POST", body=callback_body, headers=headers
+        )
+        if target.callback_secret:
+            sign_event(payload, target.callback_secret, int(self.clock().timestamp()))
+        target_input = json.dumps(payload, separators=(",", ":"))
+        if len(target_input.encode()) > MAX_TARGET_INPUT_BYTES:
+            raise PayloadTooLargeError(
+                f"the schedule's Input would be {len(target_input.encode())} bytes; "
+                f"EventBridge Scheduler accepts at most {MAX_TARGET_INPUT_BYTES}"
+            )
         return ScheduleSpec(
             name=schedule_name_for(task_id),
             group_name=target.group_name,
@@ -258,7 +275,7 @@ class AwsService:
             target=ScheduleTarget(
                 arn=target.lambda_arn,
                 role_arn=target.role_arn,
-                input=json.dumps(payload, separators=(",", ":")),
+                input=target_input,
                 maximum_retry_attempts=target.retry_attempts,
                 maximum_event_age_seconds=target.max_event_age_seconds,
                 dead_letter_arn=target.dead_letter_arn,

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
+from scheduler_api.api.auth import CallerDep
 from scheduler_api.api.deps import LocalRuntimeDep
 from scheduler_api.schemas import (
     DeadLetterListResponse,
@@ -16,7 +17,7 @@ from scheduler_api.schemas import (
     RunOut,
 )
 
-router = APIRouter(prefix="/scheduler", tags=["runs"])
+router = APIRouter(prefix="/scheduler", tags=["runs"], dependencies=[CallerDep])
 
 _NOT_LOCAL: dict[int | str, dict[str, Any]] = {
     501: {"model": ErrorResponse, "description": "Not kept by this backend"}

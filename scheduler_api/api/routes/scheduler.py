@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Query
 
+from scheduler_api.api.auth import CallerDep
 from scheduler_api.api.deps import AwsServiceDep
 from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
 from scheduler_api.scheduling.errors import ExpressionError
@@ -25,7 +26,7 @@ from scheduler_api.schemas import (
 )
 from scheduler_api.services.aws_service import decode_task
 
-router = APIRouter(prefix="/scheduler", tags=["scheduler"])
+router = APIRouter(prefix="/scheduler", tags=["scheduler"], dependencies=[CallerDep])
 
 _AWS_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Invalid request (names the field)"},

@@ -1,0 +1,143 @@
+"""The ledger in DynamoDB (AWS mode): conditional writes decide who runs an execution.
+
+Table: partition key task_id (S), sort key scheduled_time (S), TTL attribute expires_at.
+`make deploy-lambda` creates it; boto3 is imported only when this store is first used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from lambda_worker.ledger.base import LedgerRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_CLAIM_CONDITION = (
+    "attribute_not_exists(task_id) OR #status = :failed"
+    " OR (#status = :in_progress AND (started_at < :stale OR attempt < :attempt))"
+)
+
+
+def _serialize(value: Any) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serialized: Any = TypeSerializer().serialize(value)
+    return dict(serialized)
+
+
+def _record(item: dict[str, Any]) -> LedgerRecord:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    plain = {key: TypeDeserializer().deserialize(value) for key, value in item.items()}
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(LedgerRecord):
+        value = plain.get(field.name)
+        if value is not None and field.name in ("attempt", "attempts", "expires_at"):
+            value = int(value)
+        elif value is not None and field.name in ("started_at", "finished_at"):
+            value = float(value)
+        values[field.name] = value
+    return LedgerRecord(**values)
+
+
+def _number(value: float) -> dict[str, str]:
+    return {"N": repr(value)}
+
+
+class DynamoDBLedgerStore:
+    def __init__(self, table: str, client: DynamoDBClient | None = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _key(self, task_id: str, scheduled_time: str) -> dict[str, Any]:
+        return {"task_id": {"S": task_id}, "scheduled_time": {"S": scheduled_time}}
+
+    def try_claim(self, record: LedgerRecord, stale_before: float) -> LedgerRecord | None:
+        values: dict[str, Any] = {
+            ":in_progress": {"S": "IN_PROGRESS"},
+            ":failed": {"S": "FAILED"},
+            ":token": {"S": record.token},
+            ":attempt": _number(record.attempt),
+            ":now": _number(record.started_at),
+            ":expires": _number(record.expires_at),
+            ":execution": _serialize(record.execution_id),
+            ":one": {"N": "1"},
+            ":stale": _number(stale_before),
+        }
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(record.task_id, record.scheduled_time),
+                UpdateExpression=(
+                    "SET #status = :in_progress, #token = :token, attempt = :attempt,"
+                    " started_at = :now, expires_at = :expires, execution_id = :execution"
+                    " REMOVE finished_at, #error ADD attempts :one"
+                ),
+                ConditionExpression=_CLAIM_CONDITION,
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#token": "token",
+                    "#error": "error",
+                },
+                ExpressionAttributeValues=values,
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            item = self.client.get_item(
+                TableName=self.table,
+                Key=self._key(record.task_id, record.scheduled_time),
+                ConsistentRead=True,
+            )["Item"]
+            return _record(dict(item))
+        return None
+
+    def finish(self, record: LedgerRecord) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(record.task_id, record.scheduled_time),
+                UpdateExpression=(
+                    "SET #status = :status, finished_at = :finished, #result = :result,"
+                    " #error = :error"
+                ),
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#token": "token",
+                    "#result": "result",
+                    "#error": "error",
+                },
+                ExpressionAttributeValues={
+                    ":status": {"S": record.status},
+                    ":finished": (
+                        {"NULL": True}
+                        if record.finished_at is None
+                        else _number(record.finished_at)
+                    ),
+                    ":result": _serialize(record.result),
+                    ":error": _serialize(record.error),
+                    ":token": {"S": record.token},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def list_for_task(self, task_id: str, limit: int) -> list[LedgerRecord]:
+        response = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="task_id = :task",
+            ExpressionAttributeValues={":task": {"S": task_id}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_record(dict(item)) for item in response.get("Items", [])]
