@@ -134,6 +134,7 @@ async def handle_task_callback(
             context.ledger_time,
             attempt=context.attempt or 1,
             execution_id=context.execution_id,
+            schedule_arn=context.schedule_arn,
         )
         if claim.outcome == "replay":
             logger.info("already done; replaying the recorded result")

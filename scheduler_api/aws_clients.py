@@ -10,6 +10,7 @@ from botocore.config import Config
 from scheduler_api.config import Settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
@@ -44,4 +45,10 @@ def scheduler_client(settings: Settings) -> EventBridgeSchedulerClient:
 def lambda_client(settings: Settings) -> LambdaClient:
     return _session(settings).client(
         "lambda", endpoint_url=settings.aws_endpoint_url, config=_config(settings)
+    )
+
+
+def dynamodb_client(settings: Settings) -> DynamoDBClient:
+    return _session(settings).client(
+        "dynamodb", endpoint_url=settings.aws_endpoint_url, config=_config(settings)
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from scheduler_api.api.errors import install_error_handlers
+from scheduler_api.api.limits import BodySizeLimitMiddleware
 from scheduler_api.api.routes import health, runs, scheduler
 from scheduler_api.clock import Clock, system_clock
 from scheduler_api.config import Settings
@@ -69,7 +70,8 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: the 413 above carries its id
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(scheduler.router)

@@ -20,6 +20,21 @@ TaskId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
 _TIMING_FIELDS = ("delay_minutes", "run_at", "cron", "rate")
+MAX_DATA_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value` (iterative: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 class TaskPayload(BaseModel):
@@ -29,6 +44,13 @@ class TaskPayload(BaseModel):
     user_id: int
     action: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data")
+    @classmethod
+    def _not_too_deep(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if _depth(value) > MAX_DATA_DEPTH:
+            raise ValueError(f"data must not nest deeper than {MAX_DATA_DEPTH} levels")
+        return value
 
 
 class ScheduleTaskRequest(TaskPayload):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from scheduler_api import aws_clients
 from scheduler_api.backends.eventbridge import EventBridgeBackend
+from scheduler_api.backends.ledger_history import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.engine import LocalEngine
-from scheduler_api.backends.local.history import RunHistory
+from scheduler_api.backends.local.history import Run, RunHistory
 from scheduler_api.backends.local.invoker import load_handler
 from scheduler_api.backends.local.queue import RetryPolicy
 from scheduler_api.clock import Clock
@@ -24,10 +26,15 @@ if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 
+class RunsReader(Protocol):
+    def runs(self, task_id: str, limit: int = 50) -> list[Run]: ...
+
+
 @dataclass
 class Runtime:
     service: AwsService
-    history: RunHistory | None = None
+    runs: RunsReader | None = None  # local executions, or the ledger in AWS mode
+    history: RunHistory | None = None  # local only: dead letters
     engine: LocalEngine | None = None
     database: Database | None = None
 
@@ -90,7 +97,11 @@ def build_aws_runtime(
     account = settings.account_id or account_of(lambda_arn)
     target = _target(settings, lambda_arn, settings.target_role_arn, account)
     client = scheduler_client or aws_clients.scheduler_client(settings)
-    return Runtime(AwsService(EventBridgeBackend(client), target, clock))
+    runs = None
+    if settings.ledger_table:
+        store = DynamoDBLedgerStore(settings.ledger_table, aws_clients.dynamodb_client(settings))
+        runs = LedgerRunHistory(store)
+    return Runtime(AwsService(EventBridgeBackend(client), target, clock), runs=runs)
 
 
 def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
@@ -111,4 +122,5 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         database, region=region, account_id=account, clock=clock, on_change=engine.wake
     )
     service = AwsService(backend, _target(settings, lambda_arn, role_arn, account), clock)
-    return Runtime(service, RunHistory(database), engine, database)
+    history = RunHistory(database)
+    return Runtime(service, history, history, engine, database)

@@ -27,6 +27,7 @@ class LedgerRecord:
     started_at: float
     expires_at: int  # TTL, epoch seconds
     execution_id: str | None = None
+    schedule_arn: str | None = None
     finished_at: float | None = None
     result: str | None = None  # JSON
     error: str | None = None
@@ -73,7 +74,13 @@ class Ledger:
         self.clock = clock
 
     def claim(
-        self, task_id: str, scheduled_time: str, *, attempt: int, execution_id: str | None
+        self,
+        task_id: str,
+        scheduled_time: str,
+        *,
+        attempt: int,
+        execution_id: str | None,
+        schedule_arn: str | None = None,
     ) -> Claim:
         now = self.clock()
         record = LedgerRecord(
@@ -86,6 +93,7 @@ class Ledger:
             started_at=now,
             expires_at=int(now) + self.ttl_seconds,
             execution_id=execution_id,
+            schedule_arn=schedule_arn,
         )
         existing = self.store.try_claim(record, stale_before=now - self.in_progress_timeout)
         if existing is None:

@@ -71,6 +71,7 @@ class DynamoDBLedgerStore:
             ":now": _number(record.started_at),
             ":expires": _number(record.expires_at),
             ":execution": _serialize(record.execution_id),
+            ":schedule": _serialize(record.schedule_arn),
             ":one": {"N": "1"},
             ":stale": _number(stale_before),
         }
@@ -80,7 +81,8 @@ class DynamoDBLedgerStore:
                 Key=self._key(record.task_id, record.scheduled_time),
                 UpdateExpression=(
                     "SET #status = :in_progress, #token = :token, attempt = :attempt,"
-                    " started_at = :now, expires_at = :expires, execution_id = :execution"
+                    " started_at = :now, expires_at = :expires, execution_id = :execution,"
+                    " schedule_arn = :schedule"
                     " REMOVE finished_at, #error ADD attempts :one"
                 ),
                 ConditionExpression=_CLAIM_CONDITION,

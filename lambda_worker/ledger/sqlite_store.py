@@ -10,7 +10,7 @@ from lambda_worker.ledger.base import LedgerRecord
 
 _FIELDS = (
     "task_id", "scheduled_time", "status", "token", "attempt", "attempts", "started_at",
-    "expires_at", "execution_id", "finished_at", "result", "error",
+    "expires_at", "execution_id", "schedule_arn", "finished_at", "result", "error",
 )  # fmt: skip
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS ledger (
@@ -45,6 +45,7 @@ class SQLiteLedgerStore:
             " token = excluded.token, attempt = excluded.attempt,"
             " attempts = ledger.attempts + 1, started_at = excluded.started_at,"
             " expires_at = excluded.expires_at, execution_id = excluded.execution_id,"
+            " schedule_arn = excluded.schedule_arn,"
             " finished_at = NULL, error = NULL"
             " WHERE ledger.status = 'FAILED' OR (ledger.status = 'IN_PROGRESS'"
             "   AND (ledger.started_at < ? OR ledger.attempt < excluded.attempt))",

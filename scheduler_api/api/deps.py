@@ -5,11 +5,15 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from scheduler_api.services.aws_service import AwsService
-from scheduler_api.wiring import Runtime
+from scheduler_api.wiring import RunsReader, Runtime
 
-NO_HISTORY = (
-    "Run history is kept by the local engine (SCHEDULER_BACKEND=local); "
-    "with EventBridge, see the worker's CloudWatch logs"
+NO_RUNS = (
+    "Runs are read from the local engine, or in AWS mode from the task ledger: "
+    "set LEDGER_TABLE (make deploy-lambda prints it)"
+)
+NO_DEAD_LETTERS = (
+    "Dead letters are kept by the local engine; on AWS, failed tasks are in the "
+    "function's on-failure SQS queue"
 )
 
 
@@ -25,9 +29,17 @@ def get_aws_service(request: Request) -> AwsService:
 def get_local_runtime(request: Request) -> Runtime:
     runtime = get_runtime(request)
     if runtime.history is None or runtime.engine is None:
-        raise HTTPException(501, NO_HISTORY)
+        raise HTTPException(501, NO_DEAD_LETTERS)
     return runtime
+
+
+def get_runs_reader(request: Request) -> RunsReader:
+    runs = get_runtime(request).runs
+    if runs is None:
+        raise HTTPException(501, NO_RUNS)
+    return runs
 
 
 AwsServiceDep = Annotated[AwsService, Depends(get_aws_service)]
 LocalRuntimeDep = Annotated[Runtime, Depends(get_local_runtime)]
+RunsReaderDep = Annotated[RunsReader, Depends(get_runs_reader)]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from scheduler_api.api.auth import CallerDep
-from scheduler_api.api.deps import LocalRuntimeDep
+from scheduler_api.api.deps import LocalRuntimeDep, RunsReaderDep
 from scheduler_api.schemas import (
     DeadLetterListResponse,
     DeadLetterOut,
@@ -28,12 +28,11 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 @router.get("/tasks/{task_id}/runs", response_model=RunListResponse, responses=_NOT_LOCAL)
 def task_runs(
     task_id: Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")],
-    runtime: LocalRuntimeDep,
+    reader: RunsReaderDep,
     limit: Limit = 50,
 ) -> RunListResponse:
-    """Each execution of the task, newest first."""
-    assert runtime.history is not None
-    runs = runtime.history.runs(task_id, limit)
+    """Each execution of the task, newest first (local engine, or the ledger on AWS)."""
+    runs = reader.runs(task_id, limit)
     return RunListResponse(task_id=task_id, runs=[RunOut.model_validate(run) for run in runs])
 
 

@@ -1,0 +1,269 @@
+"""The task ledger: each (task_id, scheduled time) runs once, on both stores."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambda_worker.actions import action
+from lambda_worker.actions import registry as action_registry
+from lambda_worker.app import app, get_ledger
+from lambda_worker.ledger.base import Ledger, LedgerStore
+from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
+from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
+from lambda_worker.schemas import TaskCallbackRequest
+from scheduler_api.backends.local.invoker import invoke
+from tests.test_worker import scheduled_event
+
+TIMEOUT = 900.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def create_table(client: Any, name: str = "ledger") -> None:
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "task_id", "KeyType": "HASH"},
+            {"AttributeName": "scheduled_time", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "task_id", "AttributeType": "S"},
+            {"AttributeName": "scheduled_time", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
+    if request.param == "sqlite":
+        yield SQLiteLedgerStore(tmp_path / "ledger.db")
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client)
+        yield DynamoDBLedgerStore("ledger", client)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ledger(store: LedgerStore, clock: Clock) -> Ledger:
+    return Ledger(store, in_progress_timeout=TIMEOUT, ttl_seconds=86400, clock=clock)
+
+
+T1, T2 = "2030-01-01T09:00:00Z", "2030-01-02T09:00:00Z"
+
+
+def test_first_delivery_runs_and_a_duplicate_replays_the_result(ledger: Ledger) -> None:
+    first = ledger.claim("daily", T1, attempt=1, execution_id="e1", schedule_arn="arn:x")
+    assert first.outcome == "run"
+    ledger.succeed(first.record, {"rows": 3})
+    again = ledger.claim("daily", T1, attempt=1, execution_id="e1")
+    assert again.outcome == "replay"
+    assert again.record.result_data() == {"rows": 3}
+    assert again.record.schedule_arn == "arn:x"
+
+
+def test_a_duplicate_while_running_is_busy(ledger: Ledger) -> None:
+    assert ledger.claim("daily", T1, attempt=1, execution_id="e1").outcome == "run"
+    assert ledger.claim("daily", T1, attempt=1, execution_id="e1").outcome == "busy"
+
+
+def test_two_scheduled_times_are_two_executions(ledger: Ledger) -> None:
+    for scheduled in (T1, T2):
+        claim = ledger.claim("daily", scheduled, attempt=1, execution_id=scheduled)
+        assert claim.outcome == "run"
+        ledger.succeed(claim.record, None)
+    runs = ledger.store.list_for_task("daily", 10)
+    assert [r.scheduled_time for r in runs] == [T2, T1]
+    assert {r.status for r in runs} == {"SUCCEEDED"}
+
+
+def test_a_failed_run_is_retried_and_counted(ledger: Ledger) -> None:
+    first = ledger.claim("job", T1, attempt=1, execution_id="e1")
+    ledger.fail(first.record, "ConnectionError")
+    (failed,) = ledger.store.list_for_task("job", 10)
+    assert (failed.status, failed.error) == ("FAILED", "ConnectionError")
+    retry = ledger.claim("job", T1, attempt=1, execution_id="e1")
+    assert retry.outcome == "run"
+    ledger.succeed(retry.record, None)
+    (done,) = ledger.store.list_for_task("job", 10)
+    assert (done.status, done.attempts, done.error) == ("SUCCEEDED", 2, None)
+
+
+def test_a_crashed_holder_is_taken_over_after_the_timeout(ledger: Ledger, clock: Clock) -> None:
+    crashed = ledger.claim("job", T1, attempt=1, execution_id="e1")
+    clock.now += TIMEOUT - 1
+    assert ledger.claim("job", T1, attempt=1, execution_id="e1").outcome == "busy"
+    clock.now += 2
+    takeover = ledger.claim("job", T1, attempt=1, execution_id="e1")
+    assert takeover.outcome == "run"
+    ledger.succeed(crashed.record, {"late": True})  # the dead holder's write is refused
+    ledger.succeed(takeover.record, {"late": False})
+    (record,) = ledger.store.list_for_task("job", 10)
+    assert record.result_data() == {"late": False}
+
+
+def test_a_later_attempt_supersedes_an_abandoned_one(ledger: Ledger) -> None:
+    assert ledger.claim("job", T1, attempt=1, execution_id="e1").outcome == "run"
+    assert ledger.claim("job", T1, attempt=2, execution_id="e1").outcome == "run"
+    assert ledger.claim("job", T1, attempt=2, execution_id="e1").outcome == "busy"
+
+
+@pytest.fixture
+def counted_action() -> Iterator[list[str]]:
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    @action("counted")
+    def counted(task: TaskCallbackRequest) -> dict[str, Any]:
+        with lock:
+            calls.append(task.task_id)
+        return {"count": len(calls)}
+
+    yield calls
+    action_registry._actions.pop("counted", None)
+
+
+def test_twenty_simultaneous_deliveries_run_the_action_once(
+    tmp_path: Path, counted_action: list[str]
+) -> None:
+    """Through the real lambda_handler, one thread per delivery, SQLite ledger."""
+    ledger = Ledger(
+        SQLiteLedgerStore(tmp_path / "l.db"), in_progress_timeout=TIMEOUT, ttl_seconds=60
+    )
+    app.dependency_overrides[get_ledger] = lambda: ledger
+    try:
+        event = scheduled_event({"task_id": "once", "user_id": 1, "action": "counted"})
+        from lambda_worker.handler import lambda_handler
+
+        barrier = threading.Barrier(20)
+
+        def deliver(_: int) -> int | None:
+            barrier.wait()
+            outcome = invoke(
+                lambda e, c: lambda_handler(e, c),
+                json.dumps(event),
+                schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/tasks/once",
+                scheduled_time="2030-01-01T09:00:00Z",
+                execution_id="exec-0001",
+                attempt=1,
+                function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+            )
+            return outcome.status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            codes = list(pool.map(deliver, range(20)))
+    finally:
+        app.dependency_overrides.clear()
+    assert counted_action == ["once"]
+    assert set(codes) <= {200, 409}
+    assert codes.count(200) >= 1
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger(
+        SQLiteLedgerStore(tmp_path / "l.db"), in_progress_timeout=TIMEOUT, ttl_seconds=60
+    )
+    app.dependency_overrides[get_ledger] = lambda: ledger
+    yield ledger
+    app.dependency_overrides.clear()
+
+
+def deliver(body: dict[str, Any], scheduled_time: str | None) -> dict[str, Any]:
+    from lambda_worker.handler import lambda_handler
+
+    event = scheduled_event(body)
+    if scheduled_time is None:  # not sent by EventBridge: the placeholder stays
+        event["headers"]["X-Scheduler-Scheduled-Time"] = "<aws.scheduler.scheduled-time>"
+        event["multiValueHeaders"].pop("X-Scheduler-Scheduled-Time", None)
+    else:
+        event["headers"]["X-Scheduler-Scheduled-Time"] = scheduled_time
+        event["multiValueHeaders"]["X-Scheduler-Scheduled-Time"] = [scheduled_time]
+    response: dict[str, Any] = lambda_handler(event, {})
+    return response
+
+
+def test_a_redelivered_execution_replays_without_running(
+    sqlite_ledger: Ledger, counted_action: list[str]
+) -> None:
+    body = {"task_id": "pay-1", "user_id": 1, "action": "counted"}
+    first = deliver(body, T1)
+    second = deliver(body, T1)
+    assert (first["statusCode"], second["statusCode"]) == (200, 200)
+    assert json.loads(second["body"])["result"] == json.loads(first["body"])["result"]
+    assert json.loads(second["body"])["message"] == "Task pay-1 already processed"
+    assert counted_action == ["pay-1"]
+
+
+def test_each_run_of_a_cron_is_its_own_execution(
+    sqlite_ledger: Ledger, counted_action: list[str]
+) -> None:
+    body = {"task_id": "nightly", "user_id": 1, "action": "counted"}
+    for scheduled in (T1, T2, T1):
+        assert deliver(body, scheduled)["statusCode"] == 200
+    assert counted_action == ["nightly", "nightly"]
+
+
+def test_a_one_time_task_without_a_scheduled_time_uses_its_run_at(
+    sqlite_ledger: Ledger, counted_action: list[str]
+) -> None:
+    body = {"task_id": "once-only", "user_id": 1, "action": "counted"}
+    event_run_at = "2030-01-01T00:31:00Z"
+    for _ in range(2):
+        from lambda_worker.handler import lambda_handler
+
+        event = scheduled_event(body)
+        event["headers"]["X-Scheduler-Scheduled-Time"] = "<aws.scheduler.scheduled-time>"
+        event["multiValueHeaders"].pop("X-Scheduler-Scheduled-Time")
+        event["headers"]["X-Task-Run-At"] = event_run_at
+        assert lambda_handler(event, {})["statusCode"] == 200
+    assert counted_action == ["once-only"]
+    (record,) = sqlite_ledger.store.list_for_task("once-only", 5)
+    assert record.scheduled_time == event_run_at
+
+
+def test_a_failing_action_is_recorded_and_retried(
+    sqlite_ledger: Ledger, counted_action: list[str]
+) -> None:
+    from lambda_worker.handler import TaskFailedError
+
+    calls: list[int] = []
+
+    @action("fails_once")
+    def fails_once(task: TaskCallbackRequest) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise TimeoutError("upstream timed out")
+
+    try:
+        body = {"task_id": "flaky", "user_id": 1, "action": "fails_once"}
+        with pytest.raises(TaskFailedError):
+            deliver(body, T1)
+        (failed,) = sqlite_ledger.store.list_for_task("flaky", 5)
+        assert (failed.status, failed.error) == ("FAILED", "TimeoutError")
+        assert deliver(body, T1)["statusCode"] == 200
+        assert deliver(body, T1)["statusCode"] == 200
+    finally:
+        action_registry._actions.pop("fails_once", None)
+    assert len(calls) == 2
