@@ -32,6 +32,7 @@ from scripts.deployment.config import DeployConfig
 from scripts.deployment.deployer import Deployer, DeployError, Sleep
 from scripts.deployment.destroy import destroy
 from scripts.deployment.function import ensure_function, ensure_invoke_config
+from scripts.deployment.ledger_table import ensure_ledger_table
 from scripts.package_lambda import Package, PackageError, build, package_of
 
 ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
@@ -43,12 +44,13 @@ def deploy(deployer: Deployer, package: Package) -> dict[str, str]:
     account = deployer.account_id()
     failures = deployer.ensure_queue(config.failure_queue_name, "sqs queue (on-failure)")
     dlq = deployer.ensure_queue(config.scheduler_dlq_name, "sqs queue (scheduler DLQ)")
+    ledger = ensure_ledger_table(deployer)
     log_group = deployer.arn("logs", f"log-group:/aws/lambda/{config.function_name}")
     execution_role, _ = deployer.ensure_role(
         config.execution_role_name,
         "iam role (lambda execution)",
         policies.lambda_trust(),
-        policies.execution_permissions(log_group, failures),
+        policies.execution_permissions(log_group, failures, ledger),
     )
     function_arn = ensure_function(deployer, package, execution_role)
     ensure_invoke_config(deployer, failures)
@@ -66,6 +68,7 @@ def deploy(deployer: Deployer, package: Package) -> dict[str, str]:
         "SCHEDULER_TARGET_ROLE_ARN": scheduler_role,
         "SCHEDULER_GROUP_NAME": config.group_name,
         "SCHEDULER_DLQ_ARN": dlq,
+        "LEDGER_TABLE": config.ledger_table_name,
     }
 
 

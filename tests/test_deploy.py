@@ -72,7 +72,7 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
 ) -> None:
     assert deploy("deploy", "--zip", str(local_package.path)) == 0
     first = output_lines(capsys)
-    assert statuses(first) == ["created"] * 7
+    assert statuses(first) == ["created"] * 8
     iam, lambda_, sqs = (client(s, endpoint) for s in ("iam", "lambda", "sqs"))
 
     execution = iam.get_role(RoleName=f"{FUNCTION}-execution")["Role"]
@@ -86,6 +86,15 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
     assert statement(permissions["PolicyDocument"], "OnFailureDestination")["Resource"] == (
         FAILURE_QUEUE_ARN
     )
+    ledger_access = statement(permissions["PolicyDocument"], "TaskLedger")
+    assert ledger_access["Resource"] == (
+        f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{FUNCTION}-ledger"
+    )
+    assert sorted(ledger_access["Action"]) == [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
 
     scheduler_role = iam.get_role(RoleName=f"{FUNCTION}-scheduler")["Role"]
     trust = scheduler_role["AssumeRolePolicyDocument"]["Statement"][0]
@@ -114,11 +123,18 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
         assert attributes["Attributes"]["MessageRetentionPeriod"] == "1209600"
     client("scheduler", endpoint).get_schedule_group(Name=GROUP)
+    dynamodb = client("dynamodb", endpoint)
+    table = dynamodb.describe_table(TableName=f"{FUNCTION}-ledger")["Table"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["task_id", "scheduled_time"]
+    ttl = dynamodb.describe_time_to_live(TableName=f"{FUNCTION}-ledger")["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+    assert function["Environment"]["Variables"]["LEDGER_TABLE"] == f"{FUNCTION}-ledger"
+    assert function["Environment"]["Variables"]["LEDGER_IN_PROGRESS_TIMEOUT_SECONDS"] == "60"
 
     # Again: every line unchanged, nothing written, no code uploaded.
     recorder = SendRecorder()
     assert deploy("deploy", "--zip", str(local_package.path), recorder=recorder) == 0
-    assert statuses(output_lines(capsys)) == ["unchanged"] * 7
+    assert statuses(output_lines(capsys)) == ["unchanged"] * 8
     assert [op for op in recorder.operations if op.startswith(WRITES)] == []
     again = lambda_.get_function_configuration(FunctionName=FUNCTION)
     assert again["LastModified"] == function["LastModified"]
@@ -130,6 +146,7 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
         if "=" in parts[0] and not parts[0].startswith("#")
     )
     assert settings["SCHEDULER_LAMBDA_ARN"] == FUNCTION_ARN
+    assert settings["LEDGER_TABLE"] == f"{FUNCTION}-ledger"
     env = {**settings, "AWS_ENDPOINT_URL": endpoint}
     with scheduler_api(env, cwd=tmp_path) as api:
         response = httpx.post(f"{api}/scheduler/schedule", json=task_body(), timeout=10)
@@ -140,10 +157,11 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
     assert schedule["Target"]["DeadLetterConfig"] == {"Arn": DLQ_ARN}
 
     assert deploy("destroy", "--yes") == 0
-    assert statuses(output_lines(capsys)) == ["deleted"] * 7
+    assert statuses(output_lines(capsys)) == ["deleted"] * 8
     assert lambda_.list_functions()["Functions"] == []
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == []
     assert sqs.list_queues().get("QueueUrls", []) == []
+    assert client("dynamodb", endpoint).list_tables()["TableNames"] == []
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         client("scheduler", endpoint).get_schedule_group(Name=GROUP)
     assert deploy("destroy", "--yes") == 0  # nothing left: every line says absent
@@ -155,7 +173,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(
 ) -> None:
     assert deploy("deploy", "--dry-run", "--zip", str(local_package.path)) == 0
     lines = output_lines(capsys)
-    assert [parts[1].split()[0] for parts in lines if parts[0] == "would"] == ["create"] * 7
+    assert [parts[1].split()[0] for parts in lines if parts[0] == "would"] == ["create"] * 8
     assert client("lambda", endpoint).list_functions()["Functions"] == []
     assert client("iam", endpoint).list_roles()["Roles"] == []
 

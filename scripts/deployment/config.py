@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,7 @@ class DeployConfig(BaseSettings):
     max_retries: int = Field(2, ge=0, le=2, alias="LAMBDA_MAX_RETRIES")
     max_event_age_seconds: int = Field(3600, ge=60, le=21600, alias="LAMBDA_MAX_EVENT_AGE_SECONDS")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
     group_name: str = Field(
         "scheduled-tasks", pattern=r"^[0-9A-Za-z_.-]{1,64}$", alias="SCHEDULER_GROUP_NAME"
     )
@@ -44,6 +45,10 @@ class DeployConfig(BaseSettings):
     @property
     def scheduler_dlq_name(self) -> str:
         return f"{self.function_name}-scheduler-dlq"
+
+    @property
+    def ledger_table_name(self) -> str:
+        return f"{self.function_name}-ledger"
 
     @property
     def handler(self) -> str:

@@ -65,6 +65,7 @@ class Deployer:
         self.lambda_ = session.client("lambda", endpoint_url=endpoint)
         self.scheduler = session.client("scheduler", endpoint_url=endpoint)
         self.sts = session.client("sts", endpoint_url=endpoint)
+        self.dynamodb = session.client("dynamodb", endpoint_url=endpoint)
         self.config = config
         self.dry_run = dry_run
         self.sleep = sleep

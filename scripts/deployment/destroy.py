@@ -6,6 +6,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from scripts.deployment.deployer import Deployer, _missing
+from scripts.deployment.ledger_table import delete_ledger_table
 
 GONE_CODES = (
     "ResourceNotFoundException",
@@ -23,6 +24,7 @@ def destroy(deployer: Deployer) -> None:
         _delete(deployer, "iam role", role, _delete_role)
     for queue in (config.failure_queue_name, config.scheduler_dlq_name):
         _delete(deployer, "sqs queue", queue, _delete_queue)
+    _delete(deployer, "dynamodb table (ledger)", config.ledger_table_name, delete_ledger_table)
 
 
 def _delete(deployer: Deployer, kind: str, name: str, action: object) -> None:

@@ -19,13 +19,21 @@ from scripts.package_lambda import Package
 
 def wanted_configuration(deployer: Deployer, role_arn: str) -> dict[str, Any]:
     config = deployer.config
+    variables = {
+        "LOG_LEVEL": config.log_level,
+        "LEDGER_TABLE": config.ledger_table_name,
+        # A run that never finished is taken over once the function's timeout has passed.
+        "LEDGER_IN_PROGRESS_TIMEOUT_SECONDS": str(config.timeout_seconds),
+    }
+    if config.callback_secret:
+        variables["SCHEDULER_CALLBACK_SECRET"] = config.callback_secret.get_secret_value()
     return {
         "Runtime": config.runtime,
         "Handler": config.handler,
         "Role": role_arn,
         "MemorySize": config.memory_mb,
         "Timeout": config.timeout_seconds,
-        "Environment": {"Variables": {"LOG_LEVEL": config.log_level}},
+        "Environment": {"Variables": variables},
     }
 
 

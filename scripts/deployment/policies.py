@@ -35,8 +35,10 @@ def scheduler_trust(account_id: str) -> Document:
     }
 
 
-def execution_permissions(log_group_arn: str, failure_queue_arn: str) -> Document:
-    """CloudWatch Logs for its own log group; the on-failure destination queue."""
+def execution_permissions(
+    log_group_arn: str, failure_queue_arn: str, ledger_table_arn: str
+) -> Document:
+    """CloudWatch Logs for its own log group; the on-failure queue; its ledger table."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -51,6 +53,12 @@ def execution_permissions(log_group_arn: str, failure_queue_arn: str) -> Documen
                 "Effect": "Allow",
                 "Action": "sqs:SendMessage",
                 "Resource": failure_queue_arn,
+            },
+            {
+                "Sid": "TaskLedger",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                "Resource": ledger_table_arn,
             },
         ],
     }

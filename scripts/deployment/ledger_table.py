@@ -1,0 +1,67 @@
+"""The task ledger's DynamoDB table: on-demand, keyed (task_id, scheduled_time), with TTL."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from scripts.deployment.deployer import Deployer, _missing
+
+TTL_ATTRIBUTE = "expires_at"
+TABLE_WAIT_TRIES = 60
+
+
+def ensure_ledger_table(deployer: Deployer) -> str:
+    """Create the table if missing and make sure TTL is on; returns the table's ARN."""
+    name = deployer.config.ledger_table_name
+    kind = "dynamodb table (ledger)"
+    try:
+        table = deployer.dynamodb.describe_table(TableName=name)["Table"]
+    except ClientError as exc:
+        if not _missing(exc, "ResourceNotFoundException"):
+            raise
+        deployer.report("would create" if deployer.dry_run else "created", kind, name)
+        if deployer.dry_run:
+            return deployer.arn("dynamodb", f"table/{name}")
+        table = deployer.dynamodb.create_table(
+            TableName=name,
+            KeySchema=[
+                {"AttributeName": "task_id", "KeyType": "HASH"},
+                {"AttributeName": "scheduled_time", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "task_id", "AttributeType": "S"},
+                {"AttributeName": "scheduled_time", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )["TableDescription"]
+        _wait_active(deployer, name)
+        _enable_ttl(deployer, name)
+        return str(table["TableArn"])
+    ttl = deployer.dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    ttl_on = ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and (
+        ttl.get("AttributeName") == TTL_ATTRIBUTE
+    )
+    deployer.report(
+        "unchanged" if ttl_on else ("would update" if deployer.dry_run else "updated"), kind, name
+    )
+    if not ttl_on and not deployer.dry_run:
+        _enable_ttl(deployer, name)
+    return str(table["TableArn"])
+
+
+def _enable_ttl(deployer: Deployer, name: str) -> None:
+    deployer.dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+
+
+def _wait_active(deployer: Deployer, name: str) -> None:
+    for _ in range(TABLE_WAIT_TRIES):
+        if deployer.dynamodb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE":
+            return
+        deployer.sleep(2.0)
+
+
+def delete_ledger_table(deployer: Deployer, name: str) -> None:
+    deployer.dynamodb.delete_table(TableName=name)
