@@ -110,7 +110,7 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     lambda_arn = settings.lambda_arn or f"arn:aws:lambda:{region}:{account}:function:local-worker"
     role_arn = settings.target_role_arn or f"arn:aws:iam::{account}:role/local-scheduler"
     handler = load_handler(settings.local_lambda_handler)
-    database = Database(settings.local_db_path)
+    database = Database(settings.local_db_path, settings.local_busy_timeout_seconds)
     engine = LocalEngine(
         database,
         handler=handler,

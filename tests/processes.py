@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,12 +42,18 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
 
 @contextmanager
 def running(
-    args: list[str], ready_url: str, env: dict[str, str], cwd: Path
+    args: list[str],
+    ready_url: str,
+    env: dict[str, str],
+    cwd: Path,
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     # Output goes to a file: a pipe nobody reads fills up and blocks the server.
     with tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False) as output:
         log = Path(output.name)
-        process = subprocess.Popen(args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, preexec_fn=preexec
+        )
     try:
         wait_until_serving(ready_url, process, log)
         yield process
@@ -72,8 +78,8 @@ def base_env() -> dict[str, str]:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    port = free_port()
+def moto_server(port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     with running(args, f"{url}/moto-api/", base_env(), ROOT):
@@ -88,7 +94,7 @@ def scheduler_api(env: dict[str, str], cwd: Path) -> Iterator[str]:
 
 @contextmanager
 def scheduler_api_process(
-    env: dict[str, str], cwd: Path
+    env: dict[str, str], cwd: Path, preexec: Callable[[], None] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -102,5 +108,5 @@ def scheduler_api_process(
         "--port",
         str(port),
     ]
-    with running(args, f"{url}/health", {**base_env(), **env}, cwd) as process:
+    with running(args, f"{url}/health", {**base_env(), **env}, cwd, preexec) as process:
         yield url, process

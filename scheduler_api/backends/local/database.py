@@ -91,8 +91,9 @@ CREATE TABLE IF NOT EXISTS engines (
 
 
 class Database:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -108,7 +109,7 @@ class Database:
         if conn is None:
             conn = sqlite3.connect(
                 self.path,
-                timeout=BUSY_TIMEOUT_SECONDS,
+                timeout=self.busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
             )
