@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from scheduler_api.schemas import ErrorResponse
 
 bearer = HTTPBearer(auto_error=False, description="A token from SCHEDULER_API_TOKENS")
 
@@ -47,3 +49,7 @@ async def require_caller(
 
 
 CallerDep = Depends(require_caller)
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
+    403: {"model": ErrorResponse, "description": "No tokens configured and not a loopback client"},
+}

@@ -31,9 +31,9 @@ DAY_NAMES = {
 }
 YEAR_MIN, YEAR_MAX = 1970, 2199
 
-_NEAREST_WEEKDAY = re.compile(r"^(\d{1,2})W$")
-_NTH_WEEKDAY = re.compile(r"^(\w{1,3})#(\d)$")
-_LAST_WEEKDAY = re.compile(r"^(\w{1,3})L$")
+_NEAREST_WEEKDAY = re.compile(r"^(\d{1,2})W$", re.ASCII)
+_NTH_WEEKDAY = re.compile(r"^(\w{1,3})#(\d)$", re.ASCII)
+_LAST_WEEKDAY = re.compile(r"^(\w{1,3})L$", re.ASCII)
 
 
 def aws_day_of_week(day: date) -> int:
@@ -52,7 +52,7 @@ class _Field:
         upper = token.upper()
         if self.names and upper in self.names:
             return self.names[upper]
-        if not token.isdigit():
+        if not (token.isascii() and token.isdigit()):
             raise ExpressionError(f"{self.name}: {token!r} is not a valid value")
         value = int(token)
         if not self.low <= value <= self.high:
@@ -70,7 +70,7 @@ class _Field:
         base, _, step_text = item.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0:
                 raise ExpressionError(f"{self.name}: step {step_text!r} must be a positive integer")
             step = int(step_text)
         if base == "*":

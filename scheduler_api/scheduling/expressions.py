@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scheduler_api.scheduling.cron import CronSchedule
 from scheduler_api.scheduling.errors import ExpressionError
 
-_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
-_RATE = re.compile(r"^(\d+)\s+(minute|minutes|hour|hours|day|days)$")
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$", re.ASCII)
+_RATE = re.compile(r"^(\d{1,9})\s+(minute|minutes|hour|hours|day|days)$", re.ASCII)
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 MAX_RATE_VALUE = 1_000_000
 
@@ -109,7 +109,7 @@ def parse_expression(text: str) -> ScheduleExpression:
 def parse_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ExpressionError(f"{name!r} is not an IANA time zone name") from exc
 
 

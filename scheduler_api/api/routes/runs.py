@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from scheduler_api.api.auth import CallerDep
+from scheduler_api.api.auth import AUTH_RESPONSES, CallerDep
 from scheduler_api.api.deps import LocalRuntimeDep, RunsReaderDep
 from scheduler_api.schemas import (
     DeadLetterListResponse,
@@ -17,10 +17,14 @@ from scheduler_api.schemas import (
     RunOut,
 )
 
-router = APIRouter(prefix="/scheduler", tags=["runs"], dependencies=[CallerDep])
+router = APIRouter(
+    prefix="/scheduler", tags=["runs"], dependencies=[CallerDep], responses=AUTH_RESPONSES
+)
 
 _NOT_LOCAL: dict[int | str, dict[str, Any]] = {
-    501: {"model": ErrorResponse, "description": "Not kept by this backend"}
+    422: {"model": ErrorResponse, "description": "Invalid request (names the field)"},
+    501: {"model": ErrorResponse, "description": "Not kept by this backend"},
+    503: {"model": ErrorResponse, "description": "The store is busy or unavailable"},
 }
 Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -51,7 +55,9 @@ def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLetterListR
     response_model=RedriveResponse,
     responses={404: {"model": ErrorResponse, "description": "No such dead letter"}, **_NOT_LOCAL},
 )
-def redrive(dead_letter_id: int, runtime: LocalRuntimeDep) -> RedriveResponse:
+def redrive(
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], runtime: LocalRuntimeDep
+) -> RedriveResponse:
     """Invoke a dead-lettered execution once more, now, recording a new attempt."""
     assert runtime.engine is not None
     status = runtime.engine.redrive(dead_letter_id)

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Query
 
-from scheduler_api.api.auth import CallerDep
+from scheduler_api.api.auth import AUTH_RESPONSES, CallerDep
 from scheduler_api.api.deps import AwsServiceDep
 from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
 from scheduler_api.scheduling.errors import ExpressionError
@@ -26,7 +26,9 @@ from scheduler_api.schemas import (
 )
 from scheduler_api.services.aws_service import decode_task
 
-router = APIRouter(prefix="/scheduler", tags=["scheduler"], dependencies=[CallerDep])
+router = APIRouter(
+    prefix="/scheduler", tags=["scheduler"], dependencies=[CallerDep], responses=AUTH_RESPONSES
+)
 
 _AWS_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Invalid request (names the field)"},
@@ -48,7 +50,11 @@ def _decoded(schedule_arn: str) -> str:
 @router.post(
     "/schedule",
     response_model=ScheduleTaskResponse,
-    responses={409: {"model": ErrorResponse, "description": "task_id taken"}, **_AWS_ERRORS},
+    responses={
+        409: {"model": ErrorResponse, "description": "task_id taken"},
+        413: {"model": ErrorResponse, "description": "Body over 64 KB, or Input over 256 KB"},
+        **_AWS_ERRORS,
+    },
 )
 def schedule_task(request: ScheduleTaskRequest, service: AwsServiceDep) -> ScheduleTaskResponse:
     """Schedule a task once (delay_minutes, run_at) or on a recurrence (cron, rate).
@@ -127,7 +133,11 @@ def list_schedules(
     )
 
 
-@router.get("/preview", response_model=PreviewResponse, responses={422: _AWS_ERRORS[422]})
+@router.get(
+    "/preview",
+    response_model=PreviewResponse,
+    responses={422: _AWS_ERRORS[422], 503: _AWS_ERRORS[503]},
+)
 def preview(
     service: AwsServiceDep,
     expression: Annotated[str, Query(min_length=1, max_length=256)],
