@@ -36,9 +36,12 @@ def file_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if delay:
         time.sleep(delay)
     response = lambda_handler(event, context)
+    body = json.loads(response.get("body") or "{}")
     line = json.dumps(
         {
             "task_id": json.loads(event["body"])["task_id"],
+            "status_code": response.get("statusCode"),
+            "message": body.get("message") if isinstance(body, dict) else None,
             "scheduled_time": event["headers"]["X-Scheduler-Scheduled-Time"],
             "execution_id": event["headers"]["X-Scheduler-Execution-Id"],
             "invoked_at": time.time(),
