@@ -17,24 +17,26 @@ NO_DEAD_LETTERS = (
 )
 
 
-def get_runtime(request: Request) -> Runtime:
+def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_aws_service(request: Request) -> AwsService:
-    return get_runtime(request).service
+# The dependencies are async on purpose: they do no I/O, and FastAPI runs a sync
+# dependency on the threadpool, one thread hop each.
+async def get_aws_service(request: Request) -> AwsService:
+    return _runtime(request).service
 
 
-def get_local_runtime(request: Request) -> Runtime:
-    runtime = get_runtime(request)
+async def get_local_runtime(request: Request) -> Runtime:
+    runtime = _runtime(request)
     if runtime.history is None or runtime.engine is None:
         raise HTTPException(501, NO_DEAD_LETTERS)
     return runtime
 
 
-def get_runs_reader(request: Request) -> RunsReader:
-    runs = get_runtime(request).runs
+async def get_runs_reader(request: Request) -> RunsReader:
+    runs = _runtime(request).runs
     if runs is None:
         raise HTTPException(501, NO_RUNS)
     return runs

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
+from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import AUTH_RESPONSES, CallerDep
 from scheduler_api.api.deps import LocalRuntimeDep, RunsReaderDep
@@ -30,21 +31,21 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("/tasks/{task_id}/runs", response_model=RunListResponse, responses=_NOT_LOCAL)
-def task_runs(
+async def task_runs(
     task_id: Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")],
     reader: RunsReaderDep,
     limit: Limit = 50,
 ) -> RunListResponse:
     """Each execution of the task, newest first (local engine, or the ledger on AWS)."""
-    runs = reader.runs(task_id, limit)
+    runs = await run_in_threadpool(reader.runs, task_id, limit)
     return RunListResponse(task_id=task_id, runs=[RunOut.model_validate(run) for run in runs])
 
 
 @router.get("/dead-letters", response_model=DeadLetterListResponse, responses=_NOT_LOCAL)
-def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLetterListResponse:
+async def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLetterListResponse:
     """Executions that failed every attempt, with the full event and each attempt."""
     assert runtime.history is not None
-    letters = runtime.history.dead_letters(limit)
+    letters = await run_in_threadpool(runtime.history.dead_letters, limit)
     return DeadLetterListResponse(
         dead_letters=[DeadLetterOut.model_validate(letter) for letter in letters]
     )
@@ -55,12 +56,12 @@ def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLetterListR
     response_model=RedriveResponse,
     responses={404: {"model": ErrorResponse, "description": "No such dead letter"}, **_NOT_LOCAL},
 )
-def redrive(
+async def redrive(
     dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], runtime: LocalRuntimeDep
 ) -> RedriveResponse:
     """Invoke a dead-lettered execution once more, now, recording a new attempt."""
     assert runtime.engine is not None
-    status = runtime.engine.redrive(dead_letter_id)
+    status = await run_in_threadpool(runtime.engine.redrive, dead_letter_id)
     if status is None:
         raise HTTPException(404, "Dead letter not found, or not dead-lettered any more")
     return RedriveResponse(dead_letter_id=dead_letter_id, status=status)

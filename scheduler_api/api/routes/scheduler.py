@@ -1,5 +1,7 @@
-"""`/scheduler` routes. Plain `def`: FastAPI runs them in its threadpool, so a blocking
-boto3 call never stalls the event loop (the seed's `async def` routes did)."""
+"""`/scheduler` routes. Each blocking backend call (boto3, SQLite) is handed to the
+threadpool with `run_in_threadpool`, so it never stalls the event loop (the seed's
+`async def` routes called boto3 directly). The routes themselves are `async def`, so a
+request costs one thread hop, not one per sync dependency plus one for the response."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import AUTH_RESPONSES, CallerDep
 from scheduler_api.api.deps import AwsServiceDep
@@ -56,12 +59,14 @@ def _decoded(schedule_arn: str) -> str:
         **_AWS_ERRORS,
     },
 )
-def schedule_task(request: ScheduleTaskRequest, service: AwsServiceDep) -> ScheduleTaskResponse:
+async def schedule_task(
+    request: ScheduleTaskRequest, service: AwsServiceDep
+) -> ScheduleTaskResponse:
     """Schedule a task once (delay_minutes, run_at) or on a recurrence (cron, rate).
 
     Idempotent per task_id: repeating the same request returns the same schedule.
     """
-    scheduled = service.schedule_task(request)
+    scheduled = await run_in_threadpool(service.schedule_task, request)
     return ScheduleTaskResponse(
         success=True,
         message="Task scheduled successfully" if scheduled.created else "Task already scheduled",
@@ -78,9 +83,9 @@ def schedule_task(request: ScheduleTaskRequest, service: AwsServiceDep) -> Sched
 @router.delete(
     "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=_ARN_ERRORS
 )
-def cancel_schedule(schedule_arn: str, service: AwsServiceDep) -> CancelScheduleResponse:
+async def cancel_schedule(schedule_arn: str, service: AwsServiceDep) -> CancelScheduleResponse:
     arn = _decoded(schedule_arn)
-    if not service.cancel_schedule(arn):
+    if not await run_in_threadpool(service.cancel_schedule, arn):
         raise ScheduleNotFoundError("schedule not found")
     return CancelScheduleResponse(
         success=True, message="Schedule cancelled successfully", schedule_arn=arn
@@ -88,8 +93,8 @@ def cancel_schedule(schedule_arn: str, service: AwsServiceDep) -> CancelSchedule
 
 
 @router.get("/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=_ARN_ERRORS)
-def get_schedule(schedule_arn: str, service: AwsServiceDep) -> ScheduleDetail:
-    schedule = service.get_schedule(_decoded(schedule_arn))
+async def get_schedule(schedule_arn: str, service: AwsServiceDep) -> ScheduleDetail:
+    schedule = await run_in_threadpool(service.get_schedule, _decoded(schedule_arn))
     spec = schedule.spec
     return ScheduleDetail(
         schedule_arn=schedule.arn,
@@ -110,13 +115,13 @@ def get_schedule(schedule_arn: str, service: AwsServiceDep) -> ScheduleDetail:
 
 
 @router.get("/schedules", response_model=ScheduleListResponse, responses=_AWS_ERRORS)
-def list_schedules(
+async def list_schedules(
     service: AwsServiceDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ScheduleListResponse:
     """This service's schedules, one page at a time (pass next_token for the next)."""
-    page = service.list_schedules(limit=limit, next_token=next_token)
+    page = await run_in_threadpool(service.list_schedules, limit=limit, next_token=next_token)
     return ScheduleListResponse(
         schedules=[
             ScheduleSummaryOut(
@@ -138,7 +143,7 @@ def list_schedules(
     response_model=PreviewResponse,
     responses={422: _AWS_ERRORS[422], 503: _AWS_ERRORS[503]},
 )
-def preview(
+async def preview(
     service: AwsServiceDep,
     expression: Annotated[str, Query(min_length=1, max_length=256)],
     timezone: Annotated[str, Query(max_length=64)] = "UTC",

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +36,13 @@ from scheduler_api.scheduling.expressions import parse_expression, parse_timezon
 
 
 def spec_to_json(spec: ScheduleSpec) -> str:
-    return json.dumps(asdict(spec), default=lambda value: value.isoformat())
+    # Flat fields by hand: dataclasses.asdict deep-copies, a cost on every POST.
+    fields = {name: getattr(spec, name) for name in _SPEC_FIELDS}
+    fields["target"] = vars(spec.target)
+    return json.dumps(fields, default=lambda value: value.isoformat())
+
+
+_SPEC_FIELDS = [field.name for field in dataclass_fields(ScheduleSpec) if field.name != "target"]
 
 
 def spec_from_json(text: str) -> ScheduleSpec:
@@ -64,13 +70,13 @@ class LocalBackend:
         region: str,
         account_id: str,
         clock: Clock,
-        on_change: Callable[[], None] = lambda: None,
+        on_change: Callable[[datetime | None], None] = lambda _due: None,
     ) -> None:
         self.database = database
         self.region = region
         self.account_id = account_id
         self.clock = clock
-        self.on_change = on_change  # wakes the engine so a new schedule is not late
+        self.on_change = on_change  # wakes the engine if the first fire is sooner than planned
 
     def arn(self, group_name: str, name: str) -> str:
         return f"arn:aws:scheduler:{self.region}:{self.account_id}:schedule/{group_name}/{name}"
@@ -81,47 +87,45 @@ class LocalBackend:
         arn = self.arn(spec.group_name, spec.name)
         fire = first_fire(spec, now)
         try:
-            with self.database.write() as conn:
-                conn.execute(
-                    "INSERT INTO schedules (group_name, name, id, arn, spec, task_id,"
-                    " next_fire_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        spec.group_name,
-                        spec.name,
-                        uuid.uuid4().hex,
-                        arn,
-                        spec_to_json(spec),
-                        task_id_of(spec),
-                        to_epoch(fire) if fire else None,
-                        to_epoch(now),
-                        to_epoch(now),
-                    ),
-                )
+            self.database.write_one(
+                "INSERT INTO schedules (group_name, name, id, arn, spec, task_id,"
+                " next_fire_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    spec.group_name,
+                    spec.name,
+                    uuid.uuid4().hex,
+                    arn,
+                    spec_to_json(spec),
+                    task_id_of(spec),
+                    to_epoch(fire) if fire else None,
+                    to_epoch(now),
+                    to_epoch(now),
+                ),
+            )
         except sqlite3.IntegrityError as exc:
             raise ScheduleExistsError("a schedule with this name exists") from exc
-        self.on_change()
+        self.on_change(fire)
         return arn
 
     def update_schedule(self, spec: ScheduleSpec) -> str:
         _validate(spec)
         now = self.clock()
         fire = first_fire(spec, now)
-        with self.database.write() as conn:
-            updated = conn.execute(
-                "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?"
-                " WHERE group_name = ? AND name = ?",
-                (
-                    spec_to_json(spec),
-                    task_id_of(spec),
-                    to_epoch(fire) if fire else None,
-                    to_epoch(now),
-                    spec.group_name,
-                    spec.name,
-                ),
-            ).rowcount
+        updated = self.database.write_one(
+            "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?"
+            " WHERE group_name = ? AND name = ?",
+            (
+                spec_to_json(spec),
+                task_id_of(spec),
+                to_epoch(fire) if fire else None,
+                to_epoch(now),
+                spec.group_name,
+                spec.name,
+            ),
+        )
         if not updated:
             raise ScheduleNotFoundError("schedule not found")
-        self.on_change()
+        self.on_change(fire)
         return self.arn(spec.group_name, spec.name)
 
     def get_schedule(self, group_name: str, name: str) -> Schedule:
@@ -141,10 +145,9 @@ class LocalBackend:
         )
 
     def delete_schedule(self, group_name: str, name: str) -> None:
-        with self.database.write() as conn:
-            deleted = conn.execute(
-                "DELETE FROM schedules WHERE group_name = ? AND name = ?", (group_name, name)
-            ).rowcount
+        deleted = self.database.write_one(
+            "DELETE FROM schedules WHERE group_name = ? AND name = ?", (group_name, name)
+        )
         if not deleted:
             raise ScheduleNotFoundError("schedule not found")
 

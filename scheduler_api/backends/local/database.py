@@ -33,8 +33,8 @@ CREATE TABLE IF NOT EXISTS schedules (
     updated_at REAL NOT NULL,
     PRIMARY KEY (group_name, name)
 );
-CREATE INDEX IF NOT EXISTS schedules_next_fire ON schedules (next_fire_at)
-    WHERE next_fire_at IS NOT NULL;
+DROP INDEX IF EXISTS schedules_next_fire;
+CREATE INDEX IF NOT EXISTS schedules_by_next_fire ON schedules (next_fire_at);
 
 CREATE TABLE IF NOT EXISTS executions (
     id TEXT PRIMARY KEY,
@@ -58,8 +58,8 @@ CREATE TABLE IF NOT EXISTS executions (
     error TEXT,
     UNIQUE (schedule_id, scheduled_time)
 );
-CREATE INDEX IF NOT EXISTS executions_due ON executions (due_at)
-    WHERE status IN ('PENDING', 'RETRYING', 'RUNNING');
+DROP INDEX IF EXISTS executions_due;
+CREATE INDEX IF NOT EXISTS executions_by_status_due ON executions (status, due_at);
 CREATE INDEX IF NOT EXISTS executions_task ON executions (task_id, scheduled_time);
 
 CREATE TABLE IF NOT EXISTS attempts (
@@ -98,6 +98,9 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        # Writers of this process queue here, handing over at once; SQLite's own busy
+        # handler (for other processes) backs off by sleeping, which costs whole ms.
+        self._write_lock = threading.Lock()
         with self.write() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -124,15 +127,31 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, holding the database's write lock from its start."""
-        with unavailable_on_sqlite_error():
-            conn = self.connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        if not self._write_lock.acquire(timeout=self.busy_timeout):
+            raise BackendUnavailableError("the local schedule store is busy or unavailable")
+        try:
+            with unavailable_on_sqlite_error():
+                conn = self.connection()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        finally:
+            self._write_lock.release()
+
+    def write_one(self, sql: str, parameters: tuple[object, ...]) -> int:
+        """One statement, which SQLite makes its own transaction: the shortest hold of the
+        write lock (no BEGIN/COMMIT round trips). Returns the rows changed."""
+        if not self._write_lock.acquire(timeout=self.busy_timeout):
+            raise BackendUnavailableError("the local schedule store is busy or unavailable")
+        try:
+            with unavailable_on_sqlite_error():
+                return self.connection().execute(sql, parameters).rowcount
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

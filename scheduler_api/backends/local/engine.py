@@ -12,8 +12,10 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.invoker import LambdaHandler, Outcome, invoke
@@ -24,6 +26,7 @@ from scheduler_api.errors import SchedulerError
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
+HEARTBEAT_SECONDS = 1.0  # well inside the 5 s after which an engine counts as dead
 SETTLE_TRIES = 3
 
 
@@ -59,6 +62,8 @@ class LocalEngine:
         self._wake = threading.Event()
         self._in_flight = 0
         self._lock = threading.Lock()
+        self._last_heartbeat = float("-inf")
+        self._sleeping_until = float("inf")  # time.time() the loop next wakes on its own
 
     @property
     def owner(self) -> str:
@@ -67,7 +72,9 @@ class LocalEngine:
     def tick(self) -> int:
         """One round; returns how many executions it started. Without a pool (tests), the
         executions run before it returns."""
-        self.queue.heartbeat()
+        if self._pool is None or time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self.queue.heartbeat()
+            self._last_heartbeat = time.monotonic()
         self.queue.materialize()
         with self._lock:
             free = self.concurrency - self._in_flight
@@ -81,8 +88,11 @@ class LocalEngine:
                 self._pool.submit(self._run_pooled, item)
         return len(claimed)
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, due: datetime | None = None) -> None:
+        """Run a round now if `due` (a new schedule's first fire) is before the loop's
+        next round; a schedule for later needs no extra round (and no extra writes)."""
+        if due is None or due.timestamp() < self._sleeping_until:
+            self._wake.set()
 
     def start(self) -> None:
         reaped = self.queue.reap_dead_neighbours()
@@ -117,7 +127,10 @@ class LocalEngine:
                 saturated = self._in_flight >= self.concurrency
             if started and not saturated:
                 continue  # more may be due right now
-            self._wake.wait(self._wait_seconds())
+            wait = self._wait_seconds()
+            self._sleeping_until = time.time() + wait
+            self._wake.wait(wait)
+            self._sleeping_until = float("inf")
             self._wake.clear()
 
     def _wait_seconds(self) -> float:

@@ -27,7 +27,6 @@ from scheduler_api.clock import Clock
 logger = logging.getLogger(__name__)
 
 MATERIALIZE_BATCH = 500
-LIVE_STATUSES = ("PENDING", "RETRYING", "RUNNING")
 
 
 @dataclass(frozen=True)
@@ -94,12 +93,15 @@ class ExecutionQueue:
     def seconds_until_due(self) -> float | None:
         """How long until the next fire or execution falls due (None: nothing scheduled)."""
         with self.database.read() as conn:
-            row = conn.execute(
-                "SELECT min(t) FROM (SELECT min(next_fire_at) AS t FROM schedules"
-                " UNION ALL SELECT min(due_at) FROM executions"
-                " WHERE status IN ('PENDING', 'RETRYING'))"
-            ).fetchone()
-        return None if row[0] is None else float(row[0]) - to_epoch(self.clock())
+            fire = conn.execute("SELECT min(next_fire_at) FROM schedules").fetchone()[0]
+            pending = conn.execute(
+                "SELECT min(due_at) FROM executions WHERE status = 'PENDING'"
+            ).fetchone()[0]
+            retry = conn.execute(
+                "SELECT min(due_at) FROM executions WHERE status = 'RETRYING'"
+            ).fetchone()[0]
+        times = [float(t) for t in (fire, pending, retry) if t is not None]
+        return min(times) - to_epoch(self.clock()) if times else None
 
     def materialize(self) -> int:
         """Turn every fire due by now into an execution; returns how many were added."""
@@ -163,11 +165,11 @@ class ExecutionQueue:
         claimed: list[Claimed] = []
         with self.database.write() as conn:
             rows = conn.execute(
-                "SELECT * FROM executions WHERE status IN (?, ?, ?) AND due_at <= ?"
-                " AND (lease_owner IS NULL OR lease_owner NOT IN"
+                "SELECT * FROM executions WHERE status IN ('PENDING', 'RETRYING', 'RUNNING')"
+                " AND due_at <= ? AND (lease_owner IS NULL OR lease_owner NOT IN"
                 "      (SELECT owner FROM engines WHERE heartbeat_at >= ?))"
                 " ORDER BY due_at LIMIT ?",
-                (*LIVE_STATUSES, to_epoch(now), to_epoch(now) - self.stale_after, limit),
+                (to_epoch(now), to_epoch(now) - self.stale_after, limit),
             ).fetchall()
             for row in rows:
                 if row["lease_owner"] is not None:
