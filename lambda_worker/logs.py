@@ -50,8 +50,9 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_logging(level: str = "INFO") -> None:
     handler = StdoutHandler()
     handler.setFormatter(JsonFormatter())
-    for name in ("lambda_worker", "mangum"):
+    for name, floor in (("lambda_worker", level.upper()), ("mangum", "WARNING")):
+        # Mangum's per-request INFO line repeats our "task done"; only its warnings pass.
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
-        logger.setLevel(level.upper())
+        logger.setLevel(floor)
         logger.propagate = False

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
+from lambda_worker.app import Worker, get_worker
 from lambda_worker.app import app as worker_app
-from lambda_worker.app import get_config
 from lambda_worker.config import WorkerConfig
 from lambda_worker.handler import lambda_handler
 from lambda_worker.ledger.base import Ledger
@@ -173,7 +173,9 @@ def signing_worker() -> Iterator[list[str]]:
     def probe(task: TaskCallbackRequest) -> None:
         calls.append(task.task_id)
 
-    worker_app.dependency_overrides[get_config] = lambda: WorkerConfig(callback_secret=SECRET)
+    worker_app.dependency_overrides[get_worker] = lambda: Worker(
+        WorkerConfig(callback_secret=SECRET), None
+    )
     yield calls
     worker_app.dependency_overrides.clear()
     action_registry._actions.pop("signed_probe", None)

@@ -15,7 +15,8 @@ from moto import mock_aws
 
 from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
-from lambda_worker.app import app, get_ledger
+from lambda_worker.app import Worker, app, get_worker
+from lambda_worker.config import WorkerConfig
 from lambda_worker.ledger.base import Ledger, LedgerStore
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
@@ -151,7 +152,7 @@ def test_twenty_simultaneous_deliveries_run_the_action_once(
     ledger = Ledger(
         SQLiteLedgerStore(tmp_path / "l.db"), in_progress_timeout=TIMEOUT, ttl_seconds=60
     )
-    app.dependency_overrides[get_ledger] = lambda: ledger
+    app.dependency_overrides[get_worker] = lambda: Worker(WorkerConfig(), ledger)
     try:
         event = scheduled_event({"task_id": "once", "user_id": 1, "action": "counted"})
         from lambda_worker.handler import lambda_handler
@@ -185,7 +186,7 @@ def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
     ledger = Ledger(
         SQLiteLedgerStore(tmp_path / "l.db"), in_progress_timeout=TIMEOUT, ttl_seconds=60
     )
-    app.dependency_overrides[get_ledger] = lambda: ledger
+    app.dependency_overrides[get_worker] = lambda: Worker(WorkerConfig(), ledger)
     yield ledger
     app.dependency_overrides.clear()
 

@@ -1,0 +1,160 @@
+"""Benchmarks 3 and 4: the worker's cold start and warm throughput, from the real zip.
+
+Both run in fresh isolated interpreters (`python -I -S`) whose only path entry is the
+unpacked dist zip, so nothing from the development environment is imported. The
+baseline is a hello-world FastAPI + Mangum handler on the same unpacked dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from bench.common import Result, log, median
+from scheduler_api.services.proxy_event import build_proxy_event, substitute_context_attributes
+from scripts.package_lambda import build
+
+HELLO = """
+from fastapi import FastAPI
+from mangum import Mangum
+
+app = FastAPI()
+
+
+@app.post("/api/v1/tasks/callback")
+async def callback() -> dict:
+    return {"ok": True}
+
+
+_handler = Mangum(app, lifespan="off")
+
+
+def lambda_handler(event, context):
+    return _handler(event, context)
+"""
+
+COLD = """
+import json, sys, time
+started = time.perf_counter()
+sys.path[:0] = sys.argv[1].split(":")
+module = __import__(sys.argv[2], fromlist=["lambda_handler"])
+response = module.lambda_handler(json.loads(sys.argv[3]), {})
+elapsed = time.perf_counter() - started
+assert response["statusCode"] == 200, response
+print(json.dumps({"seconds": elapsed}), file=sys.stderr)
+"""
+
+WARM = """
+import json, sys, time
+sys.path[:0] = sys.argv[1].split(":")
+module = __import__(sys.argv[2], fromlist=["lambda_handler"])
+template = sys.argv[3]
+count = int(sys.argv[4])
+def stamped(n):  # a distinct scheduled time each: with the ledger on, each is a new run
+    return template.replace("2030-01-01T09:00:00Z", f"2030-01-01T09:00:{n % 60:02d}.{n:06d}Z")
+events = [json.loads(stamped(n)) for n in range(count)]
+for event in events[:50]:
+    module.lambda_handler(event, {})
+started = time.perf_counter()
+for event in events[50:]:
+    response = module.lambda_handler(event, {})
+elapsed = time.perf_counter() - started
+assert response["statusCode"] == 200, response
+print(json.dumps({"per_second": (count - 50) / elapsed}), file=sys.stderr)
+"""
+
+
+def scheduled_event() -> str:
+    body = {"task_id": "bench-1", "user_id": 1, "action": "cleanup", "data": {}}
+    return substitute_context_attributes(
+        json.dumps(build_proxy_event("/api/v1/tasks/callback", "POST", body)),
+        schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/bench/bench-1",
+        scheduled_time="2030-01-01T09:00:00Z",
+        execution_id="bench",
+        attempt=1,
+    )
+
+
+def _unpacked(temp: Path) -> tuple[Path, Path]:
+    runtime = f"python3.{sys.version_info.minor}"
+    package = build(runtime, "x86_64", temp / "lambda_worker.zip")
+    unpacked = temp / "unpacked"
+    with zipfile.ZipFile(package.path) as archive:
+        archive.extractall(unpacked)
+    hello = temp / "hello"
+    hello.mkdir()
+    (hello / "hello_handler.py").write_text(HELLO)
+    return unpacked, hello
+
+
+def _run(script: str, args: list[str], env: dict[str, str] | None = None) -> float:
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env or {},
+        timeout=300,
+    )
+    value: float = next(iter(json.loads(result.stderr.strip().splitlines()[-1]).values()))
+    return value
+
+
+def cold_start(processes: int) -> Result:
+    event = scheduled_event()
+    with tempfile.TemporaryDirectory() as temp:
+        unpacked, hello = _unpacked(Path(temp))
+        ours: list[float] = []
+        baseline: list[float] = []
+        log(f"  {processes} fresh interpreters each, alternating")
+        for _ in range(processes):
+            ours.append(_run(COLD, [str(unpacked), "lambda_worker.handler", event]))
+            baseline.append(_run(COLD, [f"{unpacked}:{hello}", "hello_handler", event]))
+    extra_ms = (median(ours) - median(baseline)) * 1000
+    return Result(
+        name="3. worker cold start",
+        measured=(
+            "import lambda_worker.handler + first lambda_handler call, python -I -S,"
+            " only the unpacked zip on the path"
+        ),
+        runs=f"median of {processes} processes each",
+        figures={
+            "worker_ms": round(median(ours) * 1000, 1),
+            "hello_world_ms": round(median(baseline) * 1000, 1),
+            "extra_ms": round(extra_ms, 1),
+        },
+        target="<= hello world + 40 ms",
+        met=extra_ms <= 40,
+    )
+
+
+def warm_throughput(count: int) -> Result:
+    event = scheduled_event()
+    with tempfile.TemporaryDirectory() as temp:
+        unpacked, hello = _unpacked(Path(temp))
+        log(f"  {count} invocations per process: hello world, ledger off, ledger on")
+        baseline = _run(WARM, [f"{unpacked}:{hello}", "hello_handler", event, str(count)])
+        off = _run(WARM, [str(unpacked), "lambda_worker.handler", event, str(count)])
+        on = _run(
+            WARM,
+            [str(unpacked), "lambda_worker.handler", event, str(count)],
+            env={"LEDGER_DB_PATH": f"{temp}/ledger.db"},
+        )
+    return Result(
+        name="4. worker warm throughput",
+        measured="lambda_handler invocations per second in one process, trivial action (cleanup)",
+        runs=f"{count - 50} timed invocations per variant after 50 warm-up",
+        figures={
+            "hello_world_per_s": round(baseline),
+            "ledger_off_per_s": round(off),
+            "ledger_on_sqlite_per_s": round(on),
+            "ratio_ledger_off": round(off / baseline, 2),
+            "ratio_ledger_on": round(on / baseline, 2),
+        },
+        target=">= 0.7 of hello world with the ledger off",
+        met=off / baseline >= 0.7,
+    )
