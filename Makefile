@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install test lint format run clean package-lambda deploy-lambda destroy invoke-local logs
+.PHONY: install test lint format run clean package-lambda deploy-lambda destroy invoke-local logs bench
 
 $(STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ invoke-local: $(STAMP)  ## run a sample scheduled event through the local handle
 
 logs: $(STAMP)  ## the function's CloudWatch logs (ARGS="--since 1h --follow")
 	$(BIN)/python scripts/tail_logs.py $(ARGS)
+
+bench: $(STAMP)  ## every benchmark, as ratios to same-run baselines (ARGS="--quick --steady-seconds 10")
+	$(BIN)/python -m bench.run $(ARGS)
 
 clean:  ## remove the venv, caches and build output (not var/, which holds local schedules)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

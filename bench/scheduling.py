@@ -83,7 +83,7 @@ def aws_mode(count: int, clients: int, delay: float) -> Result:
 def _raw_boto3(endpoint: str, count: int, clients: int) -> Load:
     config = Config(retries={"mode": "standard"}, max_pool_connections=64)
     client = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint, config=config)
-    target = {"Arn": LAMBDA_ARN, "RoleArn": ROLE_ARN, "Input": "{}"}
+    target: Any = {"Arn": LAMBDA_ARN, "RoleArn": ROLE_ARN, "Input": "{}"}
 
     def call(_: int, n: int) -> bool:
         client.create_schedule(

@@ -1,0 +1,116 @@
+"""Runs in its own process (so its peak RSS is the engine's): schedules due work on the
+local backend, runs the engine, reports what happened as one JSON line on stderr.
+
+    python -m bench.engine_run burst --count 10000
+    python -m bench.engine_run steady --rate 200 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from scheduler_api.clock import system_clock
+from scheduler_api.config import Settings
+from scheduler_api.schemas import ScheduleTaskRequest
+from scheduler_api.wiring import build_local_runtime
+
+TIMEOUT_SECONDS = 300
+
+
+def schedule(runtime_service: object, due_times: list[datetime]) -> None:
+    for n, due in enumerate(due_times):
+        request = ScheduleTaskRequest(
+            task_id=f"engine-{n}", user_id=n, action="cleanup", run_at=due, data={"n": n}
+        )
+        runtime_service.schedule_task(request)  # type: ignore[attr-defined]
+
+
+def wait_until_done(db: Path, count: int) -> None:
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    with sqlite3.connect(db) as conn:
+        while time.monotonic() < deadline:
+            done = conn.execute(
+                "SELECT count(*) FROM executions WHERE status IN ('SUCCEEDED', 'FAILED',"
+                " 'DEAD_LETTERED')"
+            ).fetchone()[0]
+            if done >= count:
+                return
+            time.sleep(0.05)
+    raise TimeoutError("the engine did not finish in time")
+
+
+def report(db: Path, count: int, first_due: datetime) -> dict[str, float | int]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT scheduled_time, started_at, finished_at, status, attempts FROM executions"
+        ).fetchall()
+        attempts = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    late = sorted(started - scheduled for scheduled, started, _, _, _ in rows)
+    last_finish = max(finished for _, _, finished, _, _ in rows)
+    succeeded = sum(1 for row in rows if row[3] == "SUCCEEDED")
+    return {
+        "scheduled": count,
+        "executions": len(rows),
+        "succeeded": succeeded,
+        "attempts": attempts,
+        "ran_twice": sum(1 for row in rows if row[4] > 1),
+        "lost": count - len(rows),
+        "all_done_after_due_s": round(last_finish - first_due.timestamp(), 2),
+        "lateness_p50_s": round(late[len(late) // 2], 3),
+        "lateness_p99_s": round(late[max(0, round(0.99 * len(late)) - 1)], 3),
+        "runs_per_s": round(count / max(1e-9, last_finish - first_due.timestamp()), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["burst", "steady"])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as temp:
+        db = Path(temp) / "engine.db"
+        settings = Settings(
+            _env_file=None,
+            backend="local",
+            local_db_path=db,
+            local_concurrency=args.concurrency,
+            log_level="WARNING",
+        )
+        runtime = build_local_runtime(settings, system_clock)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+        if args.mode == "burst":
+            lead = 5 + args.count // 2000  # time to create them all
+            due = [start + timedelta(seconds=lead)] * args.count
+        else:
+            lead = 5 + args.rate * args.seconds // 2000
+            due = [
+                start + timedelta(seconds=lead + second)
+                for second in range(args.seconds)
+                for _ in range(args.rate)
+            ]
+        schedule(runtime.service, due)
+        assert datetime.now(UTC) < due[0], "scheduling took longer than the lead time"
+        assert runtime.engine is not None
+        runtime.engine.start()
+        try:
+            wait_until_done(db, len(due))
+        finally:
+            runtime.engine.stop()
+        print(json.dumps(report(db, len(due), due[0])), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""`make bench`: every benchmark, a table at the end, JSON per benchmark in bench/results/.
+
+Exits non-zero only when a benchmark could not run; a missed target is reported, not fatal.
+
+    python -m bench.run [--quick] [--steady-seconds 60] [--only 1,2,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from bench.common import Result, log, machine
+
+# Benchmarks talk to moto with fake credentials; nothing here may reach AWS.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.pop("AWS_PROFILE", None)
+
+
+def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
+    from bench.engine import dispatch
+    from bench.package import package_size
+    from bench.scheduling import aws_mode, local_mode
+    from bench.worker import cold_start, warm_throughput
+
+    scale = 4 if args.quick else 1
+    return {
+        "1": lambda: aws_mode(
+            count=640 // scale * 2 if args.quick else 960, clients=32, delay=0.05
+        ),
+        "2": lambda: local_mode(count=3200 // scale, clients=32),
+        "3": lambda: cold_start(processes=10 if args.quick else 15),
+        "4": lambda: warm_throughput(count=2050),
+        "5": lambda: dispatch(count=10_000, rate=200, seconds=args.steady_seconds),
+        "6": package_size,
+    }
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| benchmark | figures | target | met |", "|---|---|---|---|"]
+    for result in results:
+        figures = ", ".join(f"{key} {value}" for key, value in result.figures.items())
+        met = {True: "yes", False: "**no**", None: "n/a"}[result.met]
+        lines.append(f"| {result.name} ({result.runs}) | {figures} | {result.target} | {met} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
+    parser.add_argument("--steady-seconds", type=int, default=60)
+    parser.add_argument("--only", default="1,2,3,4,5,6")
+    args = parser.parse_args(argv)
+    benchmarks = _benchmarks(args)
+    results: list[Result] = []
+    failed: list[str] = []
+    for key in args.only.split(","):
+        log(f"benchmark {key}")
+        try:
+            result = benchmarks[key.strip()]()
+        except Exception:  # a benchmark that could not run: report it, go on, fail at the end
+            traceback.print_exc()
+            failed.append(key)
+            continue
+        result.save()
+        results.append(result)
+    info = machine()
+    print(f"\nMachine: {info['cores']} cores, Python {info['python']}, {info['platform']}\n")
+    print(table(results))
+    if failed:
+        print(f"\nCould not run: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
