@@ -27,13 +27,23 @@ from scheduler_api.services.proxy_event import build_proxy_event, substitute_con
 CALLBACK_PATH = "/api/v1/tasks/callback"
 
 
-def sample_event(task_id: str, user_id: int, action: str, data: dict[str, object]) -> str:
-    body = {"task_id": task_id, "user_id": user_id, "action": action, "data": data}
+def sample_event(
+    task_id: str = "sample-1",
+    user_id: int = 1,
+    action: str = "send_notification",
+    data: dict[str, object] | None = None,
+    *,
+    scheduled_time: str | None = None,
+    execution_id: str | None = None,
+) -> str:
+    """The text Lambda receives when a schedule fires: the scheduler API's Input, after
+    EventBridge's substitution of the context attributes."""
+    body = {"task_id": task_id, "user_id": user_id, "action": action, "data": data or {}}
     return substitute_context_attributes(
         json.dumps(build_proxy_event(CALLBACK_PATH, "POST", body)),
         schedule_arn=f"arn:aws:scheduler:local:000000000000:schedule/default/{task_id}",
-        scheduled_time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        execution_id=uuid.uuid4().hex,
+        scheduled_time=scheduled_time or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        execution_id=execution_id or uuid.uuid4().hex,
         attempt=1,
     )
 

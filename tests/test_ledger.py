@@ -22,6 +22,7 @@ from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.backends.local.invoker import invoke
+from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
 from tests.test_worker import scheduled_event
 
 TIMEOUT = 900.0
@@ -38,14 +39,8 @@ class Clock:
 def create_table(client: Any, name: str = "ledger") -> None:
     client.create_table(
         TableName=name,
-        KeySchema=[
-            {"AttributeName": "task_id", "KeyType": "HASH"},
-            {"AttributeName": "scheduled_time", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "task_id", "AttributeType": "S"},
-            {"AttributeName": "scheduled_time", "AttributeType": "S"},
-        ],
+        KeySchema=KEY_SCHEMA,  # the table deploy creates
+        AttributeDefinitions=ATTRIBUTES,
         BillingMode="PAY_PER_REQUEST",
     )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler_api.services.proxy_event import build_proxy_event, substitute_context_attributes
+from scripts.invoke_local import sample_event
 from scripts.package_lambda import (
     FIXED_TIMESTAMP,
     REQUIREMENTS,
@@ -32,15 +32,7 @@ print(json.dumps({"response": response, "boto3_loaded": "boto3" in sys.modules})
 
 
 def scheduled_event() -> str:
-    """A payload as the scheduler API builds it, after EventBridge's substitution."""
-    body = {"task_id": "smoke-1", "user_id": 1, "action": "send_notification", "data": {}}
-    return substitute_context_attributes(
-        json.dumps(build_proxy_event("/api/v1/tasks/callback", "POST", body)),
-        schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/default/smoke-1",
-        scheduled_time="2030-01-01T00:00:00Z",
-        execution_id="smoke",
-        attempt=1,
-    )
+    return sample_event("smoke-1", scheduled_time="2030-01-01T00:00:00Z", execution_id="smoke")
 
 
 def run_isolated(package: Package, directory: Path) -> subprocess.CompletedProcess[str]:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from scripts.deployment.deployer import Deployer, _missing
 
 TTL_ATTRIBUTE = "expires_at"
+# The key the worker's DynamoDBLedgerStore reads and writes.
+KEY_SCHEMA: list[Any] = [
+    {"AttributeName": "task_id", "KeyType": "HASH"},
+    {"AttributeName": "scheduled_time", "KeyType": "RANGE"},
+]
+ATTRIBUTES: list[Any] = [
+    {"AttributeName": "task_id", "AttributeType": "S"},
+    {"AttributeName": "scheduled_time", "AttributeType": "S"},
+]
 TABLE_WAIT_TRIES = 60
 
 
@@ -24,14 +35,8 @@ def ensure_ledger_table(deployer: Deployer) -> str:
             return deployer.arn("dynamodb", f"table/{name}")
         table = deployer.dynamodb.create_table(
             TableName=name,
-            KeySchema=[
-                {"AttributeName": "task_id", "KeyType": "HASH"},
-                {"AttributeName": "scheduled_time", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "task_id", "AttributeType": "S"},
-                {"AttributeName": "scheduled_time", "AttributeType": "S"},
-            ],
+            KeySchema=KEY_SCHEMA,
+            AttributeDefinitions=ATTRIBUTES,
             BillingMode="PAY_PER_REQUEST",
         )["TableDescription"]
         _wait_active(deployer, name)
