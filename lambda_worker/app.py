@@ -163,10 +163,9 @@ async def _run(
     func: ActionFunc, task: TaskCallbackRequest, ledger: Ledger | None, record: LedgerRecord | None
 ) -> Any:
     try:
-        if inspect.iscoroutinefunction(func):
-            result = await func(task)
-        else:
-            result = func(task)
+        result = func(task)
+        if inspect.isawaitable(result):  # async def, or any callable that returns one
+            result = await result
     except Exception as exc:
         logger.exception("action failed")
         if ledger is not None and record is not None:

@@ -145,6 +145,24 @@ def test_user_actions_sync_and_async_register_with_the_decorator(
     assert seen == [("sync", 7), ("async", 7)]
 
 
+def test_a_callable_object_returning_a_coroutine_is_awaited(
+    temporary_actions: list[str],
+) -> None:
+    ran: list[str] = []
+
+    class Notifier:
+        async def __call__(self, task: TaskCallbackRequest) -> dict[str, Any]:
+            ran.append(task.task_id)
+            return {"notified": True}
+
+    action("callable_object")(Notifier())
+    temporary_actions.append("callable_object")
+    response = lambda_handler(scheduled_event(task("callable_object")), {})
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["result"] == {"notified": True}
+    assert ran == ["task-1"]
+
+
 def test_an_action_name_cannot_be_taken_twice(temporary_actions: list[str]) -> None:
     with pytest.raises(ValueError, match="already registered"):
 
