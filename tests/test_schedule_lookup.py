@@ -166,6 +166,12 @@ def test_list_pages_through_this_groups_schedules_only(
     assert pages == 3
 
 
+def test_a_bad_next_token_is_422_not_an_aws_error(client: TestClient) -> None:
+    response = client.get("/scheduler/schedules", params={"next_token": "not-a-token"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "next_token"]
+
+
 def test_list_limit_is_validated(client: TestClient) -> None:
     assert client.get("/scheduler/schedules", params={"limit": 0}).status_code == 422
     assert client.get("/scheduler/schedules", params={"limit": 101}).status_code == 422

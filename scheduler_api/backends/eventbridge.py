@@ -29,6 +29,7 @@ from scheduler_api.backends.base import (
 from scheduler_api.errors import (
     BackendFailureError,
     BackendUnavailableError,
+    RequestValidationFailedError,
     ScheduleExistsError,
     ScheduleNotFoundError,
 )
@@ -53,6 +54,7 @@ _UNAVAILABLE_CODES = frozenset(
         "InternalServerException",
     }
 )
+_INVALID_INPUT_CODES = frozenset({"ValidationException", "InvalidToken"})
 _NETWORK_ERRORS = (
     EndpointConnectionError,
     ConnectionClosedError,
@@ -62,7 +64,10 @@ _NETWORK_ERRORS = (
 
 
 @contextmanager
-def _aws_errors(operation: str, *, missing_is_not_found: bool = True) -> Iterator[None]:
+def _aws_errors(
+    operation: str, *, missing_is_not_found: bool = True, client_field: str | None = None
+) -> Iterator[None]:
+    """`client_field`: the query field to blame when AWS calls the input invalid."""
     try:
         yield
     except ClientError as exc:
@@ -70,6 +75,10 @@ def _aws_errors(operation: str, *, missing_is_not_found: bool = True) -> Iterato
         code = error.get("Code", "Unknown")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         logger.warning("%s failed: %s: %s", operation, code, error.get("Message", ""))
+        if client_field and code in _INVALID_INPUT_CODES:
+            raise RequestValidationFailedError(
+                client_field, f"invalid {client_field}", "query"
+            ) from exc
         if code == "ResourceNotFoundException" and missing_is_not_found:
             raise ScheduleNotFoundError("schedule not found") from exc
         if code == "ConflictException":
@@ -123,7 +132,7 @@ class EventBridgeBackend:
             kwargs["NextToken"] = next_token
         if name_prefix:
             kwargs["NamePrefix"] = name_prefix
-        with _aws_errors("ListSchedules"):
+        with _aws_errors("ListSchedules", client_field="next_token" if next_token else None):
             response = self._client.list_schedules(**kwargs)
         summaries = [
             ScheduleSummary(
