@@ -188,6 +188,11 @@ class ErrorResponse(BaseModel):
     request_id: str
 
 
+def error_doc(description: str) -> dict[str, Any]:
+    """An error status as the OpenAPI schema documents it."""
+    return {"model": ErrorResponse, "description": description}
+
+
 class RunOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

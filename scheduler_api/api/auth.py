@@ -7,10 +7,10 @@ import hmac
 import ipaddress
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scheduler_api.schemas import ErrorResponse
+from scheduler_api.schemas import error_doc
 
 bearer = HTTPBearer(auto_error=False, description="A token from SCHEDULER_API_TOKENS")
 
@@ -48,8 +48,15 @@ async def require_caller(
         )
 
 
-CallerDep = Depends(require_caller)
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
-    403: {"model": ErrorResponse, "description": "No tokens configured and not a loopback client"},
-}
+def protected_router(tag: str) -> APIRouter:
+    """A /scheduler router whose every route needs a caller (and documents 401/403)."""
+    responses: dict[int | str, dict[str, Any]] = {
+        401: error_doc("Missing or invalid bearer token"),
+        403: error_doc("No tokens configured and not a loopback client"),
+    }
+    return APIRouter(
+        prefix="/scheduler",
+        tags=[tag],
+        dependencies=[Depends(require_caller)],
+        responses=responses,
+    )

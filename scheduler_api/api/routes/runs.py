@@ -4,28 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import HTTPException, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.api.auth import AUTH_RESPONSES, CallerDep
+from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import LocalRuntimeDep, RunsReaderDep
 from scheduler_api.schemas import (
     DeadLetterListResponse,
     DeadLetterOut,
-    ErrorResponse,
     RedriveResponse,
     RunListResponse,
     RunOut,
+    error_doc,
 )
 
-router = APIRouter(
-    prefix="/scheduler", tags=["runs"], dependencies=[CallerDep], responses=AUTH_RESPONSES
-)
+router = protected_router("runs")
 
 _NOT_LOCAL: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "Invalid request (names the field)"},
-    501: {"model": ErrorResponse, "description": "Not kept by this backend"},
-    503: {"model": ErrorResponse, "description": "The store is busy or unavailable"},
+    422: error_doc("Invalid request (names the field)"),
+    501: error_doc("Not kept by this backend"),
+    503: error_doc("The store is busy or unavailable"),
 }
 Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -54,7 +52,7 @@ async def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLette
 @router.post(
     "/dead-letters/{dead_letter_id}/redrive",
     response_model=RedriveResponse,
-    responses={404: {"model": ErrorResponse, "description": "No such dead letter"}, **_NOT_LOCAL},
+    responses={404: error_doc("No such dead letter"), **_NOT_LOCAL},
 )
 async def redrive(
     dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], runtime: LocalRuntimeDep

@@ -9,38 +9,36 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.api.auth import AUTH_RESPONSES, CallerDep
+from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import AwsServiceDep
 from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
 from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.scheduling.expressions import next_fire_times, parse_expression, parse_timezone
 from scheduler_api.schemas import (
     CancelScheduleResponse,
-    ErrorResponse,
     PreviewResponse,
     ScheduleDetail,
     ScheduleListResponse,
     ScheduleSummaryOut,
     ScheduleTaskRequest,
     ScheduleTaskResponse,
+    error_doc,
 )
 from scheduler_api.services.aws_service import decode_task
 
-router = APIRouter(
-    prefix="/scheduler", tags=["scheduler"], dependencies=[CallerDep], responses=AUTH_RESPONSES
-)
+router = protected_router("scheduler")
 
 _AWS_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "Invalid request (names the field)"},
-    502: {"model": ErrorResponse, "description": "AWS refused the call"},
-    503: {"model": ErrorResponse, "description": "AWS throttled or unavailable; see Retry-After"},
+    422: error_doc("Invalid request (names the field)"),
+    502: error_doc("AWS refused the call"),
+    503: error_doc("AWS throttled or unavailable; see Retry-After"),
 }
 _ARN_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "Not a schedule ARN"},
-    404: {"model": ErrorResponse, "description": "No such schedule in this service's group"},
+    400: error_doc("Not a schedule ARN"),
+    404: error_doc("No such schedule in this service's group"),
     **_AWS_ERRORS,
 }
 
@@ -54,8 +52,8 @@ def _decoded(schedule_arn: str) -> str:
     "/schedule",
     response_model=ScheduleTaskResponse,
     responses={
-        409: {"model": ErrorResponse, "description": "task_id taken"},
-        413: {"model": ErrorResponse, "description": "Body over 64 KB, or Input over 256 KB"},
+        409: error_doc("task_id taken"),
+        413: error_doc("Body over 64 KB, or Input over 256 KB"),
         **_AWS_ERRORS,
     },
 )
