@@ -71,6 +71,12 @@ class Deployer:
         self.sleep = sleep
         self.report = report or Report()
 
+    def created(self, kind: str, name: str) -> None:
+        self.report("would create" if self.dry_run else "created", kind, name)
+
+    def updated(self, kind: str, name: str) -> None:
+        self.report("would update" if self.dry_run else "updated", kind, name)
+
     def account_id(self) -> str:
         return self.sts.get_caller_identity()["Account"]
 
@@ -89,7 +95,7 @@ class Deployer:
             "MessageRetentionPeriod": QUEUE_RETENTION_SECONDS
         }
         if url is None:
-            self.report("would create" if self.dry_run else "created", kind, name)
+            self.created(kind, name)
             if self.dry_run:
                 return self.arn("sqs", name)
             url = self.sqs.create_queue(QueueName=name, Attributes=wanted)["QueueUrl"]
@@ -97,7 +103,7 @@ class Deployer:
             attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
             current = attributes["Attributes"]
             if current.get("MessageRetentionPeriod") != QUEUE_RETENTION_SECONDS:
-                self.report("would update" if self.dry_run else "updated", kind, name)
+                self.updated(kind, name)
                 if not self.dry_run:
                     self.sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
             else:
@@ -114,7 +120,7 @@ class Deployer:
         except ClientError as exc:
             if not _missing(exc, "NoSuchEntity"):
                 raise
-            self.report("would create" if self.dry_run else "created", kind, name)
+            self.created(kind, name)
             if self.dry_run:
                 return self.arn("iam", f"role/{name}", regional=False), True
             role = self.iam.create_role(
@@ -134,9 +140,10 @@ class Deployer:
             if not _missing(exc, "NoSuchEntity"):
                 raise
             changed = True
-        self.report(
-            ("would update" if self.dry_run else "updated") if changed else "unchanged", kind, name
-        )
+        if changed:
+            self.updated(kind, name)
+        else:
+            self.report("unchanged", kind, name)
         if changed and not self.dry_run:
             self.iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
             self.iam.put_role_policy(
@@ -152,8 +159,6 @@ class Deployer:
         except ClientError as exc:
             if not _missing(exc, "ResourceNotFoundException"):
                 raise
-            self.report(
-                "would create" if self.dry_run else "created", "scheduler schedule group", name
-            )
+            self.created("scheduler schedule group", name)
             if not self.dry_run:
                 self.scheduler.create_schedule_group(Name=name)

@@ -50,7 +50,7 @@ def ensure_function(deployer: Deployer, package: Package, role_arn: str) -> str:
     except ClientError as exc:
         if not _missing(exc, "ResourceNotFoundException"):
             raise
-        deployer.report("would create" if deployer.dry_run else "created", "lambda function", name)
+        deployer.created("lambda function", name)
         if deployer.dry_run:
             return deployer.arn("lambda", f"function:{name}")
         return _create(deployer, package, wanted)
@@ -58,14 +58,13 @@ def ensure_function(deployer: Deployer, package: Package, role_arn: str) -> str:
     changed = _differences(dict(current), wanted)
     code_changed = current.get("CodeSha256") != package.code_sha256
     arch_changed = current.get("Architectures", ["x86_64"]) != [deployer.config.arch]
-    verb = "would update" if deployer.dry_run else "updated"
     if changed:
-        deployer.report(verb, "lambda configuration", f"{name} ({', '.join(changed)})")
+        deployer.updated("lambda configuration", f"{name} ({', '.join(changed)})")
         if not deployer.dry_run:
             deployer.lambda_.update_function_configuration(FunctionName=name, **wanted)
             wait_until_ready(deployer)
     if code_changed or arch_changed:
-        deployer.report(verb, "lambda code", f"{name} (sha256 {package.sha256[:12]})")
+        deployer.updated("lambda code", f"{name} (sha256 {package.sha256[:12]})")
         if not deployer.dry_run:
             deployer.lambda_.update_function_code(
                 FunctionName=name,
@@ -141,10 +140,12 @@ def ensure_invoke_config(deployer: Deployer, failure_queue_arn: str) -> None:
     if current is not None and not _differences(dict(current), wanted):
         deployer.report("unchanged", kind, name)
         return
+    if current is None:
+        deployer.created(kind, name)
+    else:
+        deployer.updated(kind, name)
     if deployer.dry_run:
-        deployer.report("would create" if current is None else "would update", kind, name)
         return
-    deployer.report("created" if current is None else "updated", kind, name)
     if current is None:
         deployer.lambda_.put_function_event_invoke_config(FunctionName=name, **wanted)
     else:

@@ -30,7 +30,7 @@ def ensure_ledger_table(deployer: Deployer) -> str:
     except ClientError as exc:
         if not _missing(exc, "ResourceNotFoundException"):
             raise
-        deployer.report("would create" if deployer.dry_run else "created", kind, name)
+        deployer.created(kind, name)
         if deployer.dry_run:
             return deployer.arn("dynamodb", f"table/{name}")
         table = deployer.dynamodb.create_table(
@@ -46,11 +46,12 @@ def ensure_ledger_table(deployer: Deployer) -> str:
     ttl_on = ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and (
         ttl.get("AttributeName") == TTL_ATTRIBUTE
     )
-    deployer.report(
-        "unchanged" if ttl_on else ("would update" if deployer.dry_run else "updated"), kind, name
-    )
-    if not ttl_on and not deployer.dry_run:
-        _enable_ttl(deployer, name)
+    if ttl_on:
+        deployer.report("unchanged", kind, name)
+    else:
+        deployer.updated(kind, name)
+        if not deployer.dry_run:
+            _enable_ttl(deployer, name)
     return str(table["TableArn"])
 
 

@@ -125,33 +125,33 @@ class Database:
         return conn
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, holding the database's write lock from its start."""
+    def _writer(self) -> Iterator[sqlite3.Connection]:
+        """This process's turn to write, and this thread's connection."""
         if not self._write_lock.acquire(timeout=self.busy_timeout):
             raise BackendUnavailableError("the local schedule store is busy or unavailable")
         try:
             with unavailable_on_sqlite_error():
-                conn = self.connection()
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+                yield self.connection()
         finally:
             self._write_lock.release()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding the database's write lock from its start."""
+        with self._writer() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def write_one(self, sql: str, parameters: tuple[object, ...]) -> int:
         """One statement, which SQLite makes its own transaction: the shortest hold of the
         write lock (no BEGIN/COMMIT round trips). Returns the rows changed."""
-        if not self._write_lock.acquire(timeout=self.busy_timeout):
-            raise BackendUnavailableError("the local schedule store is busy or unavailable")
-        try:
-            with unavailable_on_sqlite_error():
-                return self.connection().execute(sql, parameters).rowcount
-        finally:
-            self._write_lock.release()
+        with self._writer() as conn:
+            return conn.execute(sql, parameters).rowcount
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
