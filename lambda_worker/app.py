@@ -20,10 +20,10 @@ from fastapi.responses import JSONResponse, Response
 from lambda_worker.actions import get_action, known_actions
 from lambda_worker.actions.registry import ActionFunc
 from lambda_worker.config import WorkerConfig, default_ledger, worker_config
-from lambda_worker.ledger.base import Ledger, LedgerRecord
+from lambda_worker.ledger.base import Ledger
 from lambda_worker.logs import log_fields
 from lambda_worker.schemas import TaskCallbackRequest, TaskCallbackResponse
-from lambda_worker.signing import signature_is_valid
+from task_contract import UNSUBSTITUTED_PREFIX, LedgerRecord, signature_is_valid
 
 logger = logging.getLogger("lambda_worker.callback")
 
@@ -48,7 +48,7 @@ class SchedulerContext:
 
 def _substituted(value: str | None) -> str | None:
     # Left as "<aws.scheduler...>" when the event was not sent by EventBridge Scheduler.
-    return None if value is None or value.startswith("<aws.scheduler.") else value
+    return None if value is None or value.startswith(UNSUBSTITUTED_PREFIX) else value
 
 
 def scheduler_context(request: Request) -> SchedulerContext:
@@ -125,8 +125,16 @@ async def handle_task_callback(
         attempt=context.attempt,
     ):
         func = get_action(task.action)
+        record: LedgerRecord | None = None
+        if ledger is not None and context.ledger_time is not None:
+            claimed = _claim(ledger, task, context)
+            if isinstance(claimed, Response):
+                return claimed  # done before, or running elsewhere
+            record = claimed
         if func is None:
             logger.warning("unknown action %r", task.action)
+            if ledger is not None and record is not None:
+                ledger.refuse(record, 422)
             return JSONResponse(
                 {
                     "detail": f"Unknown action {task.action!r}",
@@ -135,28 +143,31 @@ async def handle_task_callback(
                 },
                 status_code=422,
             )
-        if ledger is None or context.ledger_time is None:
-            return await _run(func, task, None, None)
-        claim = ledger.claim(
-            task.task_id,
-            context.ledger_time,
-            attempt=context.attempt or 1,
-            execution_id=context.execution_id,
-            schedule_arn=context.schedule_arn,
+        return await _run(func, task, ledger, record)
+
+
+def _claim(
+    ledger: Ledger, task: TaskCallbackRequest, context: SchedulerContext
+) -> LedgerRecord | Response:
+    """The record to run under, or the answer for a delivery that must not run."""
+    assert context.ledger_time is not None
+    claim = ledger.claim(
+        task.task_id,
+        context.ledger_time,
+        attempt=context.attempt or 1,
+        execution_id=context.execution_id,
+        schedule_arn=context.schedule_arn,
+    )
+    if claim.outcome == "replay":
+        logger.info("already done; replaying the recorded result")
+        return _response(task, claim.record.result_data(), "already processed")
+    if claim.outcome == "busy":
+        logger.info("running in another invocation; not running it twice")
+        return JSONResponse(
+            {"detail": "This execution is running in another invocation", "task_id": task.task_id},
+            status_code=409,
         )
-        if claim.outcome == "replay":
-            logger.info("already done; replaying the recorded result")
-            return _response(task, claim.record.result_data(), "already processed")
-        if claim.outcome == "busy":
-            logger.info("running in another invocation; not running it twice")
-            return JSONResponse(
-                {
-                    "detail": "This execution is running in another invocation",
-                    "task_id": task.task_id,
-                },
-                status_code=409,
-            )
-        return await _run(func, task, ledger, claim.record)
+    return claim.record
 
 
 async def _run(
@@ -168,10 +179,12 @@ async def _run(
             result = await result
     except Exception as exc:
         logger.exception("action failed")
+        error_type = type(exc).__name__  # the class, never the message: that is logged
         if ledger is not None and record is not None:
-            ledger.fail(record, type(exc).__name__)
+            ledger.fail(record, error_type)
         return JSONResponse(
-            {"detail": "Task processing failed", "task_id": task.task_id}, status_code=500
+            {"detail": "Task processing failed", "task_id": task.task_id, "error": error_type},
+            status_code=500,
         )
     data = result if isinstance(result, dict) else None
     if ledger is not None and record is not None:

@@ -1,13 +1,18 @@
-"""Worker settings, read once from the Lambda environment (the zip has no pydantic-settings)."""
+"""Worker settings, read once from the Lambda environment (the zip has no pydantic-settings).
+
+Read and checked when `lambda_worker.handler` is imported: a bad value stops the function
+at init with one message naming the variable and the rule, instead of answering 500 to
+every event (which Lambda would retry).
+"""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from lambda_worker.ledger.base import Ledger
@@ -18,11 +23,41 @@ ENVIRONMENT_VARIABLES = (
     "LEDGER_DB_PATH",
     "LEDGER_IN_PROGRESS_TIMEOUT_SECONDS",
     "LEDGER_TTL_DAYS",
+    "LAMBDA_MAX_RETRIES",
     "SCHEDULER_CALLBACK_SECRET",
     "LOG_LEVEL",
 )
 DEFAULT_LEDGER_TIMEOUT_SECONDS = 900.0  # Lambda's longest timeout
 DEFAULT_LEDGER_TTL_DAYS = 7
+DEFAULT_MAX_RETRIES = 2  # Lambda's default for asynchronous invocations
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+Number = TypeVar("Number", int, float)
+
+
+class WorkerConfigError(ValueError):
+    """A worker setting is malformed; the message names the variable and the rule."""
+
+
+def _number(
+    environ: Mapping[str, str],
+    name: str,
+    kind: Callable[[str], Number],
+    default: Number,
+    low: Number,
+    high: Number,
+) -> Number:
+    text = environ.get(name)
+    if not text:
+        return default
+    noun = "a whole number" if kind is int else "a number"
+    try:
+        value = kind(text)
+    except ValueError:
+        raise WorkerConfigError(f"{name}: must be {noun} from {low} to {high}") from None
+    if not low <= value <= high:
+        raise WorkerConfigError(f"{name}: must be {noun} from {low} to {high}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -31,19 +66,29 @@ class WorkerConfig:
     ledger_db_path: Path | None = None  # SQLite (local)
     ledger_timeout_seconds: float = DEFAULT_LEDGER_TIMEOUT_SECONDS
     ledger_ttl_seconds: int = DEFAULT_LEDGER_TTL_DAYS * 86400
+    max_retries: int = DEFAULT_MAX_RETRIES
     callback_secret: str | None = None
+    log_level: str = "INFO"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
         db_path = environ.get("LEDGER_DB_PATH")
+        level = (environ.get("LOG_LEVEL") or "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise WorkerConfigError(f"LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)}")
+        timeout = _number(
+            environ, "LEDGER_IN_PROGRESS_TIMEOUT_SECONDS", float, DEFAULT_LEDGER_TIMEOUT_SECONDS,
+            1.0, 86400.0,
+        )  # fmt: skip
+        ttl_days = _number(environ, "LEDGER_TTL_DAYS", int, DEFAULT_LEDGER_TTL_DAYS, 1, 3650)
         return cls(
             ledger_table=environ.get("LEDGER_TABLE") or None,
             ledger_db_path=Path(db_path) if db_path else None,
-            ledger_timeout_seconds=float(
-                environ.get("LEDGER_IN_PROGRESS_TIMEOUT_SECONDS", DEFAULT_LEDGER_TIMEOUT_SECONDS)
-            ),
-            ledger_ttl_seconds=int(environ.get("LEDGER_TTL_DAYS", DEFAULT_LEDGER_TTL_DAYS)) * 86400,
+            ledger_timeout_seconds=timeout,
+            ledger_ttl_seconds=ttl_days * 86400,
+            max_retries=_number(environ, "LAMBDA_MAX_RETRIES", int, DEFAULT_MAX_RETRIES, 0, 2),
             callback_secret=environ.get("SCHEDULER_CALLBACK_SECRET") or None,
+            log_level=level,
         )
 
 
@@ -61,15 +106,23 @@ def build_ledger(config: WorkerConfig) -> Ledger | None:
 
         store: object = DynamoDBLedgerStore(config.ledger_table)
     elif config.ledger_db_path:
+        import sqlite3
+
         from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 
-        store = SQLiteLedgerStore(config.ledger_db_path)
+        try:
+            store = SQLiteLedgerStore(config.ledger_db_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise WorkerConfigError(
+                f"LEDGER_DB_PATH: cannot open {config.ledger_db_path} ({type(exc).__name__})"
+            ) from exc
     else:
         return None
     return Ledger(
         store,  # type: ignore[arg-type]
         in_progress_timeout=config.ledger_timeout_seconds,
         ttl_seconds=config.ledger_ttl_seconds,
+        max_attempts=config.max_retries + 1,
     )
 
 

@@ -8,15 +8,17 @@ TaskFailedError: Lambda's asynchronous retries and on-failure destination take o
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from mangum import Mangum
 
 from lambda_worker.app import app
+from lambda_worker.config import worker_config
 from lambda_worker.logs import configure_logging, log_fields
+from task_contract import TaskFailedError
 
-configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+# Settings are checked here, at init: a bad one fails the import with a message naming it.
+configure_logging(worker_config().log_level)
 logger = logging.getLogger("lambda_worker.handler")
 
 # Built once per Lambda container, reused by every invocation.
@@ -29,13 +31,7 @@ class UnsupportedEventError(ValueError):
     """The event is not an API Gateway REST proxy event."""
 
 
-class TaskFailedError(RuntimeError):
-    """The callback answered 5xx; raised so that Lambda retries the invocation."""
-
-    def __init__(self, status_code: int, body: str) -> None:
-        super().__init__(f"task callback answered {status_code}: {body[:1000]}")
-        self.status_code = status_code
-        self.body = body
+__all__ = ["TaskFailedError", "UnsupportedEventError", "lambda_handler"]
 
 
 def _lambda_request_id(context: Any) -> str | None:

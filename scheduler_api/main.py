@@ -47,7 +47,7 @@ def create_app(
         else:
             runtime = build_aws_runtime(resolved, clock, scheduler_client, lambda_client)
         app.state.runtime = runtime
-        app.state.aws_service = runtime.service
+        app.state.task_scheduler = runtime.service
         app.state.api_tokens = resolved.tokens
         if not resolved.tokens:
             logger.warning(

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from scheduler_api.scheduling.expressions import parse_cron, parse_rate, parse_timezone
+from task_contract import RunStatus
 
 TaskId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
@@ -199,8 +200,12 @@ class RunOut(BaseModel):
     execution_id: str
     schedule_arn: str
     scheduled_time: datetime
-    status: str = Field(
-        description="PENDING, RUNNING, RETRYING, SUCCEEDED, FAILED (4xx) or DEAD_LETTERED"
+    status: RunStatus = Field(
+        description=(
+            "PENDING (due, not started), RUNNING, RETRYING (raised; another attempt follows), "
+            "SUCCEEDED, FAILED (answered 4xx: never retried) or DEAD_LETTERED (raised on "
+            "its last attempt)"
+        )
     )
     attempts: int
     started_at: datetime | None
@@ -237,7 +242,9 @@ class DeadLetterOut(BaseModel):
     attempts: list[AttemptOut]
     created_at: datetime
     redriven_at: datetime | None
-    redrive_status: str | None
+    redrive_status: RunStatus | None = Field(
+        description="How the last redrive ended (null: never redriven)"
+    )
 
 
 class DeadLetterListResponse(BaseModel):
@@ -246,4 +253,4 @@ class DeadLetterListResponse(BaseModel):
 
 class RedriveResponse(BaseModel):
     dead_letter_id: int
-    status: str
+    status: RunStatus

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from scheduler_api import aws_clients
 from scheduler_api.backends.eventbridge import EventBridgeBackend
 from scheduler_api.backends.ledger_history import LedgerRunHistory
@@ -19,7 +18,7 @@ from scheduler_api.backends.local.invoker import load_handler
 from scheduler_api.backends.local.queue import RetryPolicy
 from scheduler_api.clock import Clock
 from scheduler_api.config import LOCAL_ACCOUNT_ID, Settings, account_of
-from scheduler_api.services.aws_service import AwsService, ServiceTarget
+from scheduler_api.services.task_scheduler import ServiceTarget, TaskScheduler
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -32,7 +31,7 @@ class RunsReader(Protocol):
 
 @dataclass
 class Runtime:
-    service: AwsService
+    service: TaskScheduler
     runs: RunsReader | None = None  # local executions, or the ledger in AWS mode
     history: RunHistory | None = None  # local only: dead letters
     engine: LocalEngine | None = None
@@ -99,9 +98,8 @@ def build_aws_runtime(
     client = scheduler_client or aws_clients.scheduler_client(settings)
     runs = None
     if settings.ledger_table:
-        store = DynamoDBLedgerStore(settings.ledger_table, aws_clients.dynamodb_client(settings))
-        runs = LedgerRunHistory(store)
-    return Runtime(AwsService(EventBridgeBackend(client), target, clock), runs=runs)
+        runs = LedgerRunHistory(settings.ledger_table, aws_clients.dynamodb_client(settings))
+    return Runtime(TaskScheduler(EventBridgeBackend(client), target, clock), runs=runs)
 
 
 def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
@@ -121,6 +119,6 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     backend = LocalBackend(
         database, region=region, account_id=account, clock=clock, on_change=engine.wake
     )
-    service = AwsService(backend, _target(settings, lambda_arn, role_arn, account), clock)
+    service = TaskScheduler(backend, _target(settings, lambda_arn, role_arn, account), clock)
     history = RunHistory(database)
     return Runtime(service, history, history, engine, database)

@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 from lambda_worker.handler import TaskFailedError, lambda_handler
 from scheduler_api.backends.local.invoker import LocalLambdaContext
-from scheduler_api.services.proxy_event import build_proxy_event, substitute_context_attributes
+from task_contract import build_proxy_event, substitute_context_attributes
 
 CALLBACK_PATH = "/api/v1/tasks/callback"
 

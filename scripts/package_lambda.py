@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements-lambda.txt"
 SOURCE = ROOT / "lambda_worker"
+CONTRACT = ROOT / "task_contract.py"  # the payload contract the worker shares with the API
 DEFAULT_OUTPUT = ROOT / "dist" / "lambda_worker.zip"
 
 ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
@@ -157,6 +158,7 @@ def build(
         staging = Path(temp)
         install_dependencies(staging, runtime, arch, requirements)
         shutil.copytree(SOURCE, staging / SOURCE.name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(CONTRACT, staging / CONTRACT.name)
         write_zip(staging, output)
     package = package_of(output)
     check_limits(package)

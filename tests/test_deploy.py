@@ -130,6 +130,7 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
     assert function["Environment"]["Variables"]["LEDGER_TABLE"] == f"{FUNCTION}-ledger"
     assert function["Environment"]["Variables"]["LEDGER_IN_PROGRESS_TIMEOUT_SECONDS"] == "60"
+    assert function["Environment"]["Variables"]["LAMBDA_MAX_RETRIES"] == "2"
 
     # Again: every line unchanged, nothing written, no code uploaded.
     recorder = SendRecorder()

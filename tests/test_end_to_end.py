@@ -20,7 +20,7 @@ from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.handler import lambda_handler
 from lambda_worker.schemas import TaskCallbackRequest
-from scheduler_api.services.proxy_event import substitute_context_attributes
+from task_contract import substitute_context_attributes
 from tests.conftest import GROUP, LAMBDA_ARN, REGION, ROLE_ARN, task_body
 from tests.processes import moto_server, scheduler_api
 

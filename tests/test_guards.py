@@ -21,7 +21,7 @@ from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.errors import PayloadTooLargeError
 from scheduler_api.main import create_app
-from scheduler_api.services.proxy_event import substitute_context_attributes
+from task_contract import substitute_context_attributes
 from tests.aws_faults import SendRecorder, hook
 from tests.conftest import AUTH, GROUP, FakeClock, make_settings, task_body
 from tests.test_ledger import create_table

@@ -23,6 +23,7 @@ from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.backends.local.invoker import invoke
 from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
+from task_contract import TaskFailedError
 from tests.test_worker import scheduled_event
 
 TIMEOUT = 900.0
@@ -98,12 +99,35 @@ def test_a_failed_run_is_retried_and_counted(ledger: Ledger) -> None:
     first = ledger.claim("job", T1, attempt=1, execution_id="e1")
     ledger.fail(first.record, "ConnectionError")
     (failed,) = ledger.store.list_for_task("job", 10)
-    assert (failed.status, failed.error) == ("FAILED", "ConnectionError")
+    assert (failed.status, failed.error, failed.status_code) == ("RETRYING", "ConnectionError", 500)
     retry = ledger.claim("job", T1, attempt=1, execution_id="e1")
     assert retry.outcome == "run"
     ledger.succeed(retry.record, None)
     (done,) = ledger.store.list_for_task("job", 10)
-    assert (done.status, done.attempts, done.error) == ("SUCCEEDED", 2, None)
+    assert (done.status, done.attempts, done.error, done.status_code) == ("SUCCEEDED", 2, None, 200)
+
+
+def test_a_raise_on_lambdas_last_try_is_dead_lettered(ledger: Ledger) -> None:
+    # Lambda's default: the first try and two retries, each a claim of the same execution.
+    for expected in ("RETRYING", "RETRYING", "DEAD_LETTERED"):
+        claim = ledger.claim("job", T1, attempt=1, execution_id="e1")
+        assert claim.outcome == "run"
+        ledger.fail(claim.record, "ConnectionError")
+        (record,) = ledger.store.list_for_task("job", 10)
+        assert record.status == expected
+    redrive = ledger.claim("job", T1, attempt=1, execution_id="e1")
+    assert redrive.outcome == "run"  # a redrive from the on-failure queue may run it again
+
+
+def test_a_4xx_is_failed_with_its_status_code(ledger: Ledger) -> None:
+    claim = ledger.claim("job", T1, attempt=1, execution_id="e1")
+    ledger.refuse(claim.record, 422)
+    (record,) = ledger.store.list_for_task("job", 10)
+    assert (record.status, record.status_code, record.error) == (
+        "FAILED",
+        422,
+        "callback answered 422",
+    )
 
 
 def test_a_crashed_holder_is_taken_over_after_the_timeout(ledger: Ledger, clock: Clock) -> None:
@@ -242,8 +266,6 @@ def test_a_one_time_task_without_a_scheduled_time_uses_its_run_at(
 def test_a_failing_action_is_recorded_and_retried(
     sqlite_ledger: Ledger, counted_action: list[str]
 ) -> None:
-    from lambda_worker.handler import TaskFailedError
-
     calls: list[int] = []
 
     @action("fails_once")
@@ -254,10 +276,15 @@ def test_a_failing_action_is_recorded_and_retried(
 
     try:
         body = {"task_id": "flaky", "user_id": 1, "action": "fails_once"}
-        with pytest.raises(TaskFailedError):
+        with pytest.raises(TaskFailedError) as raised:
             deliver(body, T1)
+        assert raised.value.error_type == "TimeoutError"  # the action's, for the engine
         (failed,) = sqlite_ledger.store.list_for_task("flaky", 5)
-        assert (failed.status, failed.error) == ("FAILED", "TimeoutError")
+        assert (failed.status, failed.error, failed.status_code) == (
+            "RETRYING",
+            "TimeoutError",
+            500,
+        )
         assert deliver(body, T1)["statusCode"] == 200
         assert deliver(body, T1)["statusCode"] == 200
     finally:

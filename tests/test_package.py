@@ -80,6 +80,7 @@ def test_contents_are_lean_and_normalised(local_package: Package) -> None:
     names = [info.filename for info in infos]
     assert names == sorted(names)
     assert "lambda_worker/handler.py" in names
+    assert "task_contract.py" in names  # what the worker shares with the scheduler API
     assert "lambda_worker/actions/send_notification.py" in names
     assert any(name.startswith("pydantic_core/_pydantic_core") for name in names)
     tops = {name.split("/")[0] for name in names}

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from mangum import Mangum
 
-from scheduler_api.services.proxy_event import build_proxy_event
+from task_contract import build_proxy_event
 
 echo = FastAPI()
 

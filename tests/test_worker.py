@@ -12,7 +12,7 @@ from lambda_worker.actions import action, known_actions
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.handler import TaskFailedError, UnsupportedEventError, lambda_handler
 from lambda_worker.schemas import TaskCallbackRequest
-from scheduler_api.services.proxy_event import build_proxy_event, substitute_context_attributes
+from task_contract import build_proxy_event, substitute_context_attributes
 
 SCHEDULE_ARN = "arn:aws:scheduler:us-east-1:123456789012:schedule/tasks/task-1"
 
@@ -120,7 +120,9 @@ def test_failing_action_raises_so_lambda_retries(temporary_actions: list[str]) -
     assert json.loads(caught.value.body) == {
         "detail": "Task processing failed",
         "task_id": "task-1",
+        "error": "ConnectionError",  # the class, never the message
     }
+    assert caught.value.error_type == "ConnectionError"
 
 
 def test_user_actions_sync_and_async_register_with_the_decorator(

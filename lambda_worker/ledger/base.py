@@ -1,5 +1,11 @@
 """Ledger logic (claim, finish, replay) over a thin store, in the manner of Powertools'
-idempotency utility; see README "Guarantees" for why that utility itself is not used."""
+idempotency utility; see README "Guarantees" for why that utility itself is not used.
+
+Statuses are task_contract.RunStatus, the words the runs endpoint shows on both backends:
+RUNNING while an attempt runs; SUCCEEDED; FAILED for a 4xx answer (never retried);
+RETRYING when the action raised and Lambda will try again; DEAD_LETTERED when it raised
+on Lambda's last try (the event is then in the on-failure queue).
+"""
 
 from __future__ import annotations
 
@@ -11,37 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
+from task_contract import LedgerRecord, RunStatus
+
 logger = logging.getLogger("lambda_worker.ledger")
 
-Status = Literal["IN_PROGRESS", "SUCCEEDED", "FAILED"]
-
-
-@dataclass(frozen=True)
-class LedgerRecord:
-    task_id: str
-    scheduled_time: str
-    status: Status
-    token: str  # who holds it: only the holder may finish it
-    attempt: int  # the delivery's X-Scheduler-Attempt
-    attempts: int  # how many deliveries claimed it
-    started_at: float
-    expires_at: int  # TTL, epoch seconds
-    execution_id: str | None = None
-    schedule_arn: str | None = None
-    finished_at: float | None = None
-    result: str | None = None  # JSON
-    error: str | None = None
-
-    def result_data(self) -> dict[str, Any] | None:
-        loaded = json.loads(self.result) if self.result else None
-        return loaded if isinstance(loaded, dict) else None
+# Lambda's default for asynchronous invocations: the first try and two retries.
+DEFAULT_MAX_ATTEMPTS = 3
 
 
 class LedgerStore(Protocol):
-    def try_claim(self, record: LedgerRecord, stale_before: float) -> LedgerRecord | None:
-        """Write `record` (IN_PROGRESS) if the key is free, FAILED, held by a holder older
-        than stale_before, or held by an earlier attempt; counts the claim in `attempts`.
-        Returns None when written, else the record that stands in the way."""
+    def try_claim(self, record: LedgerRecord, stale_before: float) -> tuple[bool, LedgerRecord]:
+        """Write `record` (RUNNING) if the key is free, finished without success, held by a
+        holder older than stale_before, or held by an earlier attempt; counts the claim in
+        `attempts`. Returns (True, the stored record) when written, else (False, the
+        record that stands in the way)."""
         ...
 
     def finish(self, record: LedgerRecord) -> bool:
@@ -66,11 +55,13 @@ class Ledger:
         *,
         in_progress_timeout: float,
         ttl_seconds: int,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.in_progress_timeout = in_progress_timeout
         self.ttl_seconds = ttl_seconds
+        self.max_attempts = max_attempts
         self.clock = clock
 
     def claim(
@@ -86,7 +77,7 @@ class Ledger:
         record = LedgerRecord(
             task_id=task_id,
             scheduled_time=scheduled_time,
-            status="IN_PROGRESS",
+            status=RunStatus.RUNNING,
             token=uuid.uuid4().hex,
             attempt=attempt,
             attempts=1,
@@ -95,18 +86,28 @@ class Ledger:
             execution_id=execution_id,
             schedule_arn=schedule_arn,
         )
-        existing = self.store.try_claim(record, stale_before=now - self.in_progress_timeout)
-        if existing is None:
-            return Claim("run", record)
-        if existing.status == "SUCCEEDED":
-            return Claim("replay", existing)
-        return Claim("busy", existing)
+        won, stored = self.store.try_claim(record, stale_before=now - self.in_progress_timeout)
+        if won:
+            return Claim("run", stored)
+        if stored.status == RunStatus.SUCCEEDED:
+            return Claim("replay", stored)
+        return Claim("busy", stored)
 
     def succeed(self, record: LedgerRecord, result: dict[str, Any] | None) -> None:
-        self._finish(replace(record, status="SUCCEEDED", result=json.dumps(result)))
+        self._finish(
+            replace(record, status=RunStatus.SUCCEEDED, status_code=200, result=json.dumps(result))
+        )
 
-    def fail(self, record: LedgerRecord, error: str) -> None:
-        self._finish(replace(record, status="FAILED", error=error))
+    def refuse(self, record: LedgerRecord, status_code: int) -> None:
+        """The callback answered 4xx: FAILED, and no retry will come."""
+        error = f"callback answered {status_code}"
+        self._finish(replace(record, status=RunStatus.FAILED, status_code=status_code, error=error))
+
+    def fail(self, record: LedgerRecord, error_type: str, status_code: int = 500) -> None:
+        """The action raised `error_type`: Lambda retries unless this was its last try."""
+        last = record.attempts >= self.max_attempts
+        status = RunStatus.DEAD_LETTERED if last else RunStatus.RETRYING
+        self._finish(replace(record, status=status, status_code=status_code, error=error_type))
 
     def _finish(self, record: LedgerRecord) -> None:
         finished = replace(record, finished_at=self.clock())

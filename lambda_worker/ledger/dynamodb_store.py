@@ -6,17 +6,18 @@ Table: partition key task_id (S), sort key scheduled_time (S), TTL attribute exp
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from lambda_worker.ledger.base import LedgerRecord
+from task_contract import LedgerRecord, RunStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+# As in the SQLite store: free, finished without success, or held by a dead holder or an
+# earlier attempt. IN_PROGRESS is RUNNING as an older version wrote it.
 _CLAIM_CONDITION = (
-    "attribute_not_exists(task_id) OR #status = :failed"
-    " OR (#status = :in_progress AND (started_at < :stale OR attempt < :attempt))"
+    "attribute_not_exists(task_id) OR #status IN (:failed, :retrying, :dead_lettered)"
+    " OR (#status IN (:running, :in_progress) AND (started_at < :stale OR attempt < :attempt))"
 )
 
 
@@ -30,16 +31,10 @@ def _serialize(value: Any) -> dict[str, Any]:
 def _record(item: dict[str, Any]) -> LedgerRecord:
     from boto3.dynamodb.types import TypeDeserializer
 
-    plain = {key: TypeDeserializer().deserialize(value) for key, value in item.items()}
-    values: dict[str, Any] = {}
-    for field in dataclasses.fields(LedgerRecord):
-        value = plain.get(field.name)
-        if value is not None and field.name in ("attempt", "attempts", "expires_at"):
-            value = int(value)
-        elif value is not None and field.name in ("started_at", "finished_at"):
-            value = float(value)
-        values[field.name] = value
-    return LedgerRecord(**values)
+    deserializer = TypeDeserializer()
+    return LedgerRecord.from_values(
+        {key: deserializer.deserialize(value) for key, value in item.items()}
+    )
 
 
 def _number(value: float) -> dict[str, str]:
@@ -62,10 +57,13 @@ class DynamoDBLedgerStore:
     def _key(self, task_id: str, scheduled_time: str) -> dict[str, Any]:
         return {"task_id": {"S": task_id}, "scheduled_time": {"S": scheduled_time}}
 
-    def try_claim(self, record: LedgerRecord, stale_before: float) -> LedgerRecord | None:
+    def try_claim(self, record: LedgerRecord, stale_before: float) -> tuple[bool, LedgerRecord]:
         values: dict[str, Any] = {
+            ":running": {"S": RunStatus.RUNNING},
             ":in_progress": {"S": "IN_PROGRESS"},
-            ":failed": {"S": "FAILED"},
+            ":failed": {"S": RunStatus.FAILED},
+            ":retrying": {"S": RunStatus.RETRYING},
+            ":dead_lettered": {"S": RunStatus.DEAD_LETTERED},
             ":token": {"S": record.token},
             ":attempt": _number(record.attempt),
             ":now": _number(record.started_at),
@@ -76,22 +74,24 @@ class DynamoDBLedgerStore:
             ":stale": _number(stale_before),
         }
         try:
-            self.client.update_item(
+            written = self.client.update_item(
                 TableName=self.table,
                 Key=self._key(record.task_id, record.scheduled_time),
                 UpdateExpression=(
-                    "SET #status = :in_progress, #token = :token, attempt = :attempt,"
+                    "SET #status = :running, #token = :token, attempt = :attempt,"
                     " started_at = :now, expires_at = :expires, execution_id = :execution,"
                     " schedule_arn = :schedule"
-                    " REMOVE finished_at, #error ADD attempts :one"
+                    " REMOVE finished_at, #error, status_code, #result ADD attempts :one"
                 ),
                 ConditionExpression=_CLAIM_CONDITION,
                 ExpressionAttributeNames={
                     "#status": "status",
                     "#token": "token",
                     "#error": "error",
+                    "#result": "result",
                 },
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             item = self.client.get_item(
@@ -99,8 +99,8 @@ class DynamoDBLedgerStore:
                 Key=self._key(record.task_id, record.scheduled_time),
                 ConsistentRead=True,
             )["Item"]
-            return _record(dict(item))
-        return None
+            return False, _record(dict(item))
+        return True, _record(dict(written["Attributes"]))
 
     def finish(self, record: LedgerRecord) -> bool:
         try:
@@ -109,7 +109,7 @@ class DynamoDBLedgerStore:
                 Key=self._key(record.task_id, record.scheduled_time),
                 UpdateExpression=(
                     "SET #status = :status, finished_at = :finished, #result = :result,"
-                    " #error = :error"
+                    " #error = :error, status_code = :status_code"
                 ),
                 ConditionExpression="#token = :token",
                 ExpressionAttributeNames={
@@ -127,6 +127,7 @@ class DynamoDBLedgerStore:
                     ),
                     ":result": _serialize(record.result),
                     ":error": _serialize(record.error),
+                    ":status_code": _serialize(record.status_code),
                     ":token": {"S": record.token},
                 },
             )

@@ -6,17 +6,22 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from lambda_worker.ledger.base import LedgerRecord
+from task_contract import LEDGER_FIELDS, LedgerRecord
 
-_FIELDS = (
-    "task_id", "scheduled_time", "status", "token", "attempt", "attempts", "started_at",
-    "expires_at", "execution_id", "schedule_arn", "finished_at", "result", "error",
-)  # fmt: skip
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS ledger (
-    {", ".join(_FIELDS)},
+    {", ".join(LEDGER_FIELDS)},
     PRIMARY KEY (task_id, scheduled_time)
 )"""
+_COLUMNS = ", ".join(LEDGER_FIELDS)
+# A claim may replace a record that finished without success, one whose holder is older
+# than the timeout (it died), or one held by an earlier attempt. IN_PROGRESS is RUNNING
+# as an older version wrote it.
+_RECLAIMABLE = (
+    "ledger.status IN ('FAILED', 'RETRYING', 'DEAD_LETTERED')"
+    " OR (ledger.status IN ('RUNNING', 'IN_PROGRESS')"
+    "     AND (ledger.started_at < ? OR ledger.attempt < excluded.attempt))"
+)
 
 
 class SQLiteLedgerStore:
@@ -24,7 +29,11 @@ class SQLiteLedgerStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        self._conn().execute(_SCHEMA)
+        conn = self._conn()
+        conn.execute(_SCHEMA)
+        present = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
+        for missing in (name for name in LEDGER_FIELDS if name not in present):
+            conn.execute(f"ALTER TABLE ledger ADD COLUMN {missing}")  # a file from an older version
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -32,42 +41,43 @@ class SQLiteLedgerStore:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn
 
-    def try_claim(self, record: LedgerRecord, stale_before: float) -> LedgerRecord | None:
+    def try_claim(self, record: LedgerRecord, stale_before: float) -> tuple[bool, LedgerRecord]:
         conn = self._conn()
-        values = [getattr(record, name) for name in _FIELDS]
+        values = [getattr(record, name) for name in LEDGER_FIELDS]
         written = conn.execute(
-            # Column names are the constants above; every value is a bound parameter.
-            f"INSERT INTO ledger ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"  # noqa: S608
+            # Column names are constants; every value is a bound parameter.
+            f"INSERT INTO ledger ({_COLUMNS}) VALUES ({', '.join('?' * len(LEDGER_FIELDS))})"  # noqa: S608
             " ON CONFLICT (task_id, scheduled_time) DO UPDATE SET status = excluded.status,"
             " token = excluded.token, attempt = excluded.attempt,"
             " attempts = ledger.attempts + 1, started_at = excluded.started_at,"
             " expires_at = excluded.expires_at, execution_id = excluded.execution_id,"
             " schedule_arn = excluded.schedule_arn,"
-            " finished_at = NULL, error = NULL"
-            " WHERE ledger.status = 'FAILED' OR (ledger.status = 'IN_PROGRESS'"
-            "   AND (ledger.started_at < ? OR ledger.attempt < excluded.attempt))",
+            " finished_at = NULL, error = NULL, status_code = NULL, result = NULL"
+            f" WHERE {_RECLAIMABLE} RETURNING {_COLUMNS}",
             (*values, stale_before),
-        ).rowcount
-        if written:
-            return None
+        ).fetchone()
+        if written is not None:
+            return True, LedgerRecord.from_values(dict(written))
         existing = self._get(record.task_id, record.scheduled_time)
         assert existing is not None  # the row that refused the write is still there
-        return existing
+        return False, existing
 
     def finish(self, record: LedgerRecord) -> bool:
         updated = (
             self._conn()
             .execute(
-                "UPDATE ledger SET status = ?, finished_at = ?, result = ?, error = ?"
-                " WHERE task_id = ? AND scheduled_time = ? AND token = ?",
+                "UPDATE ledger SET status = ?, finished_at = ?, result = ?, error = ?,"
+                " status_code = ? WHERE task_id = ? AND scheduled_time = ? AND token = ?",
                 (
                     record.status,
                     record.finished_at,
                     record.result,
                     record.error,
+                    record.status_code,
                     record.task_id,
                     record.scheduled_time,
                     record.token,
@@ -81,21 +91,21 @@ class SQLiteLedgerStore:
         row = (
             self._conn()
             .execute(
-                f"SELECT {', '.join(_FIELDS)} FROM ledger WHERE task_id = ? AND scheduled_time = ?",  # noqa: S608
+                f"SELECT {_COLUMNS} FROM ledger WHERE task_id = ? AND scheduled_time = ?",  # noqa: S608
                 (task_id, scheduled_time),
             )
             .fetchone()
         )
-        return None if row is None else LedgerRecord(*row)
+        return None if row is None else LedgerRecord.from_values(dict(row))
 
     def list_for_task(self, task_id: str, limit: int) -> list[LedgerRecord]:
         rows = (
             self._conn()
             .execute(
-                f"SELECT {', '.join(_FIELDS)} FROM ledger WHERE task_id = ?"  # noqa: S608
+                f"SELECT {_COLUMNS} FROM ledger WHERE task_id = ?"  # noqa: S608
                 " ORDER BY scheduled_time DESC LIMIT ?",
                 (task_id, limit),
             )
             .fetchall()
         )
-        return [LedgerRecord(*row) for row in rows]
+        return [LedgerRecord.from_values(dict(row)) for row in rows]

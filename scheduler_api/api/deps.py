@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from scheduler_api.services.aws_service import AwsService
+from scheduler_api.services.task_scheduler import TaskScheduler
 from scheduler_api.wiring import RunsReader, Runtime
 
 NO_RUNS = (
@@ -24,7 +24,7 @@ def _runtime(request: Request) -> Runtime:
 
 # The dependencies are async on purpose: they do no I/O, and FastAPI runs a sync
 # dependency on the threadpool, one thread hop each.
-async def get_aws_service(request: Request) -> AwsService:
+async def get_task_scheduler(request: Request) -> TaskScheduler:
     return _runtime(request).service
 
 
@@ -42,6 +42,6 @@ async def get_runs_reader(request: Request) -> RunsReader:
     return runs
 
 
-AwsServiceDep = Annotated[AwsService, Depends(get_aws_service)]
+TaskSchedulerDep = Annotated[TaskScheduler, Depends(get_task_scheduler)]
 LocalRuntimeDep = Annotated[Runtime, Depends(get_local_runtime)]
 RunsReaderDep = Annotated[RunsReader, Depends(get_runs_reader)]

@@ -1,4 +1,5 @@
-"""The interface between AwsService and a place that stores and fires schedules.
+"""The interface between TaskScheduler (the seed's AwsService) and a place that stores
+and fires schedules.
 
 Methods are named after the EventBridge Scheduler operations and raise only the
 project exceptions in scheduler_api.errors, so callers never see a backend's own errors.

@@ -1,37 +1,19 @@
 """The EventBridge Scheduler backend: ScheduleSpec to boto3 and back.
 
-AWS errors are translated here, once, into the project exceptions.
+AWS errors become project exceptions in backends/aws_errors.py, the one place for it.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
-
+from scheduler_api.backends.aws_errors import aws_errors
 from scheduler_api.backends.base import (
     Schedule,
     SchedulePage,
     ScheduleSpec,
     ScheduleSummary,
     ScheduleTarget,
-)
-from scheduler_api.errors import (
-    BackendFailureError,
-    BackendUnavailableError,
-    RequestValidationFailedError,
-    ScheduleExistsError,
-    ScheduleNotFoundError,
 )
 
 if TYPE_CHECKING:
@@ -41,57 +23,7 @@ if TYPE_CHECKING:
         GetScheduleOutputTypeDef,
     )
 
-logger = logging.getLogger(__name__)
-
-_UNAVAILABLE_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "ServiceQuotaExceededException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalServerException",
-    }
-)
-_INVALID_INPUT_CODES = frozenset({"ValidationException", "InvalidToken"})
-_NETWORK_ERRORS = (
-    EndpointConnectionError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
-)
-
-
-@contextmanager
-def _aws_errors(
-    operation: str, *, missing_is_not_found: bool = True, client_field: str | None = None
-) -> Iterator[None]:
-    """`client_field`: the query field to blame when AWS calls the input invalid."""
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "Unknown")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        logger.warning("%s failed: %s: %s", operation, code, error.get("Message", ""))
-        if client_field and code in _INVALID_INPUT_CODES:
-            raise RequestValidationFailedError(
-                client_field, f"invalid {client_field}", "query"
-            ) from exc
-        if code == "ResourceNotFoundException" and missing_is_not_found:
-            raise ScheduleNotFoundError("schedule not found") from exc
-        if code == "ConflictException":
-            raise ScheduleExistsError("a schedule with this name exists") from exc
-        if code in _UNAVAILABLE_CODES or status >= 500:
-            raise BackendUnavailableError("EventBridge Scheduler is unavailable") from exc
-        raise BackendFailureError(f"EventBridge Scheduler refused {operation} ({code})") from exc
-    except _NETWORK_ERRORS as exc:
-        logger.warning("%s failed: %s", operation, type(exc).__name__)
-        raise BackendUnavailableError("EventBridge Scheduler is unreachable") from exc
-    except BotoCoreError as exc:
-        logger.error("%s failed: %s", operation, type(exc).__name__)
-        raise BackendFailureError(f"EventBridge Scheduler call {operation} failed") from exc
+SERVICE = "EventBridge Scheduler"
 
 
 class EventBridgeBackend:
@@ -100,23 +32,23 @@ class EventBridgeBackend:
 
     def create_schedule(self, spec: ScheduleSpec) -> str:
         # A missing group is a deployment error, not a missing schedule.
-        with _aws_errors("CreateSchedule", missing_is_not_found=False):
+        with aws_errors(SERVICE, "CreateSchedule", missing_is_not_found=False):
             response = self._client.create_schedule(**_request(spec))
         return response["ScheduleArn"]
 
     def update_schedule(self, spec: ScheduleSpec) -> str:
         request: Any = _request(spec)
-        with _aws_errors("UpdateSchedule"):
+        with aws_errors(SERVICE, "UpdateSchedule"):
             response = self._client.update_schedule(**request)
         return response["ScheduleArn"]
 
     def get_schedule(self, group_name: str, name: str) -> Schedule:
-        with _aws_errors("GetSchedule"):
+        with aws_errors(SERVICE, "GetSchedule"):
             response = self._client.get_schedule(GroupName=group_name, Name=name)
         return _schedule(response)
 
     def delete_schedule(self, group_name: str, name: str) -> None:
-        with _aws_errors("DeleteSchedule"):
+        with aws_errors(SERVICE, "DeleteSchedule"):
             self._client.delete_schedule(GroupName=group_name, Name=name)
 
     def list_schedules(
@@ -132,7 +64,9 @@ class EventBridgeBackend:
             kwargs["NextToken"] = next_token
         if name_prefix:
             kwargs["NamePrefix"] = name_prefix
-        with _aws_errors("ListSchedules", client_field="next_token" if next_token else None):
+        with aws_errors(
+            SERVICE, "ListSchedules", client_field="next_token" if next_token else None
+        ):
             response = self._client.list_schedules(**kwargs)
         summaries = [
             ScheduleSummary(

@@ -1,23 +1,43 @@
-"""Runs as the worker's ledger recorded them: the runs endpoint in AWS mode."""
+"""Runs as the worker's ledger recorded them (the runs endpoint in AWS mode): a read of
+the ledger's DynamoDB table, whose record is task_contract.LedgerRecord."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from lambda_worker.ledger.base import LedgerRecord, LedgerStore
+from boto3.dynamodb.types import TypeDeserializer
+
+from scheduler_api.backends.aws_errors import aws_errors
 from scheduler_api.backends.local.history import Run
 from scheduler_api.backends.local.timing import from_epoch
+from task_contract import LedgerRecord
 
-_STATUS = {"IN_PROGRESS": "RUNNING", "SUCCEEDED": "SUCCEEDED", "FAILED": "FAILED"}
-_STATUS_CODE = {"SUCCEEDED": 200, "FAILED": 500}
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 class LedgerRunHistory:
-    def __init__(self, store: LedgerStore) -> None:
-        self.store = store
+    def __init__(self, table: str, client: DynamoDBClient) -> None:
+        self.table = table
+        self.client = client
+        self._deserializer = TypeDeserializer()
 
     def runs(self, task_id: str, limit: int = 50) -> list[Run]:
-        return [_run(record) for record in self.store.list_for_task(task_id, limit)]
+        # A missing table is a deployment error (502), not a missing schedule.
+        with aws_errors("DynamoDB", "Query", missing_is_not_found=False):
+            response = self.client.query(
+                TableName=self.table,
+                KeyConditionExpression="task_id = :task",
+                ExpressionAttributeValues={":task": {"S": task_id}},
+                ScanIndexForward=False,  # newest scheduled time first
+                Limit=limit,
+            )
+        return [_run(self._record(dict(item))) for item in response.get("Items", [])]
+
+    def _record(self, item: dict[str, object]) -> LedgerRecord:
+        values = {key: self._deserializer.deserialize(value) for key, value in item.items()}  # type: ignore[arg-type]
+        return LedgerRecord.from_values(values)
 
 
 def _run(record: LedgerRecord) -> Run:
@@ -25,10 +45,10 @@ def _run(record: LedgerRecord) -> Run:
         execution_id=record.execution_id or f"{record.task_id}@{record.scheduled_time}",
         schedule_arn=record.schedule_arn or "",
         scheduled_time=datetime.fromisoformat(record.scheduled_time.replace("Z", "+00:00")),
-        status=_STATUS.get(record.status, record.status),
+        status=record.status,
         attempts=record.attempts,
         started_at=from_epoch(record.started_at),
         finished_at=None if record.finished_at is None else from_epoch(record.finished_at),
-        status_code=_STATUS_CODE.get(record.status),
+        status_code=record.status_code,
         error=record.error,
     )

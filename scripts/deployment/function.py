@@ -24,6 +24,8 @@ def wanted_configuration(deployer: Deployer, role_arn: str) -> dict[str, Any]:
         "LEDGER_TABLE": config.ledger_table_name,
         # A run that never finished is taken over once the function's timeout has passed.
         "LEDGER_IN_PROGRESS_TIMEOUT_SECONDS": str(config.timeout_seconds),
+        # The ledger tells RETRYING from DEAD_LETTERED by counting Lambda's tries.
+        "LAMBDA_MAX_RETRIES": str(config.max_retries),
     }
     if config.callback_secret:
         variables["SCHEDULER_CALLBACK_SECRET"] = config.callback_secret.get_secret_value()

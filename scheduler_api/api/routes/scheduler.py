@@ -13,7 +13,7 @@ from fastapi import Query
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
-from scheduler_api.api.deps import AwsServiceDep
+from scheduler_api.api.deps import TaskSchedulerDep
 from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
 from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.scheduling.expressions import next_fire_times, parse_expression, parse_timezone
@@ -27,7 +27,7 @@ from scheduler_api.schemas import (
     ScheduleTaskResponse,
     error_doc,
 )
-from scheduler_api.services.aws_service import decode_task
+from scheduler_api.services.task_scheduler import decode_task
 
 router = protected_router("scheduler")
 
@@ -58,7 +58,7 @@ def _decoded(schedule_arn: str) -> str:
     },
 )
 async def schedule_task(
-    request: ScheduleTaskRequest, service: AwsServiceDep
+    request: ScheduleTaskRequest, service: TaskSchedulerDep
 ) -> ScheduleTaskResponse:
     """Schedule a task once (delay_minutes, run_at) or on a recurrence (cron, rate).
 
@@ -81,7 +81,7 @@ async def schedule_task(
 @router.delete(
     "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=_ARN_ERRORS
 )
-async def cancel_schedule(schedule_arn: str, service: AwsServiceDep) -> CancelScheduleResponse:
+async def cancel_schedule(schedule_arn: str, service: TaskSchedulerDep) -> CancelScheduleResponse:
     arn = _decoded(schedule_arn)
     if not await run_in_threadpool(service.cancel_schedule, arn):
         raise ScheduleNotFoundError("schedule not found")
@@ -91,7 +91,7 @@ async def cancel_schedule(schedule_arn: str, service: AwsServiceDep) -> CancelSc
 
 
 @router.get("/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=_ARN_ERRORS)
-async def get_schedule(schedule_arn: str, service: AwsServiceDep) -> ScheduleDetail:
+async def get_schedule(schedule_arn: str, service: TaskSchedulerDep) -> ScheduleDetail:
     schedule = await run_in_threadpool(service.get_schedule, _decoded(schedule_arn))
     spec = schedule.spec
     return ScheduleDetail(
@@ -114,7 +114,7 @@ async def get_schedule(schedule_arn: str, service: AwsServiceDep) -> ScheduleDet
 
 @router.get("/schedules", response_model=ScheduleListResponse, responses=_AWS_ERRORS)
 async def list_schedules(
-    service: AwsServiceDep,
+    service: TaskSchedulerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ScheduleListResponse:
@@ -142,7 +142,7 @@ async def list_schedules(
     responses={422: _AWS_ERRORS[422], 503: _AWS_ERRORS[503]},
 )
 async def preview(
-    service: AwsServiceDep,
+    service: TaskSchedulerDep,
     expression: Annotated[str, Query(min_length=1, max_length=256)],
     timezone: Annotated[str, Query(max_length=64)] = "UTC",
     after: datetime | None = None,

@@ -1,7 +1,7 @@
 """LocalBackend: the SchedulerBackend operations on the SQLite store.
 
 Same contract as EventBridgeBackend (same errors for missing, taken and invalid), so
-AwsService and the routes cannot tell them apart. Firing is the engine's job.
+TaskScheduler and the routes cannot tell them apart. Firing is the engine's job.
 """
 
 from __future__ import annotations

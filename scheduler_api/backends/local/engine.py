@@ -22,6 +22,7 @@ from scheduler_api.backends.local.invoker import LambdaHandler, Outcome, invoke
 from scheduler_api.backends.local.queue import Claimed, ExecutionQueue, RetryPolicy
 from scheduler_api.clock import Clock
 from scheduler_api.errors import SchedulerError
+from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -152,14 +153,14 @@ class LocalEngine:
                 self._in_flight -= 1
             self._wake.set()
 
-    def _run(self, claimed: Claimed, *, may_retry: bool = True) -> str:
+    def _run(self, claimed: Claimed, *, may_retry: bool = True) -> RunStatus | None:
         outcome = self._invoke(claimed)
         for attempt in range(1, SETTLE_TRIES + 1):
             try:
                 return self.queue.settle(claimed, outcome, may_retry=may_retry)
             except SchedulerError:
                 logger.exception("saving execution %s failed (try %d)", claimed.id, attempt)
-        return "UNSAVED"
+        return None
 
     def _invoke(self, claimed: Claimed) -> Outcome:
         return invoke(
@@ -172,9 +173,10 @@ class LocalEngine:
             function_arn=claimed.target_arn,
         )
 
-    def redrive(self, dead_letter_id: int) -> str | None:
-        """Invoke a dead-lettered execution once more, now; None if there is no such one."""
+    def redrive(self, dead_letter_id: int) -> RunStatus | None:
+        """Invoke a dead-lettered execution once more, now; None if there is no such one.
+        RUNNING if its outcome could not be recorded yet (the store still says so)."""
         claimed = self.queue.claim_dead_letter(dead_letter_id)
         if claimed is None:
             return None
-        return self._run(claimed, may_retry=False)
+        return self._run(claimed, may_retry=False) or RunStatus.RUNNING

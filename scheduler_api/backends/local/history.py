@@ -10,6 +10,7 @@ from typing import Any
 
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.timing import from_epoch
+from task_contract import RunStatus
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Run:
     execution_id: str
     schedule_arn: str
     scheduled_time: datetime
-    status: str
+    status: RunStatus
     attempts: int
     started_at: datetime | None
     finished_at: datetime | None
@@ -46,7 +47,7 @@ class DeadLetter:
     attempts: list[AttemptRecord]
     created_at: datetime
     redriven_at: datetime | None
-    redrive_status: str | None
+    redrive_status: RunStatus | None
 
 
 def _maybe(value: float | None) -> datetime | None:
@@ -99,7 +100,7 @@ def _run(row: Row) -> Run:
         execution_id=row["id"],
         schedule_arn=row["schedule_arn"],
         scheduled_time=from_epoch(row["scheduled_time"]),
-        status=row["status"],
+        status=RunStatus(row["status"]),
         attempts=row["attempts"],
         started_at=_maybe(row["started_at"]),
         finished_at=_maybe(row["finished_at"]),
@@ -120,5 +121,5 @@ def _dead_letter(row: Row, attempts: list[AttemptRecord]) -> DeadLetter:
         attempts=attempts,
         created_at=from_epoch(row["dead_at"]),
         redriven_at=_maybe(row["redriven_at"]),
-        redrive_status=row["redrive_status"],
+        redrive_status=None if row["redrive_status"] is None else RunStatus(row["redrive_status"]),
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scheduler_api.services.proxy_event import substitute_context_attributes
+from task_contract import TaskFailedError, substitute_context_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ def invoke(
     except Exception as exc:
         # The message can hold anything the handler put there: it goes to the log only.
         logger.warning("execution %s attempt %d raised", execution_id, attempt, exc_info=exc)
-        status = getattr(exc, "status_code", None)
-        summary = type(exc).__name__ + (f" (callback answered {status})" if status else "")
-        return Outcome(True, status if isinstance(status, int) else None, summary, event_text)
+        if isinstance(exc, TaskFailedError):  # the worker's own: it names the action's error
+            return Outcome(True, exc.status_code, exc.error_type or "TaskFailedError", event_text)
+        return Outcome(True, None, type(exc).__name__, event_text)
     status_code = response.get("statusCode") if isinstance(response, dict) else None
     error = None if status_code is None or status_code < 400 else f"callback answered {status_code}"
     return Outcome(False, status_code, error, event_text)

@@ -23,6 +23,7 @@ from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.invoker import Outcome
 from scheduler_api.backends.local.timing import from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
+from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -211,8 +212,12 @@ class ExecutionQueue:
             target_arn=row["target_arn"],
         )
 
-    def settle(self, claimed: Claimed, outcome: Outcome, *, may_retry: bool = True) -> str:
-        """Record how an attempt ended; returns the execution's new status."""
+    def settle(
+        self, claimed: Claimed, outcome: Outcome, *, may_retry: bool = True
+    ) -> RunStatus | None:
+        """Record how an attempt ended; returns the execution's new status, or None when
+        another engine took the execution over first (its outcome is then not this one's
+        to record)."""
         now = self.clock()
         with self.database.write() as conn:
             row = conn.execute(
@@ -221,7 +226,7 @@ class ExecutionQueue:
             ).fetchone()
             if row is None:
                 logger.error("execution %s: lease lost before its outcome was saved", claimed.id)
-                return "LOST"
+                return None
             conn.execute(
                 "UPDATE attempts SET finished_at = ?, status_code = ?, error = ?"
                 " WHERE execution_id = ? AND number = ?",
@@ -235,14 +240,14 @@ class ExecutionQueue:
                 " finished_at = ?, status_code = ?, error = ? WHERE id = ?",
                 (
                     status,
-                    due if status == "RETRYING" else row["due_at"],
-                    None if status == "RETRYING" else to_epoch(now),
+                    due if status == RunStatus.RETRYING else row["due_at"],
+                    None if status == RunStatus.RETRYING else to_epoch(now),
                     outcome.status_code,
                     outcome.error,
                     claimed.id,
                 ),
             )
-            if status == "DEAD_LETTERED":
+            if status == RunStatus.DEAD_LETTERED:
                 _dead_letter(conn, row, outcome.event, outcome.error or "failed", now)
             if not may_retry:  # a redrive: say how it went on the dead letter
                 conn.execute(
@@ -250,7 +255,7 @@ class ExecutionQueue:
                     " WHERE execution_id = ?",
                     (to_epoch(now), status, claimed.id),
                 )
-            if status != "RETRYING" and row["delete_schedule"]:
+            if status != RunStatus.RETRYING and row["delete_schedule"]:
                 conn.execute("DELETE FROM schedules WHERE id = ?", (row["schedule_id"],))
         return status
 
@@ -261,18 +266,18 @@ class ExecutionQueue:
         now: datetime,
         max_age: timedelta,
         may_retry: bool,
-    ) -> str:
+    ) -> RunStatus:
         if not outcome.raised:
             # A returned 4xx is a successful invocation to Lambda: not retried, but not done.
-            return "FAILED" if outcome.error else "SUCCEEDED"
+            return RunStatus.FAILED if outcome.error else RunStatus.SUCCEEDED
         retry_at = now + timedelta(seconds=self.retry.delay(claimed.attempt))
         if (
             may_retry
             and claimed.attempt <= self.retry.max_retries
             and (retry_at - claimed.scheduled_time <= max_age)
         ):
-            return "RETRYING"
-        return "DEAD_LETTERED"
+            return RunStatus.RETRYING
+        return RunStatus.DEAD_LETTERED
 
 
 def _is_dead_local_process(owner: str, host: str) -> bool:

@@ -1,0 +1,338 @@
+"""TaskScheduler (the seed's AwsService): task requests in, schedules out, through
+whichever backend is configured (EventBridge Scheduler or the local engine).
+
+Keeps the seed's public methods and their meaning; what changed is that the Lambda ARN,
+role, group and retry policy come from settings once, names are derived from task_id so a
+retried request cannot schedule twice, and one backend call is made per new schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from scheduler_api.backends.base import (
+    Schedule,
+    SchedulePage,
+    SchedulerBackend,
+    ScheduleSpec,
+    ScheduleTarget,
+)
+from scheduler_api.clock import Clock
+from scheduler_api.errors import (
+    PayloadTooLargeError,
+    RequestValidationFailedError,
+    ScheduleConflictError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+)
+from scheduler_api.scheduling.expressions import (
+    AtExpression,
+    local_to_utc,
+    next_fire_times,
+    parse_expression,
+    parse_timezone,
+)
+from scheduler_api.scheduling.names import ScheduleArn, schedule_name_for
+from scheduler_api.schemas import ScheduleTaskRequest, TaskPayload
+from task_contract import RUN_AT_HEADER, HttpMethod, build_proxy_event, sign_event
+
+logger = logging.getLogger(__name__)
+
+NEXT_RUN_COUNT = 5
+MAX_TARGET_INPUT_BYTES = 256 * 1024
+# AWS refuses a StartDate more than 5 minutes in the past.
+START_DATE_GRACE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """Where this service's schedules live and what they invoke (from settings)."""
+
+    lambda_arn: str
+    role_arn: str
+    group_name: str
+    region: str
+    account_id: str
+    retry_attempts: int = 2
+    max_event_age_seconds: int = 3600
+    dead_letter_arn: str | None = None
+    callback_path: str = "/api/v1/tasks/callback"
+    callback_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    arn: str
+    name: str
+    expression: str
+    timezone: str
+    next_run_times: list[datetime]
+    created: bool  # False when an identical earlier request had made it
+
+
+class TaskScheduler:
+    def __init__(self, backend: SchedulerBackend, target: ServiceTarget, clock: Clock) -> None:
+        self.backend = backend
+        self.target = target
+        self.clock = clock
+
+    def generate_lambda_proxy_payload(
+        self,
+        path: str,
+        method: HttpMethod,
+        body: dict[str, Any] | None = None,
+        query_params: dict[str, str | list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        return build_proxy_event(path, method, body, query_params, headers)
+
+    def schedule_task(self, request: ScheduleTaskRequest) -> ScheduledTask:
+        """The HTTP route's entry point: one-time or recurring, from one request model."""
+        body = request.task().model_dump()
+        common: dict[str, Any] = {
+            "callback_path": self.target.callback_path,
+            "callback_body": body,
+            "timezone": request.timezone,
+            "flexible_window_minutes": request.flexible_window_minutes,
+        }
+        if request.is_recurring:
+            expression = request.cron or request.rate
+            assert expression is not None
+            return self.schedule_recurring_lambda_proxy_task(
+                schedule_expression=expression,
+                start_date=request.start_date,
+                end_date=request.end_date,
+                **common,
+            )
+        return self.schedule_lambda_proxy_task(
+            delay_minutes=request.delay_minutes, run_at=request.run_at, **common
+        )
+
+    def schedule_lambda_proxy_task(
+        self,
+        *,
+        callback_path: str,
+        callback_body: dict[str, Any],
+        delay_minutes: int | None = None,
+        run_at: datetime | None = None,
+        timezone: str = "UTC",
+        flexible_window_minutes: int | None = None,
+    ) -> ScheduledTask:
+        """A one-time schedule (`at()`), deleted by AWS after its last attempt."""
+        zone = parse_timezone(timezone)
+        now = self.clock()
+        if delay_minutes is not None:
+            due = now + timedelta(minutes=delay_minutes)
+            if due.second or due.microsecond:  # round up to the minute, as the seed did
+                due = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            local = due.astimezone(zone).replace(tzinfo=None)
+        elif run_at is not None:
+            local = run_at.astimezone(zone).replace(tzinfo=None) if run_at.tzinfo else run_at
+            local = local.replace(microsecond=0)
+        else:
+            raise RequestValidationFailedError("run_at", "give delay_minutes or run_at")
+        fire = local_to_utc(local, zone)
+        if fire is None:
+            raise RequestValidationFailedError(
+                "run_at", f"{local.isoformat()} does not exist in {timezone} (DST change)"
+            )
+        if fire <= now:
+            raise RequestValidationFailedError("run_at", "run_at must be in the future")
+        timing = {"delay_minutes": delay_minutes, "run_at": run_at}
+        spec = self._spec(
+            callback_path,
+            callback_body,
+            AtExpression(local).render(),
+            timezone,
+            fingerprint=_fingerprint(callback_path, callback_body, timezone, timing),
+            # The worker's ledger key when a delivery carries no scheduled time.
+            headers={RUN_AT_HEADER: fire.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            flexible_window_minutes=flexible_window_minutes,
+            action_after_completion="DELETE",
+        )
+        return self._create(spec)
+
+    def schedule_recurring_lambda_proxy_task(
+        self,
+        *,
+        callback_path: str,
+        callback_body: dict[str, Any],
+        schedule_expression: str,
+        timezone: str = "UTC",
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        flexible_window_minutes: int | None = None,
+    ) -> ScheduledTask:
+        """A recurring schedule from `cron(...)` or `rate(...)`."""
+        zone = parse_timezone(timezone)
+        expression = parse_expression(schedule_expression)
+        if isinstance(expression, AtExpression):
+            raise RequestValidationFailedError("schedule_expression", "use cron() or rate()")
+        start = _aware(start_date, zone)
+        end = _aware(end_date, zone)
+        now = self.clock()
+        if start and start < now - START_DATE_GRACE:
+            raise RequestValidationFailedError("start_date", "start_date is in the past")
+        if end and end <= (start or now):
+            raise RequestValidationFailedError(
+                "end_date", "end_date must be after start_date and now"
+            )
+        timing = {"expression": expression.render(), "start": start, "end": end}
+        spec = self._spec(
+            callback_path,
+            callback_body,
+            expression.render(),
+            timezone,
+            fingerprint=_fingerprint(callback_path, callback_body, timezone, timing),
+            flexible_window_minutes=flexible_window_minutes,
+            start_date=start,
+            end_date=end,
+        )
+        return self._create(spec)
+
+    def cancel_schedule(self, schedule_arn: str) -> bool:
+        """True when deleted; False when absent or not this service's to delete."""
+        arn = self._own_arn(schedule_arn)
+        if arn is None:
+            return False
+        try:
+            self.backend.delete_schedule(arn.group, arn.name)
+        except ScheduleNotFoundError:
+            return False
+        logger.info("deleted schedule %s", schedule_arn)
+        return True
+
+    def get_schedule(self, schedule_arn: str) -> Schedule:
+        arn = self._own_arn(schedule_arn)
+        if arn is None:
+            raise ScheduleNotFoundError("schedule not found")
+        return self.backend.get_schedule(arn.group, arn.name)
+
+    def list_schedules(self, *, limit: int, next_token: str | None = None) -> SchedulePage:
+        return self.backend.list_schedules(
+            self.target.group_name, limit=limit, next_token=next_token
+        )
+
+    def next_run_times(self, schedule: Schedule, count: int = NEXT_RUN_COUNT) -> list[datetime]:
+        spec = schedule.spec
+        return next_fire_times(
+            parse_expression(spec.expression),
+            zone=parse_timezone(spec.timezone),
+            after=self.clock(),
+            count=count,
+            anchor=schedule.created_at,
+            start_date=spec.start_date,
+            end_date=spec.end_date,
+        )
+
+    def _own_arn(self, schedule_arn: str) -> ScheduleArn | None:
+        """The parsed ARN if it names a schedule in this service's group, region and account."""
+        arn = ScheduleArn.parse(schedule_arn)
+        target = self.target
+        if (arn.region, arn.account, arn.group) != (
+            target.region,
+            target.account_id,
+            target.group_name,
+        ):
+            logger.warning("refused to touch a schedule of another group: %s", schedule_arn)
+            return None
+        return arn
+
+    def _spec(
+        self,
+        callback_path: str,
+        callback_body: dict[str, Any],
+        expression: str,
+        timezone: str,
+        *,
+        fingerprint: str,
+        headers: dict[str, str] | None = None,
+        **options: Any,
+    ) -> ScheduleSpec:
+        task_id = str(callback_body["task_id"])
+        target = self.target
+        payload = self.generate_lambda_proxy_payload(
+            callback_path, "POST", body=callback_body, headers=headers
+        )
+        if target.callback_secret:
+            sign_event(payload, target.callback_secret, int(self.clock().timestamp()))
+        target_input = json.dumps(payload, separators=(",", ":"))
+        if len(target_input.encode()) > MAX_TARGET_INPUT_BYTES:
+            raise PayloadTooLargeError(
+                f"the schedule's Input would be {len(target_input.encode())} bytes; "
+                f"EventBridge Scheduler accepts at most {MAX_TARGET_INPUT_BYTES}"
+            )
+        return ScheduleSpec(
+            name=schedule_name_for(task_id),
+            group_name=target.group_name,
+            expression=expression,
+            timezone=timezone,
+            target=ScheduleTarget(
+                arn=target.lambda_arn,
+                role_arn=target.role_arn,
+                input=target_input,
+                maximum_retry_attempts=target.retry_attempts,
+                maximum_event_age_seconds=target.max_event_age_seconds,
+                dead_letter_arn=target.dead_letter_arn,
+            ),
+            description=_description(task_id, fingerprint),
+            **options,
+        )
+
+    def _create(self, spec: ScheduleSpec) -> ScheduledTask:
+        try:
+            schedule = Schedule(self.backend.create_schedule(spec), spec, self.clock())
+            created = True
+        except ScheduleExistsError:
+            schedule = self.backend.get_schedule(spec.group_name, spec.name)
+            if schedule.spec.description != spec.description:
+                raise ScheduleConflictError(schedule.arn) from None
+            created = False
+        logger.info(
+            "%s schedule %s (%s)",
+            "created" if created else "reused",
+            schedule.arn,
+            schedule.spec.expression,
+        )
+        return ScheduledTask(
+            arn=schedule.arn,
+            name=schedule.spec.name,
+            expression=schedule.spec.expression,
+            timezone=schedule.spec.timezone,
+            next_run_times=self.next_run_times(schedule),
+            created=created,
+        )
+
+
+def decode_task(schedule: Schedule) -> TaskPayload | None:
+    """The task inside a schedule's Input, or None if the Input is not one of ours."""
+    try:
+        event = json.loads(schedule.spec.target.input)
+        return TaskPayload.model_validate_json(event["body"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _aware(value: datetime | None, zone: Any) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=zone)
+
+
+def _description(task_id: str, fingerprint: str) -> str:
+    return f"task_id={task_id} request={fingerprint}"
+
+
+def _fingerprint(path: str, body: dict[str, Any], timezone: str, timing: dict[str, Any]) -> str:
+    """A hash of what was asked for, so a retried request is told apart from a new one."""
+    canonical = json.dumps(
+        {"path": path, "body": body, "timezone": timezone, "timing": timing},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]

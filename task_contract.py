@@ -1,0 +1,213 @@
+"""The contract between the scheduler API and the worker, imported by both (and shipped
+in the Lambda zip beside lambda_worker): nothing else is shared between the two services.
+
+- the schedule's Input: an API Gateway REST (v1) proxy event, with the EventBridge
+  Scheduler context attributes as X-Scheduler-* headers and a one-time task's own time
+  as X-Task-Run-At;
+- the optional signature of that Input (X-Scheduler-Signature);
+- how a run stands (RunStatus), the same words on the local engine and on AWS;
+- the ledger's record, which the worker writes and the API reads back as runs;
+- TaskFailedError, what the worker's Lambda handler raises when a task failed.
+
+Standard library only: the worker's cold start pays for every import here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+SCHEDULE_ARN_HEADER = "X-Scheduler-Schedule-Arn"
+SCHEDULED_TIME_HEADER = "X-Scheduler-Scheduled-Time"
+EXECUTION_ID_HEADER = "X-Scheduler-Execution-Id"
+ATTEMPT_HEADER = "X-Scheduler-Attempt"
+RUN_AT_HEADER = "X-Task-Run-At"
+SIGNATURE_HEADER = "X-Scheduler-Signature"
+
+# EventBridge Scheduler replaces these in the Input text at every invocation.
+CONTEXT_HEADERS = {
+    SCHEDULE_ARN_HEADER: "<aws.scheduler.schedule-arn>",
+    SCHEDULED_TIME_HEADER: "<aws.scheduler.scheduled-time>",
+    EXECUTION_ID_HEADER: "<aws.scheduler.execution-id>",
+    ATTEMPT_HEADER: "<aws.scheduler.attempt-number>",
+}
+UNSUBSTITUTED_PREFIX = "<aws.scheduler."
+_DEFAULT_HEADERS = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Accept": "application/json",
+}
+
+
+def build_proxy_event(
+    path: str,
+    method: HttpMethod,
+    body: dict[str, Any] | None = None,
+    query_params: dict[str, str | list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event for `method path` with a JSON body.
+
+    The body is a JSON string (Mangum calls `.encode()` on it; a dict crashes it), and the
+    multi-value forms are filled in because Mangum prefers them when present.
+    """
+    split = urlsplit(path)
+    clean_path = "/" + split.path.strip("/")
+    multi_query: dict[str, list[str]] = {k: list(v) for k, v in parse_qs(split.query).items()}
+    for key, value in (query_params or {}).items():
+        multi_query[key] = [value] if isinstance(value, str) else list(value)
+    all_headers = {**_DEFAULT_HEADERS, **CONTEXT_HEADERS, **(headers or {})}
+    return {
+        "resource": "/{proxy+}",
+        "path": clean_path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {key: [value] for key, value in all_headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": {"proxy": clean_path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": clean_path,
+            "stage": "scheduler",
+            # One id per execution: EventBridge fills it in at each invocation.
+            "requestId": CONTEXT_HEADERS[EXECUTION_ID_HEADER],
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "EventBridgeScheduler"},
+        },
+        "body": None if method == "GET" or body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def substitute_context_attributes(
+    input_text: str,
+    *,
+    schedule_arn: str,
+    scheduled_time: str,
+    execution_id: str,
+    attempt: int,
+) -> str:
+    """What EventBridge Scheduler does to the Input text before each invocation."""
+    values = {
+        CONTEXT_HEADERS[SCHEDULE_ARN_HEADER]: schedule_arn,
+        CONTEXT_HEADERS[SCHEDULED_TIME_HEADER]: scheduled_time,
+        CONTEXT_HEADERS[EXECUTION_ID_HEADER]: execution_id,
+        CONTEXT_HEADERS[ATTEMPT_HEADER]: str(attempt),
+    }
+    for placeholder, value in values.items():
+        input_text = input_text.replace(placeholder, value)
+    return input_text
+
+
+def _signature(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def sign_event(event: dict[str, Any], secret: str, timestamp: int) -> None:
+    """Add `t=<timestamp>,v1=<HMAC-SHA256("<t>.<body>")>` to the event's headers."""
+    body = (event.get("body") or "").encode()
+    value = f"t={timestamp},v1={_signature(secret, str(timestamp), body)}"
+    event["headers"][SIGNATURE_HEADER] = value
+    event["multiValueHeaders"][SIGNATURE_HEADER] = [value]
+
+
+def signature_is_valid(secret: str, header: str | None, body: bytes) -> bool:
+    if not header:
+        return False
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    timestamp, given = parts.get("t", ""), parts.get("v1", "")
+    if not timestamp.isdigit() or not given:
+        return False
+    return hmac.compare_digest(_signature(secret, timestamp, body), given)
+
+
+class RunStatus(StrEnum):
+    """How one execution (a task at one scheduled time) stands, on either backend."""
+
+    PENDING = "PENDING"  # due, waiting for the local engine to start it
+    RUNNING = "RUNNING"  # an attempt is running
+    RETRYING = "RETRYING"  # the last attempt raised; another attempt will follow
+    SUCCEEDED = "SUCCEEDED"  # the action returned
+    FAILED = "FAILED"  # refused with a 4xx (unknown action, bad body): never retried
+    DEAD_LETTERED = "DEAD_LETTERED"  # raised on its last attempt; kept as a dead letter
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED)
+
+
+# Words an older ledger wrote, read as today's.
+_LEGACY_STATUS = {"IN_PROGRESS": RunStatus.RUNNING}
+
+
+def run_status(text: str) -> RunStatus:
+    return _LEGACY_STATUS.get(text) or RunStatus(text)
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One execution in the worker's ledger, keyed (task_id, scheduled_time)."""
+
+    task_id: str
+    scheduled_time: str
+    status: RunStatus
+    token: str  # who holds it: only the holder may finish it
+    attempt: int  # the delivery's X-Scheduler-Attempt
+    attempts: int  # how many deliveries claimed it
+    started_at: float
+    expires_at: int  # TTL, epoch seconds
+    execution_id: str | None = None
+    schedule_arn: str | None = None
+    finished_at: float | None = None
+    result: str | None = None  # JSON
+    error: str | None = None  # the action's exception class, or "callback answered 4xx"
+    status_code: int | None = None  # what the worker's callback answered
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> LedgerRecord:
+        """From a stored row or item, whose numbers may come back as Decimal or text."""
+        fields: dict[str, Any] = dict(values)
+        for name in ("attempt", "attempts", "expires_at", "status_code"):
+            if fields.get(name) is not None:
+                fields[name] = int(fields[name])
+        for name in ("started_at", "finished_at"):
+            if fields.get(name) is not None:
+                fields[name] = float(fields[name])
+        fields["status"] = run_status(str(fields["status"]))
+        known: dict[str, Any] = {name: fields.get(name) for name in LEDGER_FIELDS}
+        return cls(**known)
+
+    def result_data(self) -> dict[str, Any] | None:
+        loaded = json.loads(self.result) if self.result else None
+        return loaded if isinstance(loaded, dict) else None
+
+
+LEDGER_FIELDS = tuple(LedgerRecord.__dataclass_fields__)
+
+
+class TaskFailedError(RuntimeError):
+    """The worker's callback answered 5xx: its Lambda handler raises this so that Lambda
+    retries the invocation. `error_type` is the action's exception class, from the body."""
+
+    def __init__(self, status_code: int, body: str) -> None:
+        super().__init__(f"task callback answered {status_code}: {body[:1000]}")
+        self.status_code = status_code
+        self.body = body
+        self.error_type = _error_type(body)
+
+
+def _error_type(body: str) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    return error if isinstance(error, str) and error.isidentifier() else None
