@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _LAMBDA_ARN = re.compile(
-    r"^arn:aws[a-z-]*:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:[\w-]+(:[\w$-]+)?$"
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:[\w-]+(:[\w$-]+)?$"
 )
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$")
@@ -120,7 +120,16 @@ class Settings(BaseSettings):
 
 def account_of(lambda_arn: str) -> str:
     """The account in a Lambda function ARN (validated by Settings)."""
+    return _lambda_arn_part(lambda_arn, "account")
+
+
+def partition_of(lambda_arn: str) -> str:
+    """The partition (aws, aws-cn, aws-us-gov) of a Lambda function ARN: the schedules'."""
+    return _lambda_arn_part(lambda_arn, "partition")
+
+
+def _lambda_arn_part(lambda_arn: str, part: str) -> str:
     match = _LAMBDA_ARN.match(lambda_arn)
     if not match:
         raise ValueError(f"not a Lambda function ARN: {lambda_arn}")
-    return match.group("account")
+    return match.group(part)

@@ -17,7 +17,7 @@ from scheduler_api.backends.local.history import Run, RunHistory
 from scheduler_api.backends.local.invoker import load_handler
 from scheduler_api.backends.local.queue import RetryPolicy
 from scheduler_api.clock import Clock
-from scheduler_api.config import LOCAL_ACCOUNT_ID, Settings, account_of
+from scheduler_api.config import LOCAL_ACCOUNT_ID, Settings, account_of, partition_of
 from scheduler_api.services.task_scheduler import ServiceTarget, TaskScheduler
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def _target(settings: Settings, lambda_arn: str, role_arn: str, account_id: str)
         group_name=settings.group_name,
         region=settings.aws_region,
         account_id=account_id,
+        partition=partition_of(lambda_arn),
         retry_attempts=settings.retry_attempts,
         max_event_age_seconds=settings.max_event_age_seconds,
         dead_letter_arn=settings.dead_letter_arn,
@@ -117,7 +118,12 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         concurrency=settings.local_concurrency,
     )
     backend = LocalBackend(
-        database, region=region, account_id=account, clock=clock, on_change=engine.wake
+        database,
+        region=region,
+        account_id=account,
+        clock=clock,
+        partition=partition_of(lambda_arn),
+        on_change=engine.wake,
     )
     service = TaskScheduler(backend, _target(settings, lambda_arn, role_arn, account), clock)
     history = RunHistory(database)

@@ -71,3 +71,10 @@ def hook(events: Any, event_name: str, recorder: SendRecorder) -> SendRecorder:
     returning None, but before-send handlers may return a response)."""
     events.register(event_name, recorder)
     return recorder
+
+
+def aws_json_error(status: int, code: str, message: str) -> AWSResponse:
+    """An error as JSON-protocol services (DynamoDB) send it: the code in `__type`."""
+    headers = _headers(Content_Type="application/x-amz-json-1.0")
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
+    return AWSResponse("https://dynamodb.amazonaws.com", status, headers, _Raw(body.encode()))

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import boto3
 import httpx
+from botocore.awsrequest import AWSResponse
 from fastapi.testclient import TestClient
 
 from scheduler_api.main import create_app
-from tests.aws_faults import SendRecorder, aws_error
+from tests.aws_faults import SendRecorder, aws_error, aws_json_error
 from tests.conftest import (
     AUTH,
     GROUP,
@@ -146,3 +147,48 @@ def test_a_full_disk_is_503_and_nothing_accepted_is_lost(tmp_path: Path) -> None
             ).json()
             listed |= {item["schedule_name"] for item in names["schedules"]}
     assert set(accepted) <= listed
+
+
+def runs_with_dynamodb_answering(
+    clock: FakeClock, answers: list[AWSResponse], **settings: object
+) -> httpx.Response:
+    """GET the runs route in AWS mode while DynamoDB gives `answers` (below botocore's
+    retries, so each retry takes the next answer)."""
+    app = create_app(make_settings(ledger_table="task-ledger", **settings), clock=clock)
+    with TestClient(app, headers=AUTH) as client:
+        dynamodb = app.state.runtime.runs.client
+        dynamodb.meta.events.register_first("before-send.dynamodb.Query", SendRecorder(answers))
+        response: httpx.Response = client.get("/scheduler/tasks/daily/runs")
+        return response
+
+
+def test_runs_in_aws_mode_are_503_when_dynamodb_is_throttled(clock: FakeClock) -> None:
+    throttled = aws_json_error(400, "ProvisionedThroughputExceededException", "slow down: table x")
+    response = runs_with_dynamodb_answering(clock, [throttled] * 3, aws_max_attempts=3)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "table x" not in response.text
+    assert response.json()["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_runs_in_aws_mode_are_502_when_dynamodb_refuses(clock: FakeClock) -> None:
+    denied = aws_json_error(
+        400, "AccessDeniedException", "user arn:aws:iam::1:user/x is not allowed"
+    )
+    response = runs_with_dynamodb_answering(clock, [denied])
+    assert response.status_code == 502
+    assert "arn:aws:iam" not in response.text
+    missing = aws_json_error(400, "ResourceNotFoundException", "Requested resource not found")
+    assert runs_with_dynamodb_answering(clock, [missing]).status_code == 502  # not a 404
+
+
+def test_runs_in_aws_mode_are_503_when_dynamodb_is_unreachable(
+    scheduler_client: EventBridgeSchedulerClient, clock: FakeClock
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    settings = make_settings(ledger_table="t", aws_endpoint_url=closed, aws_max_attempts=1)
+    app = create_app(settings, scheduler_client=scheduler_client, clock=clock)
+    with TestClient(app, headers=AUTH) as client:
+        response = client.get("/scheduler/tasks/daily/runs")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]

@@ -83,3 +83,26 @@ def test_another_groups_schedule_is_left_alone(api: Api) -> None:
     arn = api.backend.create_schedule(foreign)
     assert api.client.delete(f"/scheduler/schedule/{arn}").status_code == 404
     assert api.backend.get_schedule("other-team", "task-123").arn == arn
+
+
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
+def test_an_arn_of_another_partition_is_404_and_untouched(
+    api: Api, partition: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    arn = api.client.post("/scheduler/schedule", json=task_body()).json()["schedule_arn"]
+    assert arn.startswith("arn:aws:scheduler:")
+    elsewhere = arn.replace("arn:aws:", f"arn:{partition}:", 1)
+    assert api.client.delete(f"/scheduler/schedule/{elsewhere}").status_code == 404
+    assert api.client.get(f"/scheduler/schedule/{elsewhere}").status_code == 404
+    assert api.client.get(f"/scheduler/schedule/{arn}").status_code == 200  # still there
+    assert "another partition" in caplog.text
+
+
+def test_the_log_names_what_differs_in_a_refused_arn(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    arn = api.client.post("/scheduler/schedule", json=task_body()).json()["schedule_arn"]
+    other_account = arn.replace(":123456789012:", ":999999999999:")
+    assert api.client.delete(f"/scheduler/schedule/{other_account}").status_code == 404
+    assert "another account" in caplog.text
+    assert "another group" not in caplog.text

@@ -58,6 +58,7 @@ class ServiceTarget:
     group_name: str
     region: str
     account_id: str
+    partition: str = "aws"  # aws, aws-cn or aws-us-gov: part of every ARN this service owns
     retry_attempts: int = 2
     max_event_age_seconds: int = 3600
     dead_letter_arn: str | None = None
@@ -231,15 +232,21 @@ class TaskScheduler:
         )
 
     def _own_arn(self, schedule_arn: str) -> ScheduleArn | None:
-        """The parsed ARN if it names a schedule in this service's group, region and account."""
+        """The parsed ARN if it names a schedule in this service's partition, region,
+        account and group; None (a 404 to the client) for any other."""
         arn = ScheduleArn.parse(schedule_arn)
         target = self.target
-        if (arn.region, arn.account, arn.group) != (
-            target.region,
-            target.account_id,
-            target.group_name,
-        ):
-            logger.warning("refused to touch a schedule of another group: %s", schedule_arn)
+        ours = {
+            "partition": target.partition,
+            "region": target.region,
+            "account": target.account_id,
+            "group": target.group_name,
+        }
+        differing = [part for part, value in ours.items() if getattr(arn, part) != value]
+        if differing:
+            logger.warning(
+                "refused to touch a schedule of another %s: %s", "/".join(differing), schedule_arn
+            )
             return None
         return arn
 

@@ -70,16 +70,21 @@ class LocalBackend:
         region: str,
         account_id: str,
         clock: Clock,
+        partition: str = "aws",
         on_change: Callable[[datetime | None], None] = lambda _due: None,
     ) -> None:
         self.database = database
+        self.partition = partition
         self.region = region
         self.account_id = account_id
         self.clock = clock
         self.on_change = on_change  # wakes the engine if the first fire is sooner than planned
 
     def arn(self, group_name: str, name: str) -> str:
-        return f"arn:aws:scheduler:{self.region}:{self.account_id}:schedule/{group_name}/{name}"
+        return (
+            f"arn:{self.partition}:scheduler:{self.region}:{self.account_id}:"
+            f"schedule/{group_name}/{name}"
+        )
 
     def create_schedule(self, spec: ScheduleSpec) -> str:
         _validate(spec)
