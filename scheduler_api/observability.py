@@ -1,7 +1,14 @@
-"""Request ids and logging: every response and every log line of a request share one id."""
+"""Request ids and logging: every response and every log line of a request share one id.
+
+Log lines are one line each whatever a client sends: control characters in a message
+(a decoded path, a header, a task_id) are written escaped, so `%0AFORGED` in a URL
+cannot start a forged line and `%00` cannot write a NUL.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import re
 import sys
@@ -14,6 +21,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 access_logger = logging.getLogger("scheduler_api.access")
+error_logger = logging.getLogger("scheduler_api.errors")
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+_ESCAPES = {code: json.dumps(chr(code))[1:-1] for code in _CONTROL}
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as an escape (\\n, \\u0000)."""
+    return text.translate(_ESCAPES)
+
+
+class OneLineFormatter(logging.Formatter):
+    """Escapes control characters in the message; a traceback keeps its lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        escaped = escape_controls(message)
+        if escaped != message:
+            record = copy.copy(record)
+            record.msg, record.args = escaped, None
+        return super().format(record)
 
 
 class RequestIdFilter(logging.Filter):
@@ -34,9 +63,7 @@ def configure_logging(level: str) -> None:
     handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
-        )
+        OneLineFormatter("%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s")
     )
     logger = logging.getLogger("scheduler_api")
     logger.handlers[:] = [handler]
@@ -48,6 +75,8 @@ class RequestIdMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware overhead): sets the id, echoes it, logs the request.
 
     A caller's own X-Request-ID is kept when it looks like an id, so ids can span services.
+    It is also where an unexpected exception becomes the 500: Starlette's own catch-all
+    runs outside every middleware, where the request id is already gone.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -62,11 +91,12 @@ class RequestIdMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
@@ -75,6 +105,11 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            error_logger.error("unhandled error", exc_info=exc)
+            if response_started:
+                raise  # too late for a clean 500: let the server close the connection
+            await send_internal_error(send_with_id, request_id)
         finally:
             access_logger.info(
                 "%s %s %d %.1fms",
@@ -84,3 +119,19 @@ class RequestIdMiddleware:
                 (time.perf_counter() - started) * 1000,
             )
             request_id_var.reset(token)
+
+
+async def send_internal_error(send: Send, request_id: str) -> None:
+    """The error contract's 500: no exception text, the request id in body and header."""
+    body = json.dumps({"detail": "Internal server error", "request_id": request_id}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -19,11 +19,12 @@ from lambda_worker.handler import lambda_handler
 from lambda_worker.ledger.base import Ledger
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
+from scheduler_api.config import Settings
 from scheduler_api.errors import PayloadTooLargeError
 from scheduler_api.main import create_app
 from task_contract import substitute_context_attributes
 from tests.aws_faults import SendRecorder, hook
-from tests.conftest import AUTH, GROUP, FakeClock, make_settings, task_body
+from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, make_settings, task_body
 from tests.test_ledger import create_table
 
 if TYPE_CHECKING:
@@ -228,3 +229,49 @@ def test_runs_in_aws_mode_without_a_ledger_is_501(client: TestClient) -> None:
     response = client.get("/scheduler/tasks/daily/runs")
     assert response.status_code == 501
     assert "LEDGER_TABLE" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("forged", "logged"),
+    [
+        ("abc%0AFORGED 200 OK", "abc\\nFORGED 200 OK"),
+        ("abc%0D%0AFORGED", "abc\\r\\nFORGED"),
+        ("abc%00x", "abc\\u0000x"),
+        ("a%E2%80%A8b", "a\\u2028b"),
+    ],
+)
+def test_request_values_cannot_forge_or_break_log_lines(
+    local_app: LocalApp, capsys: pytest.CaptureFixture[str], forged: str, logged: str
+) -> None:
+    response = local_app.client.get(f"/scheduler/tasks/{forged}/runs")
+    assert response.status_code == 422
+    err = capsys.readouterr().err
+    access = [line for line in err.splitlines() if "scheduler_api.access" in line]
+    assert len(access) == 1  # one request, one line
+    assert not any(line.startswith("FORGED") for line in err.splitlines())
+    assert "\x00" not in err
+    assert "\u2028" not in err
+    assert f"/scheduler/tasks/{logged}/runs 422" in access[0]
+
+
+def test_an_unexpected_error_keeps_the_error_contract(
+    settings: Settings,
+    scheduler_client: EventBridgeSchedulerClient,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = create_app(settings, scheduler_client=scheduler_client, clock=clock)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise ZeroDivisionError("internal detail 42")
+
+    with TestClient(app) as test_client:
+        response = test_client.get("/boom", headers={"X-Request-ID": "caller-id-0001"})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error", "request_id": "caller-id-0001"}
+    assert response.headers["X-Request-ID"] == "caller-id-0001"
+    err = capsys.readouterr().err
+    error_line = next(line for line in err.splitlines() if "unhandled error" in line)
+    assert "request_id=caller-id-0001" in error_line
+    assert "ZeroDivisionError: internal detail 42" in err  # in the log, not the response

@@ -6,7 +6,6 @@ from boto3 or elsewhere: that goes to the log line with the same request id.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +26,6 @@ from scheduler_api.observability import request_id_var
 from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.scheduling.names import InvalidScheduleArnError
 
-logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 2
 
 
@@ -92,11 +90,6 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.detail, headers=exc.headers)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error", exc_info=exc)
-    return error_response(500, "Internal server error")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScheduleNotFoundError, _not_found)
     app.add_exception_handler(ScheduleConflictError, _conflict)
@@ -108,4 +101,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BackendFailureError, _backend_failure)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(Exception, _unexpected)
+    # Anything else is answered by observability.RequestIdMiddleware, inside the request id.
