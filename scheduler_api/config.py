@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     local_busy_timeout_seconds: float = Field(
         10.0, gt=0, le=600, alias="LOCAL_BUSY_TIMEOUT_SECONDS"
     )
+    local_shutdown_grace_seconds: float = Field(
+        10.0, ge=0, le=3600, alias="LOCAL_SHUTDOWN_GRACE_SECONDS"
+    )
 
     @field_validator("lambda_arn")
     @classmethod

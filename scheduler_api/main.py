@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from scheduler_api.api.errors import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
 from scheduler_api.api.routes import health, runs, scheduler
+from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.clock import Clock, system_clock
 from scheduler_api.config import Settings
 from scheduler_api.observability import RequestIdMiddleware, configure_logging
@@ -60,7 +64,7 @@ def create_app(
             yield
         finally:
             if runtime.engine is not None and start_engine:
-                runtime.engine.stop()
+                await stop_engine(runtime.engine)
             if runtime.database is not None:
                 runtime.database.close()
 
@@ -77,6 +81,31 @@ def create_app(
     app.include_router(scheduler.router)
     app.include_router(runs.router)
     return app
+
+
+async def stop_engine(engine: LocalEngine) -> None:
+    """Stop the engine off the event loop, bounded by its grace period; meanwhile a second
+    Ctrl-C cuts the grace short (uvicorn's own handler cannot: its loop waits for us)."""
+    logger.info(
+        "stopping the local engine: waiting up to %.0f s for running actions "
+        "(Ctrl-C again to stop now)",
+        engine.shutdown_grace_seconds,
+    )
+    with _interrupt_hurries(engine):
+        await anyio.to_thread.run_sync(engine.stop)
+
+
+@contextmanager
+def _interrupt_hurries(engine: LocalEngine) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only (a TestClient runs the app elsewhere)
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda _signum, _frame: engine.hurry())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 app = create_app()

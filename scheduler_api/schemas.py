@@ -155,6 +155,9 @@ class ScheduleDetail(BaseModel):
     next_run_times: list[datetime]
     created_at: datetime | None
     updated_at: datetime | None
+    broken: str | None = Field(
+        None, description="Local engine: why it set this schedule aside (it does not fire)"
+    )
 
 
 class ScheduleSummaryOut(BaseModel):
@@ -164,6 +167,9 @@ class ScheduleSummaryOut(BaseModel):
     state: str
     created_at: datetime | None
     updated_at: datetime | None
+    broken: str | None = Field(
+        None, description="Local engine: why it set this schedule aside (it does not fire)"
+    )
 
 
 class ScheduleListResponse(BaseModel):

@@ -116,6 +116,7 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         clock=clock,
         retry=RetryPolicy(settings.local_max_retries, settings.local_retry_base_seconds),
         concurrency=settings.local_concurrency,
+        shutdown_grace_seconds=settings.local_shutdown_grace_seconds,
     )
     backend = LocalBackend(
         database,

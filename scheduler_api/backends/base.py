@@ -48,6 +48,7 @@ class Schedule:
     spec: ScheduleSpec
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    broken: str | None = None  # local engine: why it set the schedule aside (it never fires)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class ScheduleSummary:
     state: str
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    broken: str | None = None
 
 
 @dataclass(frozen=True)

@@ -106,9 +106,10 @@ async def get_schedule(schedule_arn: str, service: TaskSchedulerDep) -> Schedule
         flexible_window_minutes=spec.flexible_window_minutes,
         action_after_completion=spec.action_after_completion,
         task=decode_task(schedule),
-        next_run_times=service.next_run_times(schedule),
+        next_run_times=[] if schedule.broken else service.next_run_times(schedule),
         created_at=schedule.created_at,
         updated_at=schedule.updated_at,
+        broken=schedule.broken,
     )
 
 
@@ -129,6 +130,7 @@ async def list_schedules(
                 state=item.state,
                 created_at=item.created_at,
                 updated_at=item.updated_at,
+                broken=item.broken,
             )
             for item in page.schedules
         ],

@@ -117,8 +117,8 @@ class LocalBackend:
         now = self.clock()
         fire = first_fire(spec, now)
         updated = self.database.write_one(
-            "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?"
-            " WHERE group_name = ? AND name = ?",
+            "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?,"
+            " broken = NULL WHERE group_name = ? AND name = ?",
             (
                 spec_to_json(spec),
                 task_id_of(spec),
@@ -136,17 +136,24 @@ class LocalBackend:
     def get_schedule(self, group_name: str, name: str) -> Schedule:
         with self.database.read() as conn:
             row = conn.execute(
-                "SELECT arn, spec, created_at, updated_at FROM schedules"
+                "SELECT arn, spec, created_at, updated_at, broken FROM schedules"
                 " WHERE group_name = ? AND name = ?",
                 (group_name, name),
             ).fetchone()
         if row is None:
             raise ScheduleNotFoundError("schedule not found")
+        try:
+            spec = spec_from_json(row["spec"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BackendFailureError(
+                "the stored schedule cannot be read; delete it and schedule the task again"
+            ) from exc
         return Schedule(
             arn=row["arn"],
-            spec=spec_from_json(row["spec"]),
+            spec=spec,
             created_at=from_epoch(row["created_at"]),
             updated_at=from_epoch(row["updated_at"]),
+            broken=row["broken"],
         )
 
     def delete_schedule(self, group_name: str, name: str) -> None:
@@ -168,7 +175,7 @@ class LocalBackend:
         prefix = name_prefix or ""
         with self.database.read() as conn:
             rows = conn.execute(
-                "SELECT name, arn, spec, created_at, updated_at FROM schedules"
+                "SELECT name, arn, spec, created_at, updated_at, broken FROM schedules"
                 " WHERE group_name = ? AND name > ? AND substr(name, 1, ?) = ?"
                 " ORDER BY name LIMIT ?",
                 (group_name, after, len(prefix), prefix, limit + 1),
@@ -178,14 +185,24 @@ class LocalBackend:
                 arn=row["arn"],
                 name=row["name"],
                 group_name=group_name,
-                state=spec_from_json(row["spec"]).state,
+                state=_state(row["spec"]),
                 created_at=from_epoch(row["created_at"]),
                 updated_at=from_epoch(row["updated_at"]),
+                broken=row["broken"],
             )
             for row in rows[:limit]
         ]
         more = len(rows) > limit
         return SchedulePage(summaries, _encode_token(summaries[-1].name) if more else None)
+
+
+def _state(spec_json: str) -> str:
+    """The stored state; a spec that cannot be read never fires, so it lists as DISABLED
+    (with the engine's reason in `broken`)."""
+    try:
+        return spec_from_json(spec_json).state
+    except (ValueError, KeyError, TypeError):
+        return "DISABLED"
 
 
 def _validate(spec: ScheduleSpec) -> None:

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS schedules (
     next_fire_at REAL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    broken TEXT,
     PRIMARY KEY (group_name, name)
 );
 DROP INDEX IF EXISTS schedules_next_fire;
@@ -105,6 +106,7 @@ class Database:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            _add_missing_columns(conn)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections must not be shared across threads)."""
@@ -164,6 +166,18 @@ class Database:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+# Columns added since the first release, for files an older version created.
+_ADDED_COLUMNS = {"schedules": {"broken": "TEXT"}}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 @contextmanager

@@ -1,12 +1,18 @@
 """LocalEngine: fires due schedules through the worker's Lambda handler, on this machine.
 
-`tick()` does one round (heartbeat, materialize, claim, run) and is what tests call with a
-fake clock. `start()` runs rounds on a thread and the invocations on a pool, waking at
-least every `poll_seconds`, so a fire runs well within a second of its due time.
+`tick()` does one round (heartbeat, record outcomes still unsaved, materialize, claim,
+run) and is what tests call with a fake clock. `start()` runs rounds on a thread and the
+invocations on daemon threads, waking at least every `poll_seconds`, so a fire runs well
+within a second of its due time.
+
+Nothing stops the loop but `stop()`: a round that raises is logged and retried after a
+growing pause; an invocation whose outcome cannot be saved keeps it in memory and saves
+it at a later round; `health()` says when rounds have not completed for a while.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -14,21 +20,42 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.invoker import LambdaHandler, Outcome, invoke
 from scheduler_api.backends.local.queue import Claimed, ExecutionQueue, RetryPolicy
+from scheduler_api.backends.local.workers import DaemonPool
 from scheduler_api.clock import Clock
-from scheduler_api.errors import SchedulerError
 from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 1.0  # well inside the 5 s after which an engine counts as dead
-SETTLE_TRIES = 3
+MAX_BACKOFF_SECONDS = 5.0
+STALLED_AFTER_POLLS = 25  # /health: no round completed for this many poll periods
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class EngineHealth:
+    running: bool
+    seconds_since_round: float | None
+    reason: str | None  # why it is not healthy; None when it is
+
+    @property
+    def healthy(self) -> bool:
+        return self.reason is None
+
+
+@dataclass(frozen=True)
+class _Unsaved:
+    claimed: Claimed
+    outcome: Outcome
+    may_retry: bool
 
 
 class LocalEngine:
@@ -43,11 +70,15 @@ class LocalEngine:
         rng: random.Random | None = None,
         poll_seconds: float = POLL_SECONDS,
         stale_after_seconds: float = 5.0,
+        shutdown_grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.database = database
         self.handler = handler
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
+        self.shutdown_grace_seconds = shutdown_grace_seconds
+        self.monotonic = monotonic
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.queue = ExecutionQueue(
             database,
@@ -57,13 +88,19 @@ class LocalEngine:
             rng=rng or random.Random(),
             stale_after_seconds=stale_after_seconds,
         )
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._in_flight = 0
-        self._lock = threading.Lock()
+        self._hurry = threading.Event()  # a second Ctrl-C: stop without the grace period
+        self._lock = threading.Condition()
+        self._running: dict[str, Claimed] = {}  # in flight on the pool, by execution id
+        self._unsaved: list[_Unsaved] = []
         self._last_heartbeat = float("-inf")
+        self._last_round: float | None = None  # monotonic time the last round completed
+        self._failing_since: float | None = None
+        self._failures = 0
+        self._last_failure: str | None = None  # the class of the exception, for /health
         self._sleeping_until = float("inf")  # time.time() the loop next wakes on its own
 
     @property
@@ -73,20 +110,22 @@ class LocalEngine:
     def tick(self) -> int:
         """One round; returns how many executions it started. Without a pool (tests), the
         executions run before it returns."""
-        if self._pool is None or time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
+        if self._pool is None or self.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self.queue.heartbeat()
-            self._last_heartbeat = time.monotonic()
+            self._last_heartbeat = self.monotonic()
+        self._save_unsaved()
         self.queue.materialize()
         with self._lock:
-            free = self.concurrency - self._in_flight
+            free = self.concurrency - len(self._running)
         claimed = self.queue.claim(free)
         for item in claimed:
             if self._pool is None:
                 self._run(item)
             else:
                 with self._lock:
-                    self._in_flight += 1
-                self._pool.submit(self._run_pooled, item)
+                    self._running[item.id] = item
+                self._pool.submit(functools.partial(self._run_pooled, item))
+        self._last_round = self.monotonic()
         return len(claimed)
 
     def wake(self, due: datetime | None = None) -> None:
@@ -99,33 +138,80 @@ class LocalEngine:
         reaped = self.queue.reap_dead_neighbours()
         if reaped:
             logger.warning("taking over the work of %d engine(s) that died on this host", reaped)
-        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="local-engine")
+        self._pool = DaemonPool(self.concurrency, "local-engine")
         self._stop.clear()
+        self._hurry.clear()
+        self._last_round = self.monotonic()  # the clock for /health starts now
         self._thread = threading.Thread(target=self._loop, name="local-engine", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def hurry(self) -> None:
+        """Cut stop()'s grace period short (a second Ctrl-C)."""
+        self._hurry.set()
+        with self._lock:
+            self._lock.notify_all()
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop firing; wait up to the grace period for running actions, then release
+        those still running (they run again at the next start, as after a crash)."""
+        grace = self.shutdown_grace_seconds if grace_seconds is None else grace_seconds
+        deadline = self.monotonic() + grace
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(max(0.0, deadline - self.monotonic()))
+        with self._lock:
+            while self._running and not self._hurry.is_set():
+                left = deadline - self.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(min(left, 0.1))
+            unfinished = sorted(self._running)
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.close()
             self._pool = None
+        self._save_unsaved()
+        if unfinished:
+            self._release(unfinished)
         try:
             self.queue.retire()
-        except SchedulerError:
+        except Exception:
             logger.warning("could not retire engine %s; its leases expire on their own", self.owner)
+
+    @property
+    def last_failure(self) -> str | None:
+        """The exception class of the last round, while rounds fail; else None."""
+        return self._last_failure
+
+    def health(self) -> EngineHealth:
+        running = self._thread is not None and self._thread.is_alive()
+        since = None if self._last_round is None else self.monotonic() - self._last_round
+        if self._thread is None or since is None:
+            return EngineHealth(running, since, None)  # driven by hand (tests), not started
+        stalled_after = STALLED_AFTER_POLLS * self.poll_seconds
+        if running and since > stalled_after:
+            why = f" (each round raises {self._last_failure})" if self._last_failure else ""
+            return EngineHealth(
+                running, since, f"the engine has not completed a round for {since:.0f} s{why}"
+            )
+        if not running and not self._stop.is_set():
+            return EngineHealth(running, since, "the engine's loop is not running")
+        return EngineHealth(running, since, None)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 started = self.tick()
-            except SchedulerError:
-                logger.exception("engine round failed; retrying")
-                started = 0
+            except Exception as exc:
+                self._round_failed(exc)
+                self._wake.wait(self._backoff())  # a new schedule retries at once
+                self._wake.clear()
+                continue
+            if self._failing_since is not None:
+                logger.warning("engine rounds complete again")
+            self._failing_since, self._last_failure = None, None
             with self._lock:
-                saturated = self._in_flight >= self.concurrency
+                saturated = len(self._running) >= self.concurrency
             if started and not saturated:
                 continue  # more may be due right now
             wait = self._wait_seconds()
@@ -134,12 +220,29 @@ class LocalEngine:
             self._sleeping_until = float("inf")
             self._wake.clear()
 
+    def _round_failed(self, exc: Exception) -> None:
+        first = self._failing_since is None
+        if first:
+            self._failing_since = self.monotonic()
+            self._failures = 0
+        self._failures += 1
+        self._last_failure = type(exc).__name__
+        # The traceback once per streak of failures; a line per retry after that.
+        if first:
+            logger.error("engine round failed; retrying with backoff", exc_info=exc)
+        else:
+            logger.warning("engine round failed again: %s", type(exc).__name__)
+
+    def _backoff(self) -> float:
+        """A poll period, doubling with each failure in a row, up to MAX_BACKOFF_SECONDS."""
+        return float(min(MAX_BACKOFF_SECONDS, self.poll_seconds * 2 ** min(self._failures - 1, 16)))
+
     def _wait_seconds(self) -> float:
         """Until the next due time, but never longer than a poll: another process may
         have added work this one was not woken for."""
         try:
             until_due = self.queue.seconds_until_due()
-        except SchedulerError:
+        except Exception:
             return self.poll_seconds
         if until_due is None:
             return self.poll_seconds
@@ -150,17 +253,45 @@ class LocalEngine:
             self._run(claimed)
         finally:
             with self._lock:
-                self._in_flight -= 1
+                self._running.pop(claimed.id, None)
+                self._lock.notify_all()
             self._wake.set()
 
     def _run(self, claimed: Claimed, *, may_retry: bool = True) -> RunStatus | None:
         outcome = self._invoke(claimed)
-        for attempt in range(1, SETTLE_TRIES + 1):
-            try:
-                return self.queue.settle(claimed, outcome, may_retry=may_retry)
-            except SchedulerError:
-                logger.exception("saving execution %s failed (try %d)", claimed.id, attempt)
-        return None
+        return self._save(_Unsaved(claimed, outcome, may_retry))
+
+    def _save(self, unsaved: _Unsaved) -> RunStatus | None:
+        """Record an outcome; if the store refuses, keep it for a later round (the lease
+        stays ours meanwhile, so nobody runs the execution again)."""
+        try:
+            return self.queue.settle(unsaved.claimed, unsaved.outcome, may_retry=unsaved.may_retry)
+        except Exception:
+            logger.exception(
+                "saving execution %s failed; it is kept to be saved later", unsaved.claimed.id
+            )
+            with self._lock:
+                self._unsaved.append(unsaved)
+            return None
+
+    def _save_unsaved(self) -> None:
+        with self._lock:
+            pending, self._unsaved = self._unsaved, []
+        for unsaved in pending:
+            self._save(unsaved)
+
+    def _release(self, execution_ids: list[str]) -> None:
+        try:
+            released = self.queue.release(execution_ids, "released: the engine stopped")
+        except Exception:
+            logger.exception("could not release executions %s", ", ".join(execution_ids))
+            return
+        logger.warning(
+            "stopped with %d execution(s) still running, released to run again at the next"
+            " start: %s",
+            released,
+            ", ".join(execution_ids),
+        )
 
     def _invoke(self, claimed: Claimed) -> Outcome:
         return invoke(

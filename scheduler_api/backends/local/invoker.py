@@ -84,7 +84,7 @@ def invoke(
     _ensure_event_loop()
     try:
         response = handler(json.loads(event_text), LocalLambdaContext(function_arn))
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit from an action too: the engine goes on
         # The message can hold anything the handler put there: it goes to the log only.
         logger.warning("execution %s attempt %d raised", execution_id, attempt, exc_info=exc)
         if isinstance(exc, TaskFailedError):  # the worker's own: it names the action's error

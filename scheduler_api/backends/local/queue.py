@@ -105,7 +105,11 @@ class ExecutionQueue:
         return min(times) - to_epoch(self.clock()) if times else None
 
     def materialize(self) -> int:
-        """Turn every fire due by now into an execution; returns how many were added."""
+        """Turn every fire due by now into an execution; returns how many were added.
+
+        Each schedule in its own savepoint: one the engine cannot process (a stored spec
+        that no longer parses, say) is set aside as broken, never left to block the rest.
+        """
         now = self.clock()
         added = 0
         with self.database.write() as conn:
@@ -114,8 +118,21 @@ class ExecutionQueue:
                 (to_epoch(now), MATERIALIZE_BATCH),
             ).fetchall()
             for row in rows:
-                added += self._materialize_schedule(conn, row, now)
+                conn.execute("SAVEPOINT fire")
+                try:
+                    added += self._materialize_schedule(conn, row, now)
+                except Exception as exc:  # any fault of one row, by design
+                    conn.execute("ROLLBACK TO fire")
+                    _set_aside(conn, row, exc)
+                conn.execute("RELEASE fire")
         return added
+
+    def broken_count(self) -> int:
+        with self.database.read() as conn:
+            count: int = conn.execute(
+                "SELECT count(*) FROM schedules WHERE broken IS NOT NULL"
+            ).fetchone()[0]
+        return count
 
     def _materialize_schedule(self, conn: Connection, row: Row, now: datetime) -> int:
         spec = spec_from_json(row["spec"])
@@ -165,21 +182,48 @@ class ExecutionQueue:
         now = self.clock()
         claimed: list[Claimed] = []
         with self.database.write() as conn:
+            # Never its own leases: what this engine holds is running, or waiting to be
+            # saved, even if its heartbeat went stale while the file was locked.
             rows = conn.execute(
                 "SELECT * FROM executions WHERE status IN ('PENDING', 'RETRYING', 'RUNNING')"
-                " AND due_at <= ? AND (lease_owner IS NULL OR lease_owner NOT IN"
-                "      (SELECT owner FROM engines WHERE heartbeat_at >= ?))"
+                " AND due_at <= ? AND (lease_owner IS NULL OR (lease_owner != ? AND lease_owner"
+                "      NOT IN (SELECT owner FROM engines WHERE heartbeat_at >= ?)))"
                 " ORDER BY due_at LIMIT ?",
-                (to_epoch(now), to_epoch(now) - self.stale_after, limit),
+                (to_epoch(now), self.owner, to_epoch(now) - self.stale_after, limit),
             ).fetchall()
             for row in rows:
-                if row["lease_owner"] is not None:
-                    _abandon_open_attempt(conn, row["id"], now)
-                if to_epoch(now) - row["scheduled_time"] > row["max_event_age"]:
-                    _dead_letter(conn, row, row["input"], "MaximumEventAge exceeded", now)
-                    continue
-                claimed.append(self._take(conn, row, now))
+                conn.execute("SAVEPOINT take")
+                try:
+                    if row["lease_owner"] is not None:
+                        _abandon_open_attempt(conn, row["id"], now)
+                    if to_epoch(now) - row["scheduled_time"] > row["max_event_age"]:
+                        _dead_letter(conn, row, row["input"], "MaximumEventAge exceeded", now)
+                    else:
+                        claimed.append(self._take(conn, row, now))
+                except Exception:  # one unreadable row must not stop the rest
+                    conn.execute("ROLLBACK TO take")
+                    logger.exception("execution %s cannot be claimed; skipped", row["id"])
+                conn.execute("RELEASE take")
         return claimed
+
+    def release(self, execution_ids: list[str], reason: str) -> int:
+        """Give up this engine's lease on executions it cannot finish (shutdown): their
+        open attempt is closed with `reason` and the next engine to start runs them again,
+        as after a crash. Returns how many were released."""
+        now = to_epoch(self.clock())
+        released = 0
+        with self.database.write() as conn:
+            for execution_id in execution_ids:
+                conn.execute(
+                    "UPDATE attempts SET finished_at = ?, error = ?"
+                    " WHERE execution_id = ? AND finished_at IS NULL",
+                    (now, reason, execution_id),
+                )
+                released += conn.execute(
+                    "UPDATE executions SET lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+                    (execution_id, self.owner),
+                ).rowcount
+        return released
 
     def claim_dead_letter(self, dead_letter_id: int) -> Claimed | None:
         """Take a dead-lettered execution for one more attempt (a redrive)."""
@@ -292,6 +336,16 @@ def _is_dead_local_process(owner: str, host: str) -> bool:
     except PermissionError:  # alive, but another user's
         return False
     return False
+
+
+def _set_aside(conn: Connection, row: Row, exc: Exception) -> None:
+    """Mark a schedule the engine cannot process as broken; it fires no more until it is
+    replaced. Logged once: a broken schedule is not selected again."""
+    reason = f"the engine cannot compute its fires ({type(exc).__name__})"
+    logger.error("schedule %s set aside as broken: %s", row["arn"], reason, exc_info=exc)
+    conn.execute(
+        "UPDATE schedules SET next_fire_at = NULL, broken = ? WHERE id = ?", (reason, row["id"])
+    )
 
 
 def _abandon_open_attempt(conn: Connection, execution_id: str, now: datetime) -> None:

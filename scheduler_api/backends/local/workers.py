@@ -1,0 +1,44 @@
+"""A fixed set of daemon threads that run the engine's invocations.
+
+Not concurrent.futures.ThreadPoolExecutor: Python joins its threads at interpreter exit,
+so one action that never returns would keep the process from ever stopping (Ctrl-C
+would hang). These threads are daemons: after the engine's shutdown grace the process
+exits, and what they were running is released to run again at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+Job = Callable[[], None]
+
+
+class DaemonPool:
+    def __init__(self, size: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
+            for n in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Job) -> None:
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        """Let each thread end after the job it is running (without waiting for it)."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            except BaseException:  # a job's own failure must not end the thread
+                logger.exception("an engine job raised")
