@@ -275,3 +275,25 @@ def test_an_unexpected_error_keeps_the_error_contract(
     error_line = next(line for line in err.splitlines() if "unhandled error" in line)
     assert "request_id=caller-id-0001" in error_line
     assert "ZeroDivisionError: internal detail 42" in err  # in the log, not the response
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+def test_json_nested_past_the_limit_is_422_naming_it(client: TestClient, depth: int) -> None:
+    envelope = json.dumps({**task_body(), "data": "HERE"})
+    body = envelope.replace('"HERE"', '{"d":' * (depth - 1) + "{}" + "}" * (depth - 1))
+    assert len(body) < 64 * 1024
+    response = client.post(
+        "/scheduler/schedule", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body"]
+    assert "64 levels" in error["msg"]
+    assert "32" in error["msg"]
+    assert response.json()["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_brackets_inside_strings_are_not_nesting(client: TestClient) -> None:
+    data = {"text": "[" * 500 + '{"\\"' * 100}
+    response = client.post("/scheduler/schedule", json={**task_body(), "data": data})
+    assert response.status_code == 200, response.text

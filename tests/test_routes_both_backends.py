@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from scheduler_api.backends.base import SchedulerBackend, ScheduleSpec, ScheduleTarget
+from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.main import create_app
 from tests.conftest import (
     AUTH,
@@ -106,3 +107,38 @@ def test_the_log_names_what_differs_in_a_refused_arn(
     assert api.client.delete(f"/scheduler/schedule/{other_account}").status_code == 404
     assert "another account" in caplog.text
     assert "another group" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("timing", "field"),
+    [
+        ({"cron": "0 0 30 2 ? *"}, "cron"),  # no year has 30 February
+        ({"cron": "0 0 1 1 ? 2020"}, "cron"),  # a year gone by
+        # Started 30 s ago: the next fire is a day away, after end_date.
+        (
+            {
+                "rate": "1 day",
+                "start_date": "2030-01-01T00:00:00Z",
+                "end_date": "2030-01-01T01:00:00Z",
+            },
+            "end_date",
+        ),
+    ],
+)
+def test_a_schedule_that_would_never_fire_is_422(
+    api: Api, timing: dict[str, str], field: str
+) -> None:
+    response = api.client.post("/scheduler/schedule", json=task_body(**timing))
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert "never fires" in error["msg"]
+    assert api.client.get("/scheduler/schedules").json()["schedules"] == []
+
+
+def test_a_rate_schedule_lists_its_first_fire_at_creation(api: Api) -> None:
+    created = api.client.post("/scheduler/schedule", json=task_body(rate="10 minutes")).json()
+    assert created["next_run_times"][:2] == ["2030-01-01T00:00:30Z", "2030-01-01T00:10:30Z"]
+    if isinstance(api.backend, LocalBackend):  # moto dates CreationDate by the real clock
+        detail = api.client.get(f"/scheduler/schedule/{created['schedule_arn']}").json()
+        assert detail["next_run_times"][0] == "2030-01-01T00:00:30Z"

@@ -196,7 +196,8 @@ def test_preview_cron(client: TestClient) -> None:
 
 def test_preview_defaults_to_now_and_reads_naive_after_in_the_timezone(client: TestClient) -> None:
     rate = client.get("/scheduler/preview", params={"expression": "rate(1 hour)", "count": 2})
-    assert rate.json()["next_run_times"] == ["2030-01-01T01:00:30Z", "2030-01-01T02:00:30Z"]
+    # As a schedule created now: a rate() fires at once (AWS starts it at creation).
+    assert rate.json()["next_run_times"] == ["2030-01-01T00:00:30Z", "2030-01-01T01:00:30Z"]
     at = client.get(
         "/scheduler/preview",
         params={
@@ -229,3 +230,31 @@ def test_preview_rejects_bad_input_naming_the_field(
 
 def test_health(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok", "service": "scheduler-api"}
+
+
+@pytest.mark.parametrize(
+    "expression", ["cron(0 0 30 2 ? *)", "cron(0 0 1 1 ? 2020)", "at(2020-01-01T00:00:00)"]
+)
+def test_preview_of_an_expression_that_never_fires_is_422(
+    client: TestClient, expression: str
+) -> None:
+    response = client.get("/scheduler/preview", params={"expression": expression})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["query", "expression"]
+    assert "never fires" in error["msg"]
+
+
+def test_preview_and_post_give_the_same_reason_for_a_time_dst_skips(client: TestClient) -> None:
+    zone = "America/New_York"  # 2027-03-14 02:00 jumps to 03:00
+    preview = client.get(
+        "/scheduler/preview",
+        params={"expression": "at(2030-03-10T02:30:00)", "timezone": zone},
+    )
+    post = client.post(
+        "/scheduler/schedule", json=task_body(run_at="2030-03-10T02:30:00", timezone=zone)
+    )
+    assert (preview.status_code, post.status_code) == (422, 422)
+    preview_msg = preview.json()["detail"][0]["msg"]
+    assert preview_msg == post.json()["detail"][0]["msg"]
+    assert "DST" in preview_msg

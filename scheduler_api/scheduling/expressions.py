@@ -113,6 +113,58 @@ def parse_timezone(name: str) -> ZoneInfo:
         raise ExpressionError(f"{name!r} is not an IANA time zone name") from exc
 
 
+def skipped_local_time(local: datetime, timezone: str) -> str:
+    """Why an at() time inside a DST gap is refused (the same words at POST and preview)."""
+    return f"{local.isoformat()} does not exist in {timezone}: a DST change skips it"
+
+
+def first_fires(
+    expression: ScheduleExpression,
+    *,
+    zone: ZoneInfo,
+    created: datetime,
+    count: int,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+) -> list[datetime]:
+    """The first `count` fires of a schedule created at `created`, that moment included
+    (a rate() without start_date fires at once, as on AWS)."""
+    return next_fire_times(
+        expression,
+        zone=zone,
+        after=created - timedelta(microseconds=1),
+        count=count,
+        anchor=created,
+        start_date=start_date,
+        end_date=end_date,
+    )
+
+
+def never_fires_reason(
+    expression: ScheduleExpression,
+    *,
+    zone: ZoneInfo,
+    created: datetime,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+) -> tuple[str, str] | None:
+    """(the field to blame, why) when a schedule created now would never fire; else None."""
+
+    def first(until: datetime | None) -> list[datetime]:
+        return first_fires(
+            expression, zone=zone, created=created, count=1, start_date=start_date, end_date=until
+        )
+
+    if first(end_date):
+        return None
+    rendered = expression.render()
+    unbounded = first(None)
+    if end_date is not None and unbounded:
+        when = unbounded[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+        return "end_date", f"{rendered} never fires: its first fire ({when}) is after end_date"
+    return "expression", f"{rendered} never fires: no time after now matches it"
+
+
 def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:
     """A naive local time in UTC; None when DST skips it. A repeated time maps to its first."""
     aware = local.replace(tzinfo=zone, fold=0)

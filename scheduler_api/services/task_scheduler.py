@@ -33,9 +33,11 @@ from scheduler_api.errors import (
 from scheduler_api.scheduling.expressions import (
     AtExpression,
     local_to_utc,
+    never_fires_reason,
     next_fire_times,
     parse_expression,
     parse_timezone,
+    skipped_local_time,
 )
 from scheduler_api.scheduling.names import ScheduleArn, schedule_name_for
 from scheduler_api.schemas import ScheduleTaskRequest, TaskPayload
@@ -108,6 +110,7 @@ class TaskScheduler:
                 schedule_expression=expression,
                 start_date=request.start_date,
                 end_date=request.end_date,
+                expression_field="cron" if request.cron else "rate",
                 **common,
             )
         return self.schedule_lambda_proxy_task(
@@ -139,9 +142,7 @@ class TaskScheduler:
             raise RequestValidationFailedError("run_at", "give delay_minutes or run_at")
         fire = local_to_utc(local, zone)
         if fire is None:
-            raise RequestValidationFailedError(
-                "run_at", f"{local.isoformat()} does not exist in {timezone} (DST change)"
-            )
+            raise RequestValidationFailedError("run_at", skipped_local_time(local, timezone))
         if fire <= now:
             raise RequestValidationFailedError("run_at", "run_at must be in the future")
         timing = {"delay_minutes": delay_minutes, "run_at": run_at}
@@ -168,8 +169,10 @@ class TaskScheduler:
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         flexible_window_minutes: int | None = None,
+        expression_field: str = "schedule_expression",
     ) -> ScheduledTask:
-        """A recurring schedule from `cron(...)` or `rate(...)`."""
+        """A recurring schedule from `cron(...)` or `rate(...)`; one that would never fire
+        (a date no year has, a year gone by, an end_date before its first fire) is refused."""
         zone = parse_timezone(timezone)
         expression = parse_expression(schedule_expression)
         if isinstance(expression, AtExpression):
@@ -182,6 +185,14 @@ class TaskScheduler:
         if end and end <= (start or now):
             raise RequestValidationFailedError(
                 "end_date", "end_date must be after start_date and now"
+            )
+        never = never_fires_reason(
+            expression, zone=zone, created=now, start_date=start, end_date=end
+        )
+        if never is not None:
+            field, reason = never
+            raise RequestValidationFailedError(
+                expression_field if field == "expression" else field, reason
             )
         timing = {"expression": expression.render(), "start": start, "end": end}
         spec = self._spec(
@@ -220,11 +231,13 @@ class TaskScheduler:
         )
 
     def next_run_times(self, schedule: Schedule, count: int = NEXT_RUN_COUNT) -> list[datetime]:
+        """The next fires from now, now included: a rate() schedule created this moment
+        fires at once, and its first fire is listed."""
         spec = schedule.spec
         return next_fire_times(
             parse_expression(spec.expression),
             zone=parse_timezone(spec.timezone),
-            after=self.clock(),
+            after=self.clock() - timedelta(microseconds=1),
             count=count,
             anchor=schedule.created_at,
             start_date=spec.start_date,

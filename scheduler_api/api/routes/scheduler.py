@@ -16,7 +16,14 @@ from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
 from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
 from scheduler_api.scheduling.errors import ExpressionError
-from scheduler_api.scheduling.expressions import next_fire_times, parse_expression, parse_timezone
+from scheduler_api.scheduling.expressions import (
+    AtExpression,
+    first_fires,
+    local_to_utc,
+    parse_expression,
+    parse_timezone,
+    skipped_local_time,
+)
 from scheduler_api.schemas import (
     CancelScheduleResponse,
     PreviewResponse,
@@ -150,7 +157,9 @@ async def preview(
     after: datetime | None = None,
     count: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> PreviewResponse:
-    """Validate an at(), cron() or rate() expression and list its next fire times (UTC)."""
+    """Validate an at(), cron() or rate() expression and list the fire times (UTC) of a
+    schedule created at `after` (default: now): a rate() fires at once. One that would
+    never fire is a 422 saying why, as POST says it."""
     try:
         zone = parse_timezone(timezone)
     except ExpressionError as exc:
@@ -162,7 +171,16 @@ async def preview(
     start = service.clock() if after is None else after
     if start.tzinfo is None:
         start = start.replace(tzinfo=zone)
-    times = next_fire_times(parsed, zone=zone, after=start, count=count)
+    if isinstance(parsed, AtExpression) and local_to_utc(parsed.when, zone) is None:
+        raise RequestValidationFailedError(
+            "expression", skipped_local_time(parsed.when, timezone), "query"
+        )
+    times = first_fires(parsed, zone=zone, created=start, count=count)
+    if not times:
+        moment = start.isoformat()
+        raise RequestValidationFailedError(
+            "expression", f"{parsed.render()} never fires after {moment}", "query"
+        )
     return PreviewResponse(
         expression=expression, timezone=timezone, after=start, next_run_times=times
     )
