@@ -13,12 +13,14 @@ from typing import Any
 from mangum import Mangum
 
 from lambda_worker.app import app
-from lambda_worker.config import worker_config
+from lambda_worker.config import default_ledger, worker_config
 from lambda_worker.logs import configure_logging, log_fields
 from task_contract import TaskFailedError
 
-# Settings are checked here, at init: a bad one fails the import with a message naming it.
+# Settings are checked here, at init: a bad one fails the import with a message naming it
+# (WorkerConfigError), instead of a 500 on every event that Lambda would retry.
 configure_logging(worker_config().log_level)
+default_ledger()
 logger = logging.getLogger("lambda_worker.handler")
 
 # Built once per Lambda container, reused by every invocation.

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _LAMBDA_ARN = re.compile(
@@ -17,6 +17,11 @@ _SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$")
 
 
 LOCAL_ACCOUNT_ID = "000000000000"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed: one line naming the variable and the rule, and
+    the server does not start."""
 
 
 class Settings(BaseSettings):
@@ -136,3 +141,21 @@ def _lambda_arn_part(lambda_arn: str, part: str) -> str:
     if not match:
         raise ValueError(f"not a Lambda function ARN: {lambda_arn}")
     return match.group(part)
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line naming each bad variable and its rule; never the value (it may be secret)."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        names = ".".join(str(part) for part in item["loc"])
+        parts.append(f"{names}: {message}" if names else message)
+    return "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and `.env`, or ConfigurationError in one line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(f"bad setting: {describe_errors(exc)}") from None

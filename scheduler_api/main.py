@@ -17,8 +17,9 @@ from scheduler_api.api.limits import BodySizeLimitMiddleware
 from scheduler_api.api.routes import health, runs, scheduler
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.clock import Clock, system_clock
-from scheduler_api.config import Settings
+from scheduler_api.config import Settings, load_settings
 from scheduler_api.observability import RequestIdMiddleware, configure_logging
+from scheduler_api.startup import ConfigurationErrorMiddleware
 from scheduler_api.wiring import Runtime, build_aws_runtime, build_local_runtime
 
 if TYPE_CHECKING:
@@ -37,13 +38,14 @@ def create_app(
     start_engine: bool = True,
 ) -> FastAPI:
     """Settings and clients are read at start-up (lifespan), so a bad setting stops the
-    server with a clear message instead of failing the first request. The local engine,
+    server with one line naming it (ConfigurationError) instead of failing the first
+    request. The local engine,
     when that backend is chosen, starts and stops with the app (tests that drive it with
     a fake clock pass start_engine=False and call app.state.runtime.engine.tick())."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resolved = settings or Settings()
+        resolved = settings or load_settings()
         configure_logging(resolved.log_level)
         runtime: Runtime
         if resolved.backend_name == "local":
@@ -75,7 +77,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimitMiddleware)
-    app.add_middleware(RequestIdMiddleware)  # outermost: the 413 above carries its id
+    app.add_middleware(RequestIdMiddleware)  # outside the body limit: the 413 carries its id
+    app.add_middleware(ConfigurationErrorMiddleware)  # start-up only
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(scheduler.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,7 +18,14 @@ from scheduler_api.backends.local.history import Run, RunHistory
 from scheduler_api.backends.local.invoker import load_handler
 from scheduler_api.backends.local.queue import RetryPolicy
 from scheduler_api.clock import Clock
-from scheduler_api.config import LOCAL_ACCOUNT_ID, Settings, account_of, partition_of
+from scheduler_api.config import (
+    LOCAL_ACCOUNT_ID,
+    ConfigurationError,
+    Settings,
+    account_of,
+    partition_of,
+)
+from scheduler_api.errors import BackendUnavailableError
 from scheduler_api.services.task_scheduler import ServiceTarget, TaskScheduler
 
 if TYPE_CHECKING:
@@ -61,7 +69,7 @@ def resolve_lambda_arn(settings: Settings, client: LambdaClient | None) -> str:
         response = client.get_function(FunctionName=settings.lambda_function_name)
     except (ClientError, BotoCoreError) as exc:
         reason = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc)
-        raise RuntimeError(
+        raise ConfigurationError(
             f"cannot resolve SCHEDULER_LAMBDA_FUNCTION_NAME={settings.lambda_function_name!r} "
             f"({reason}); set SCHEDULER_LAMBDA_ARN or fix the name, region and credentials"
         ) from exc
@@ -109,7 +117,7 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     lambda_arn = settings.lambda_arn or f"arn:aws:lambda:{region}:{account}:function:local-worker"
     role_arn = settings.target_role_arn or f"arn:aws:iam::{account}:role/local-scheduler"
     handler = load_handler(settings.local_lambda_handler)
-    database = Database(settings.local_db_path, settings.local_busy_timeout_seconds)
+    database = open_database(settings)
     engine = LocalEngine(
         database,
         handler=handler,
@@ -129,3 +137,15 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     service = TaskScheduler(backend, _target(settings, lambda_arn, role_arn, account), clock)
     history = RunHistory(database)
     return Runtime(service, history, history, engine, database)
+
+
+def open_database(settings: Settings) -> Database:
+    path = settings.local_db_path
+    try:
+        return Database(path, settings.local_busy_timeout_seconds)
+    except (OSError, sqlite3.Error, BackendUnavailableError) as exc:
+        cause = exc.__cause__ if isinstance(exc, BackendUnavailableError) else exc
+        raise ConfigurationError(
+            f"LOCAL_DB_PATH={str(path)!r}: cannot create or open the SQLite file there"
+            f" ({type(cause).__name__}); choose a writable path"
+        ) from exc

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scheduler_api.config import describe_errors
 from scripts.deployment import policies
 from scripts.deployment.config import DeployConfig
 from scripts.deployment.deployer import Deployer, DeployError, Sleep
@@ -140,7 +141,8 @@ def main(
     try:
         return run(args, session, sleep)
     except ValidationError as exc:
-        print(f"{args.command}: invalid setting: {exc.errors()[0]['msg']}", file=sys.stderr)
+        print(f"{args.command}: bad setting: {describe_errors(exc)}", file=sys.stderr)
+        return 2
     except (DeployError, PackageError, ClientError, BotoCoreError) as exc:
         region = session.region_name if session else DeployConfig().region
         print(f"{args.command}: {one_line(exc, str(region))}", file=sys.stderr)

@@ -4,8 +4,9 @@
                                    [--user-id 1] [--data '{"channel": "sms"}']
 
 The event is built exactly as the scheduler API builds a schedule's Input, with the
-context attributes EventBridge would substitute, then handed to
-lambda_worker.handler.lambda_handler in this process.
+context attributes EventBridge would substitute, then handed in this process to the
+handler the local engine would call: LOCAL_LAMBDA_HANDLER (from the environment or
+`.env`; default lambda_worker.handler.lambda_handler), so a user's own actions run.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lambda_worker.handler import TaskFailedError, lambda_handler
-from scheduler_api.backends.local.invoker import LocalLambdaContext
-from task_contract import build_proxy_event, substitute_context_attributes
+from scheduler_api.backends.local.invoker import LocalLambdaContext, load_handler
+from scheduler_api.config import ConfigurationError, load_settings
+from task_contract import TaskFailedError, build_proxy_event, substitute_context_attributes
 
 CALLBACK_PATH = "/api/v1/tasks/callback"
 
@@ -55,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user-id", type=int, default=1)
     parser.add_argument("--data", type=json.loads, default={}, help="JSON object")
     args = parser.parse_args(argv)
+    try:
+        handler = load_handler(load_settings().local_lambda_handler)
+    except ConfigurationError as exc:
+        print(f"invoke-local: {exc}", file=sys.stderr)
+        return 2
     event = json.loads(sample_event(args.task_id, args.user_id, args.action, args.data))
     context = LocalLambdaContext("arn:aws:lambda:local:000000000000:function:local-worker")
     try:
-        response = lambda_handler(event, context)
+        response = handler(event, context)
     except TaskFailedError as exc:
         print(f"invocation failed (Lambda would retry): {exc}", file=sys.stderr)
         return 1

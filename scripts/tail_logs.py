@@ -16,10 +16,12 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scheduler_api.config import describe_errors
 from scripts.deploy import one_line
 from scripts.deployment.config import DeployConfig
 
@@ -62,7 +64,11 @@ def main(
     parser.add_argument("--since", type=since_seconds, default=600, help="e.g. 10m, 2h, 1d")
     parser.add_argument("--follow", action="store_true")
     args = parser.parse_args(argv)
-    config = DeployConfig()
+    try:
+        config = DeployConfig()
+    except ValidationError as exc:
+        print(f"logs: bad setting: {describe_errors(exc)}", file=sys.stderr)
+        return 2
     group = f"/aws/lambda/{config.function_name}"
     session = session or boto3.session.Session(region_name=config.region)
     logs = session.client("logs", endpoint_url=config.endpoint_url)

@@ -13,7 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scripts import tail_logs
+from scripts import invoke_local, tail_logs
+from tests import probe_handler
 from tests.processes import ROOT
 
 GROUP = "/aws/lambda/FastAPI_Scheduled_Tasks"
@@ -109,3 +110,18 @@ def test_logs_without_a_log_group_is_one_line(
 def test_since_rejects_bad_durations() -> None:
     with pytest.raises(SystemExit):
         tail_logs.main(["--since", "ten minutes"])
+
+
+def test_invoke_local_calls_the_configured_handler(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """make invoke-local runs what the local engine would run: a user's own handler."""
+    probe_handler.reset()
+    monkeypatch.setenv("LOCAL_LAMBDA_HANDLER", "tests.probe_handler.handler")
+    assert invoke_local.main(["--task-id", "mine-1"]) == 0
+    assert [json.loads(event["body"])["task_id"] for event in probe_handler.EVENTS] == ["mine-1"]
+    probe_handler.reset()
+    monkeypatch.setenv("LOCAL_LAMBDA_HANDLER", "nowhere.handler")
+    assert invoke_local.main([]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("invoke-local: LOCAL_LAMBDA_HANDLER='nowhere.handler' cannot be")

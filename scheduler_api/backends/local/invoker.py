@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scheduler_api.config import ConfigurationError
 from task_contract import TaskFailedError, substitute_context_attributes
 
 logger = logging.getLogger(__name__)
@@ -27,12 +28,13 @@ def load_handler(dotted_name: str) -> LambdaHandler:
     module_name, _, attribute = dotted_name.rpartition(".")
     try:
         handler = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise RuntimeError(
-            f"LOCAL_LAMBDA_HANDLER={dotted_name!r} cannot be imported: {exc}"
+    except Exception as exc:  # the module's own import may fail: its settings, say
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigurationError(
+            f"LOCAL_LAMBDA_HANDLER={dotted_name!r} cannot be imported: {reason}"
         ) from exc
     if not callable(handler):
-        raise RuntimeError(f"LOCAL_LAMBDA_HANDLER={dotted_name!r} is not callable")
+        raise ConfigurationError(f"LOCAL_LAMBDA_HANDLER={dotted_name!r} is not callable")
     result: LambdaHandler = handler
     return result
 
