@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     )
 
     backend: Literal["local", "aws"] | None = Field(None, alias="SCHEDULER_BACKEND")
-    public_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_URL")
+    public_url: str | None = Field(None, alias="PUBLIC_URL")
 
     aws_region: str = Field("ap-northeast-2", alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         3600, ge=60, le=86400, alias="SCHEDULER_MAX_EVENT_AGE_SECONDS"
     )
     callback_path: str = Field("/api/v1/tasks/callback", alias="SCHEDULER_CALLBACK_PATH")
+    known_actions: str | None = Field(
+        None, pattern=r"^[^,\s]+(\s*,\s*[^,\s]+)*$", alias="SCHEDULER_KNOWN_ACTIONS"
+    )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
     api_tokens: SecretStr | None = Field(None, alias="SCHEDULER_API_TOKENS")
@@ -116,6 +119,13 @@ class Settings(BaseSettings):
         """SCHEDULER_API_TOKENS split on commas; several at once let a token be rotated."""
         raw = self.api_tokens.get_secret_value() if self.api_tokens else ""
         return [token.strip() for token in raw.split(",") if token.strip()]
+
+    @property
+    def action_names(self) -> frozenset[str] | None:
+        """SCHEDULER_KNOWN_ACTIONS as a set; None when unset (any action is accepted)."""
+        if not self.known_actions:
+            return None
+        return frozenset(name.strip() for name in self.known_actions.split(","))
 
     @property
     def backend_name(self) -> Literal["local", "aws"]:

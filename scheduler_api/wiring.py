@@ -46,7 +46,9 @@ class Runtime:
     database: Database | None = None
 
     def describe(self, settings: Settings) -> str:
-        docs = f"docs={settings.public_url.rstrip('/')}/docs"
+        # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
+        base = settings.public_url.rstrip("/") if settings.public_url else ""
+        docs = f"docs={base}/docs"
         if self.database is not None:
             return (
                 f"backend=local db={self.database.path.resolve()} "
@@ -88,6 +90,7 @@ def _target(settings: Settings, lambda_arn: str, role_arn: str, account_id: str)
         max_event_age_seconds=settings.max_event_age_seconds,
         dead_letter_arn=settings.dead_letter_arn,
         callback_path=settings.callback_path,
+        known_actions=settings.action_names,
         callback_secret=(
             settings.callback_secret.get_secret_value() if settings.callback_secret else None
         ),

@@ -110,3 +110,25 @@ def scheduler_api_process(
     ]
     with running(args, f"{url}/health", {**base_env(), **env}, cwd, preexec) as process:
         yield url, process
+
+
+@contextmanager
+def uvicorn_with_log(
+    env: dict[str, str], cwd: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """The scheduler API under uvicorn, its output kept in a file the test reads."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = cwd / f"server-{port}.log"
+    args = [sys.executable, "-m", "uvicorn", "scheduler_api.main:app", "--port", str(port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            args, env={**base_env(), **env}, cwd=cwd, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_serving(f"{url}/health", process, log)
+        yield url, process, log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

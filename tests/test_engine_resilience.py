@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from scheduler_api.main import create_app
 from tests import probe_handler
 from tests.conftest import AUTH, NOW, FakeClock, LocalApp, make_local_settings, task_body
 from tests.probe_handler import events_for
-from tests.processes import base_env, free_port, wait_until_serving
+from tests.processes import uvicorn_with_log
 from tests.test_local_processes import iso_in, server_env, wait_for
 
 
@@ -250,28 +248,6 @@ def test_an_engine_never_takes_back_its_own_running_execution(local_app: LocalAp
     assert len(queue.claim(10)) == 1  # running on this engine's pool, say
     local_app.clock.advance(timedelta(seconds=60))  # no heartbeat for a minute
     assert queue.claim(10) == []
-
-
-@contextmanager
-def uvicorn_with_log(
-    env: dict[str, str], cwd: Path
-) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """The scheduler API under uvicorn, its output kept in a file the test reads."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = cwd / f"server-{port}.log"
-    args = [sys.executable, "-m", "uvicorn", "scheduler_api.main:app", "--port", str(port)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            args, env={**base_env(), **env}, cwd=cwd, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_until_serving(f"{url}/health", process, log)
-        yield url, process, log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def running_execution(api: str, task_id: str) -> str | None:

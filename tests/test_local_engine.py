@@ -6,15 +6,26 @@ import json
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from scheduler_api.backends.local.engine import LocalEngine
+from scheduler_api.main import create_app
 from tests import probe_handler
-from tests.conftest import ACCOUNT, GROUP, LocalApp, task_body
+from tests.conftest import (
+    ACCOUNT,
+    AUTH,
+    GROUP,
+    FakeClock,
+    LocalApp,
+    make_local_settings,
+    task_body,
+)
 from tests.probe_handler import FAILURES, events_for
+from tests.processes import uvicorn_with_log
 
 
 def schedule(app: LocalApp, task_id: str = "task-123", **timing: Any) -> dict[str, Any]:
@@ -199,7 +210,7 @@ def test_start_up_log_names_backend_db_and_docs(
     line = next(text for text in lines if "scheduler API ready" in text)
     assert "backend=local" in line
     assert f"db={local_app.runtime.database.path.resolve()}" in line  # type: ignore[union-attr]
-    assert "docs=http://127.0.0.1:8000/docs" in line
+    assert "docs=/docs" in line  # no PUBLIC_URL: the path, on the address uvicorn prints
 
 
 def test_fires_missed_while_down_run_once_if_not_too_old(local_app: LocalApp) -> None:
@@ -245,3 +256,32 @@ def test_runs_route_validates_and_is_empty_for_unknown_tasks(local_app: LocalApp
     assert local_app.runs("never-scheduled") == []
     assert local_app.client.get("/scheduler/tasks/bad id/runs").status_code == 422
     assert local_app.client.post("/scheduler/dead-letters/999/redrive").status_code == 404
+
+
+def test_the_start_up_line_links_the_docs_where_the_server_listens(tmp_path: Path) -> None:
+    """Started on another port without PUBLIC_URL, the line must not name port 8000."""
+    env = {"SCHEDULER_BACKEND": "local", "LOCAL_DB_PATH": str(tmp_path / "s.db")}
+    for public_url in (None, "http://scheduler.example.internal"):
+        extra = {"PUBLIC_URL": public_url} if public_url else {}
+        with uvicorn_with_log({**env, **extra}, tmp_path) as (_, _, log):
+            line = next(text for text in log.read_text().splitlines() if "API ready" in text)
+        expected = f"docs={public_url}/docs" if public_url else "docs=/docs"
+        assert expected in line
+        assert ":8000" not in line
+
+
+def test_known_actions_are_checked_at_post_when_configured(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = make_local_settings(
+        tmp_path / "s.db", known_actions="send_notification, process_payment"
+    )
+    app = create_app(settings, clock=clock, start_engine=False)
+    with TestClient(app, headers=AUTH) as client:
+        typo = {**task_body("t-1"), "action": "send_notifcation"}
+        response = client.post("/scheduler/schedule", json=typo)
+        assert client.post("/scheduler/schedule", json=task_body("t-2")).status_code == 200
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "action"]
+    assert "process_payment, send_notification" in error["msg"]

@@ -66,6 +66,7 @@ class ServiceTarget:
     dead_letter_arn: str | None = None
     callback_path: str = "/api/v1/tasks/callback"
     callback_secret: str | None = None
+    known_actions: frozenset[str] | None = None  # None: the worker alone decides
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,13 @@ class TaskScheduler:
 
     def schedule_task(self, request: ScheduleTaskRequest) -> ScheduledTask:
         """The HTTP route's entry point: one-time or recurring, from one request model."""
+        known = self.target.known_actions
+        if known is not None and request.action not in known:
+            raise RequestValidationFailedError(
+                "action",
+                f"unknown action {request.action!r}; SCHEDULER_KNOWN_ACTIONS allows "
+                + ", ".join(sorted(known)),
+            )
         body = request.task().model_dump()
         common: dict[str, Any] = {
             "callback_path": self.target.callback_path,
