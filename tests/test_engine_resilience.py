@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -124,8 +125,16 @@ class FakeMonotonic:
         return time.monotonic() + self.skipped
 
 
+@dataclass
+class RunningApp:
+    client: TestClient
+    engine: LocalEngine
+    clock: SwitchableClock
+    monotonic: FakeMonotonic
+
+
 @pytest.fixture
-def running_app(tmp_path: Path) -> Iterator[tuple[TestClient, LocalEngine, SwitchableClock]]:
+def running_app(tmp_path: Path) -> Iterator[RunningApp]:
     probe_handler.reset()
     clock = SwitchableClock()
     settings = make_local_settings(tmp_path / "s.db", local_busy_timeout_seconds=0.05)
@@ -133,16 +142,17 @@ def running_app(tmp_path: Path) -> Iterator[tuple[TestClient, LocalEngine, Switc
     with TestClient(app, headers=AUTH) as client:
         engine = app.state.runtime.engine
         engine.monotonic = FakeMonotonic()
-        yield client, engine, clock
+        yield RunningApp(client, engine, clock, engine.monotonic)
     probe_handler.reset()
 
 
-def test_the_loop_survives_any_exception_and_health_reports_it(
-    running_app: tuple[TestClient, LocalEngine, SwitchableClock],
-) -> None:
-    client, engine, clock = running_app
-    monotonic = engine.monotonic
-    assert isinstance(monotonic, FakeMonotonic)
+def test_the_loop_survives_any_exception_and_health_reports_it(running_app: RunningApp) -> None:
+    client, engine, clock, monotonic = (
+        running_app.client,
+        running_app.engine,
+        running_app.clock,
+        running_app.monotonic,
+    )
     assert client.get("/health").status_code == 200
     clock.failing = True
     wait_for(lambda: engine.last_failure == "RuntimeError", timeout=10)
@@ -162,11 +172,9 @@ def test_the_loop_survives_any_exception_and_health_reports_it(
 
 
 def test_a_round_that_cannot_write_is_503_and_recovers_when_the_file_frees(
-    running_app: tuple[TestClient, LocalEngine, SwitchableClock],
+    running_app: RunningApp,
 ) -> None:
-    client, engine, _clock = running_app
-    monotonic = engine.monotonic
-    assert isinstance(monotonic, FakeMonotonic)
+    client, engine, monotonic = running_app.client, running_app.engine, running_app.monotonic
     locker = sqlite3.connect(engine.database.path, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")  # another process holds the file
     try:
