@@ -5,6 +5,8 @@ in the Lambda zip beside lambda_worker): nothing else is shared between the two 
   Scheduler context attributes as X-Scheduler-* headers and a one-time task's own time
   as X-Task-Run-At;
 - the optional signature of that Input (X-Scheduler-Signature);
+- the callback body's policy fields (overlap, max_lateness_seconds) and, on the worker's
+  answer, X-Task-Skipped when a policy kept the action from running;
 - how a run stands (RunStatus), the same words on the local engine and on AWS;
 - the ledger's record, which the worker writes and the API reads back as runs;
 - TaskFailedError, what the worker's Lambda handler raises when a task failed.
@@ -30,6 +32,8 @@ EXECUTION_ID_HEADER = "X-Scheduler-Execution-Id"
 ATTEMPT_HEADER = "X-Scheduler-Attempt"
 RUN_AT_HEADER = "X-Task-Run-At"
 SIGNATURE_HEADER = "X-Scheduler-Signature"
+# On the worker's 200 answer when it did not run the action on purpose: why (a policy).
+SKIPPED_HEADER = "X-Task-Skipped"
 
 # EventBridge Scheduler replaces these in the Input text at every invocation.
 CONTEXT_HEADERS = {
@@ -107,6 +111,13 @@ def substitute_context_attributes(
     return input_text
 
 
+Overlap = Literal["allow", "skip"]
+MAX_LABELS = 10
+LABEL_KEY_PATTERN = r"^[a-z0-9_.-]{1,64}$"
+LABEL_VALUE_MAX = 128
+MAX_LATENESS_RANGE = (60, 86400)
+
+
 def _signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
@@ -138,10 +149,16 @@ class RunStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"  # the action returned
     FAILED = "FAILED"  # refused with a 4xx (unknown action, bad body): never retried
     DEAD_LETTERED = "DEAD_LETTERED"  # raised on its last attempt; kept as a dead letter
+    SKIPPED = "SKIPPED"  # not run, by the schedule's policy: too late, or still running
 
     @property
     def finished(self) -> bool:
-        return self in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.DEAD_LETTERED)
+        return self in (
+            RunStatus.SUCCEEDED,
+            RunStatus.FAILED,
+            RunStatus.DEAD_LETTERED,
+            RunStatus.SKIPPED,
+        )
 
 
 # Words an older ledger wrote, read as today's.

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -22,8 +24,15 @@ from lambda_worker.actions.registry import ActionFunc
 from lambda_worker.config import WorkerConfig, default_ledger, worker_config
 from lambda_worker.ledger.base import Ledger
 from lambda_worker.logs import log_fields
+from lambda_worker.policies import OVERLAP_REASON, lateness_reason, no_overlap
 from lambda_worker.schemas import TaskCallbackRequest, TaskCallbackResponse
-from task_contract import UNSUBSTITUTED_PREFIX, LedgerRecord, signature_is_valid
+from task_contract import (
+    SKIPPED_HEADER,
+    UNSUBSTITUTED_PREFIX,
+    LedgerRecord,
+    RunStatus,
+    signature_is_valid,
+)
 
 logger = logging.getLogger("lambda_worker.callback")
 
@@ -67,10 +76,11 @@ def scheduler_context(request: Request) -> SchedulerContext:
 
 @dataclass(frozen=True)
 class Worker:
-    """What the callback runs with: settings and the ledger (None when off)."""
+    """What the callback runs with: settings, the ledger (None when off), the clock."""
 
     config: WorkerConfig
     ledger: Ledger | None
+    clock: Callable[[], float] = time.time
 
 
 async def get_worker() -> Worker:
@@ -143,7 +153,13 @@ async def handle_task_callback(
                 },
                 status_code=422,
             )
-        return await _run(func, task, ledger, record)
+        late = lateness_reason(task, context.ledger_time, worker.clock())
+        if late is not None:
+            return _skip(task, ledger, record, late)
+        with no_overlap(task, ledger) as may_run:
+            if not may_run:
+                return _skip(task, ledger, record, OVERLAP_REASON)
+            return await _run(func, task, ledger, record)
 
 
 def _claim(
@@ -160,6 +176,8 @@ def _claim(
     )
     if claim.outcome == "replay":
         logger.info("already done; replaying the recorded result")
+        if claim.record.status == RunStatus.SKIPPED:
+            return _skipped(task, claim.record.error or "skipped")
         return _response(task, claim.record.result_data(), "already processed")
     if claim.outcome == "busy":
         logger.info("running in another invocation; not running it twice")
@@ -191,6 +209,25 @@ async def _run(
         ledger.succeed(record, data)
     logger.info("task done")
     return _response(task, data, "processed successfully")
+
+
+def _skip(
+    task: TaskCallbackRequest, ledger: Ledger | None, record: LedgerRecord | None, reason: str
+) -> Response:
+    logger.info("not run: %s", reason)
+    if ledger is not None and record is not None:
+        ledger.skip(record, reason)
+    return _skipped(task, reason)
+
+
+def _skipped(task: TaskCallbackRequest, reason: str) -> Response:
+    """200, so nothing retries it; the header tells the local engine it was SKIPPED."""
+    body = TaskCallbackResponse(
+        success=True, message=f"Task {task.task_id} skipped: {reason}", task_id=task.task_id
+    )
+    return Response(
+        body.model_dump_json(), media_type="application/json", headers={SKIPPED_HEADER: reason}
+    )
 
 
 def _response(task: TaskCallbackRequest, result: Any, verb: str) -> Response:

@@ -4,12 +4,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from task_contract import Overlap
+
 
 class TaskCallbackRequest(BaseModel):
     task_id: str = Field(min_length=1, max_length=128)
     user_id: int
     action: str = Field(min_length=1, max_length=128)
     data: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    overlap: Overlap = "allow"  # skip: not while another run of the task is running
+    max_lateness_seconds: int | None = None  # a delivery older than this is not run
 
 
 class TaskCallbackResponse(BaseModel):

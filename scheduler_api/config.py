@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     api_tokens: SecretStr | None = Field(None, alias="SCHEDULER_API_TOKENS")
     callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
     ledger_table: str | None = Field(None, alias="LEDGER_TABLE")
+    # The in-process worker's ledger (local mode): overlap="skip" needs it.
+    ledger_db_path: Path | None = Field(None, alias="LEDGER_DB_PATH")
 
     local_db_path: Path = Field(Path("var/scheduler.db"), alias="LOCAL_DB_PATH")
     local_lambda_handler: str = Field(

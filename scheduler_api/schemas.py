@@ -15,13 +15,38 @@ from pydantic import (
 )
 
 from scheduler_api.scheduling.expressions import parse_cron, parse_rate, parse_timezone
-from task_contract import RunStatus
+from task_contract import (
+    LABEL_KEY_PATTERN,
+    LABEL_VALUE_MAX,
+    MAX_LABELS,
+    MAX_LATENESS_RANGE,
+    Overlap,
+    RunStatus,
+)
 
 TaskId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
 _TIMING_FIELDS = ("delay_minutes", "run_at", "cron", "rate")
 MAX_DATA_DEPTH = 32
+LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY_PATTERN)]
+LabelValue = Annotated[str, StringConstraints(max_length=LABEL_VALUE_MAX)]
+Labels = Annotated[
+    dict[LabelKey, LabelValue],
+    Field(max_length=MAX_LABELS, description="Up to 10 labels: keys [a-z0-9_.-]{1,64}"),
+]
+MaxLateness = Annotated[
+    int,
+    Field(
+        ge=MAX_LATENESS_RANGE[0],
+        le=MAX_LATENESS_RANGE[1],
+        description="A delivery older than this is not run (SKIPPED, reason: late)",
+    ),
+]
+OverlapPolicy = Annotated[
+    Overlap,
+    Field(description="skip: a fire while another run of the task is running is SKIPPED"),
+]
 
 
 def _depth(value: Any) -> int:
@@ -45,6 +70,9 @@ class TaskPayload(BaseModel):
     user_id: int
     action: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     data: dict[str, Any] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
+    overlap: OverlapPolicy = "allow"
+    max_lateness_seconds: MaxLateness | None = None
 
     @field_validator("data")
     @classmethod
@@ -52,6 +80,15 @@ class TaskPayload(BaseModel):
         if _depth(value) > MAX_DATA_DEPTH:
             raise ValueError(f"data must not nest deeper than {MAX_DATA_DEPTH} levels")
         return value
+
+    def callback_body(self) -> dict[str, Any]:
+        """The body the worker receives; policy fields only when they differ from the
+        defaults, so a schedule without them has the Input it always had."""
+        body = self.model_dump()
+        for name, default in (("labels", {}), ("overlap", "allow"), ("max_lateness_seconds", None)):
+            if body[name] == default:
+                del body[name]
+        return body
 
 
 class ScheduleTaskRequest(TaskPayload):
@@ -123,8 +160,8 @@ class ScheduleTaskRequest(TaskPayload):
         return self.cron is not None or self.rate is not None
 
     def task(self) -> TaskPayload:
-        return TaskPayload(
-            task_id=self.task_id, user_id=self.user_id, action=self.action, data=self.data
+        return TaskPayload.model_validate(
+            {name: getattr(self, name) for name in TaskPayload.model_fields}
         )
 
 

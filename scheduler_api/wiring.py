@@ -78,7 +78,14 @@ def resolve_lambda_arn(settings: Settings, client: LambdaClient | None) -> str:
     return response["Configuration"]["FunctionArn"]
 
 
-def _target(settings: Settings, lambda_arn: str, role_arn: str, account_id: str) -> ServiceTarget:
+def _target(
+    settings: Settings,
+    lambda_arn: str,
+    role_arn: str,
+    account_id: str,
+    *,
+    worker_has_ledger: bool = True,
+) -> ServiceTarget:
     return ServiceTarget(
         lambda_arn=lambda_arn,
         role_arn=role_arn,
@@ -91,6 +98,7 @@ def _target(settings: Settings, lambda_arn: str, role_arn: str, account_id: str)
         dead_letter_arn=settings.dead_letter_arn,
         callback_path=settings.callback_path,
         known_actions=settings.action_names,
+        worker_has_ledger=worker_has_ledger,
         callback_secret=(
             settings.callback_secret.get_secret_value() if settings.callback_secret else None
         ),
@@ -137,7 +145,10 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         partition=partition_of(lambda_arn),
         on_change=engine.wake,
     )
-    service = TaskScheduler(backend, _target(settings, lambda_arn, role_arn, account), clock)
+    # The worker runs in this process and reads the same LEDGER_DB_PATH.
+    with_ledger = settings.ledger_db_path is not None
+    target = _target(settings, lambda_arn, role_arn, account, worker_has_ledger=with_ledger)
+    service = TaskScheduler(backend, target, clock)
     history = RunHistory(database)
     return Runtime(service, history, history, engine, database)
 

@@ -15,10 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
+from lambda_worker.ledger.base import LedgerStore
+from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
+from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.config import Settings
 from scheduler_api.main import create_app
 from scheduler_api.wiring import Runtime
+from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
 from scripts.package_lambda import Package, build
 from tests import probe_handler
 
@@ -168,3 +172,23 @@ def local_package(tmp_path_factory: pytest.TempPathFactory) -> Package:
     """The real Lambda zip, built for this interpreter's Python so tests can import it."""
     output = tmp_path_factory.mktemp("dist") / "lambda_worker.zip"
     return build(LOCAL_RUNTIME, LOCAL_ARCH, output)
+
+
+def create_table(client: Any, name: str = "ledger") -> None:
+    client.create_table(
+        TableName=name,
+        KeySchema=KEY_SCHEMA,  # the table deploy creates
+        AttributeDefinitions=ATTRIBUTES,
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
+    if request.param == "sqlite":
+        yield SQLiteLedgerStore(tmp_path / "ledger.db")
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client)
+        yield DynamoDBLedgerStore("ledger", client)

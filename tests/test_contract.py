@@ -25,8 +25,7 @@ from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.main import create_app
 from task_contract import RunStatus, TaskFailedError, substitute_context_attributes
-from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, make_settings, task_body
-from tests.test_ledger import create_table
+from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, create_table, make_settings, task_body
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient

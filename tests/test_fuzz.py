@@ -26,8 +26,15 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from scheduler_api.main import create_app
-from tests.conftest import AUTH, GROUP, REGION, FakeClock, make_local_settings, make_settings
-from tests.test_ledger import create_table
+from tests.conftest import (
+    AUTH,
+    GROUP,
+    REGION,
+    FakeClock,
+    create_table,
+    make_local_settings,
+    make_settings,
+)
 
 EXAMPLES_PER_OPERATION = 150
 MINIMUM_CASES = 1000

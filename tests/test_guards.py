@@ -24,8 +24,7 @@ from scheduler_api.errors import PayloadTooLargeError
 from scheduler_api.main import create_app
 from task_contract import substitute_context_attributes
 from tests.aws_faults import SendRecorder, hook
-from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, make_settings, task_body
-from tests.test_ledger import create_table
+from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, create_table, make_settings, task_body
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient

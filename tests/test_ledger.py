@@ -9,20 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.app import Worker, app, get_worker
 from lambda_worker.config import WorkerConfig
 from lambda_worker.ledger.base import Ledger, LedgerStore
-from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.backends.local.invoker import invoke
-from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
 from task_contract import TaskFailedError
 from tests.test_worker import scheduled_event
 
@@ -35,26 +31,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def create_table(client: Any, name: str = "ledger") -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=KEY_SCHEMA,  # the table deploy creates
-        AttributeDefinitions=ATTRIBUTES,
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStore]:
-    if request.param == "sqlite":
-        yield SQLiteLedgerStore(tmp_path / "ledger.db")
-        return
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client)
-        yield DynamoDBLedgerStore("ledger", client)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from scheduler_api.backends.base import SchedulerBackend, ScheduleSpec, ScheduleTarget
+from scheduler_api.backends.eventbridge import EventBridgeBackend
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.main import create_app
 from tests.conftest import (
@@ -142,3 +144,33 @@ def test_a_rate_schedule_lists_its_first_fire_at_creation(api: Api) -> None:
     if isinstance(api.backend, LocalBackend):  # moto dates CreationDate by the real clock
         detail = api.client.get(f"/scheduler/schedule/{created['schedule_arn']}").json()
         assert detail["next_run_times"][0] == "2030-01-01T00:00:30Z"
+
+
+def test_labels_and_policies_are_stored_and_shown(api: Api) -> None:
+    request = task_body(
+        cron="0 9 * * ? *",
+        labels={"customer": "c-42", "tier": "gold"},
+        overlap="skip" if isinstance(api.backend, EventBridgeBackend) else "allow",
+        max_lateness_seconds=300,
+    )
+    arn = api.client.post("/scheduler/schedule", json=request).json()["schedule_arn"]
+    task = api.client.get(f"/scheduler/schedule/{arn}").json()["task"]
+    assert task["labels"] == {"customer": "c-42", "tier": "gold"}
+    assert task["max_lateness_seconds"] == 300
+    assert task["overlap"] == request["overlap"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"labels": {"Customer": "c-42"}}, "labels"),  # keys are lower case
+        ({"labels": {f"k{n}": "v" for n in range(11)}}, "labels"),  # at most 10
+        ({"labels": {"note": "x" * 129}}, "labels"),
+        ({"max_lateness_seconds": 59}, "max_lateness_seconds"),
+        ({"overlap": "queue"}, "overlap"),
+    ],
+)
+def test_bad_labels_and_policies_are_422(api: Api, extra: dict[str, Any], field: str) -> None:
+    response = api.client.post("/scheduler/schedule", json={**task_body(), **extra})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:2] == ["body", field]

@@ -110,6 +110,9 @@ def test_get_returns_the_decoded_task(client: TestClient) -> None:
         "user_id": 456,
         "action": "send_notification",
         "data": {"notification_type": "reminder", "message": "Your task is ready"},
+        "labels": {},
+        "overlap": "allow",
+        "max_lateness_seconds": None,
     }
     # 2030-01-01 is a Tuesday; 09:00 Seoul is 00:00 UTC.
     assert body["next_run_times"][:3] == [

@@ -39,6 +39,15 @@ class LedgerStore(Protocol):
 
     def list_for_task(self, task_id: str, limit: int) -> list[LedgerRecord]: ...
 
+    def try_lock_task(self, task_id: str, token: str, now: float, stale_before: float) -> bool:
+        """Hold the task's one run lock (overlap=skip) if it is free or its holder is older
+        than stale_before (it died)."""
+        ...
+
+    def unlock_task(self, task_id: str, token: str) -> None:
+        """Free the lock if `token` holds it."""
+        ...
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -89,9 +98,22 @@ class Ledger:
         won, stored = self.store.try_claim(record, stale_before=now - self.in_progress_timeout)
         if won:
             return Claim("run", stored)
-        if stored.status == RunStatus.SUCCEEDED:
+        if stored.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
             return Claim("replay", stored)
         return Claim("busy", stored)
+
+    def lock_task(self, task_id: str) -> str | None:
+        """A token if no other run of the task is running (for overlap=skip), else None."""
+        token, now = uuid.uuid4().hex, self.clock()
+        stale_before = now - self.in_progress_timeout
+        return token if self.store.try_lock_task(task_id, token, now, stale_before) else None
+
+    def unlock_task(self, task_id: str, token: str) -> None:
+        self.store.unlock_task(task_id, token)
+
+    def skip(self, record: LedgerRecord, reason: str) -> None:
+        """Not run, by the schedule's policy; a duplicate delivery replays the skip."""
+        self._finish(replace(record, status=RunStatus.SKIPPED, status_code=200, error=reason))
 
     def succeed(self, record: LedgerRecord, result: dict[str, Any] | None) -> None:
         self._finish(

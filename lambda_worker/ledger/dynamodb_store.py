@@ -6,6 +6,7 @@ Table: partition key task_id (S), sort key scheduled_time (S), TTL attribute exp
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from task_contract import LedgerRecord, RunStatus
@@ -35,6 +36,11 @@ def _record(item: dict[str, Any]) -> LedgerRecord:
     return LedgerRecord.from_values(
         {key: deserializer.deserialize(value) for key, value in item.items()}
     )
+
+
+# The task's run lock (overlap=skip) is an item of the same table under this sort key:
+# "#" sorts before every scheduled time, so a newest-first query reaches it last.
+LOCK_KEY = "#running"
 
 
 def _number(value: float) -> dict[str, str]:
@@ -143,4 +149,37 @@ class DynamoDBLedgerStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [_record(dict(item)) for item in response.get("Items", [])]
+        items = response.get("Items", [])
+        return [_record(dict(item)) for item in items if item["scheduled_time"]["S"] != LOCK_KEY]
+
+    def try_lock_task(self, task_id: str, token: str, now: float, stale_before: float) -> bool:
+        # UpdateItem, not PutItem: the execution role already has it (least privilege).
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(task_id, LOCK_KEY),
+                UpdateExpression="SET #token = :token, started_at = :now, expires_at = :expires",
+                ConditionExpression="attribute_not_exists(task_id) OR started_at < :stale",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={
+                    ":token": {"S": token},
+                    ":now": _number(now),
+                    ":expires": _number(int(now) + 86400),
+                    ":stale": _number(stale_before),
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def unlock_task(self, task_id: str, token: str) -> None:
+        # Refused when taken over after it went stale: no longer ours to free.
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(task_id, LOCK_KEY),
+                UpdateExpression="SET started_at = :free",
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":free": {"N": "0"}, ":token": {"S": token}},
+            )

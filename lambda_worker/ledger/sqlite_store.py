@@ -13,6 +13,8 @@ CREATE TABLE IF NOT EXISTS ledger (
     {", ".join(LEDGER_FIELDS)},
     PRIMARY KEY (task_id, scheduled_time)
 )"""
+_LOCKS = """
+CREATE TABLE IF NOT EXISTS task_locks (task_id PRIMARY KEY, token, started_at)"""
 _COLUMNS = ", ".join(LEDGER_FIELDS)
 # A claim may replace a record that finished without success, one whose holder is older
 # than the timeout (it died), or one held by an earlier attempt. IN_PROGRESS is RUNNING
@@ -31,6 +33,7 @@ class SQLiteLedgerStore:
         self._local = threading.local()
         conn = self._conn()
         conn.execute(_SCHEMA)
+        conn.execute(_LOCKS)
         present = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
         for missing in (name for name in LEDGER_FIELDS if name not in present):
             conn.execute(f"ALTER TABLE ledger ADD COLUMN {missing}")  # a file from an older version
@@ -109,3 +112,21 @@ class SQLiteLedgerStore:
             .fetchall()
         )
         return [LedgerRecord.from_values(dict(row)) for row in rows]
+
+    def try_lock_task(self, task_id: str, token: str, now: float, stale_before: float) -> bool:
+        written = (
+            self._conn()
+            .execute(
+                "INSERT INTO task_locks (task_id, token, started_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (task_id) DO UPDATE SET token = excluded.token,"
+                " started_at = excluded.started_at WHERE task_locks.started_at < ?",
+                (task_id, token, now, stale_before),
+            )
+            .rowcount
+        )
+        return bool(written)
+
+    def unlock_task(self, task_id: str, token: str) -> None:
+        self._conn().execute(
+            "DELETE FROM task_locks WHERE task_id = ? AND token = ?", (task_id, token)
+        )

@@ -46,6 +46,9 @@ from task_contract import RUN_AT_HEADER, HttpMethod, build_proxy_event, sign_eve
 logger = logging.getLogger(__name__)
 
 NEXT_RUN_COUNT = 5
+SKIP_NEEDS_LEDGER = (
+    "overlap=skip needs the worker's ledger: set LEDGER_DB_PATH (make run sets var/ledger.db)"
+)
 MAX_TARGET_INPUT_BYTES = 256 * 1024
 # AWS refuses a StartDate more than 5 minutes in the past.
 START_DATE_GRACE = timedelta(minutes=5)
@@ -67,6 +70,7 @@ class ServiceTarget:
     callback_path: str = "/api/v1/tasks/callback"
     callback_secret: str | None = None
     known_actions: frozenset[str] | None = None  # None: the worker alone decides
+    worker_has_ledger: bool = True  # overlap="skip" needs it (local: LEDGER_DB_PATH)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,9 @@ class TaskScheduler:
                 f"unknown action {request.action!r}; SCHEDULER_KNOWN_ACTIONS allows "
                 + ", ".join(sorted(known)),
             )
-        body = request.task().model_dump()
+        if request.overlap == "skip" and not self.target.worker_has_ledger:
+            raise RequestValidationFailedError("overlap", SKIP_NEEDS_LEDGER)
+        body = request.task().callback_body()
         common: dict[str, Any] = {
             "callback_path": self.target.callback_path,
             "callback_body": body,

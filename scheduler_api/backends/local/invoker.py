@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scheduler_api.config import ConfigurationError
-from task_contract import TaskFailedError, substitute_context_attributes
+from task_contract import SKIPPED_HEADER, TaskFailedError, substitute_context_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Outcome:
     status_code: int | None
     error: str | None
     event: str
+    skipped: str | None = None  # why the worker did not run the action (a policy)
 
 
 def invoke(
@@ -94,7 +95,15 @@ def invoke(
         return Outcome(True, None, type(exc).__name__, event_text)
     status_code = response.get("statusCode") if isinstance(response, dict) else None
     error = None if status_code is None or status_code < 400 else f"callback answered {status_code}"
-    return Outcome(False, status_code, error, event_text)
+    return Outcome(False, status_code, error, event_text, _skipped(response))
+
+
+def _skipped(response: Any) -> str | None:
+    headers = response.get("headers") if isinstance(response, dict) else None
+    if not isinstance(headers, dict):
+        return None
+    reason = headers.get(SKIPPED_HEADER.lower()) or headers.get(SKIPPED_HEADER)
+    return reason if isinstance(reason, str) else None
 
 
 def _ensure_event_loop() -> None:

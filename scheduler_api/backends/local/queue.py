@@ -274,7 +274,7 @@ class ExecutionQueue:
             conn.execute(
                 "UPDATE attempts SET finished_at = ?, status_code = ?, error = ?"
                 " WHERE execution_id = ? AND number = ?",
-                (to_epoch(now), outcome.status_code, outcome.error, claimed.id, claimed.attempt),
+                (to_epoch(now), outcome.status_code, _why(outcome), claimed.id, claimed.attempt),
             )
             max_age = timedelta(seconds=row["max_event_age"])
             status = self._next_status(claimed, outcome, now, max_age, may_retry)
@@ -287,7 +287,7 @@ class ExecutionQueue:
                     due if status == RunStatus.RETRYING else row["due_at"],
                     None if status == RunStatus.RETRYING else to_epoch(now),
                     outcome.status_code,
-                    outcome.error,
+                    _why(outcome),
                     claimed.id,
                 ),
             )
@@ -313,7 +313,9 @@ class ExecutionQueue:
     ) -> RunStatus:
         if not outcome.raised:
             # A returned 4xx is a successful invocation to Lambda: not retried, but not done.
-            return RunStatus.FAILED if outcome.error else RunStatus.SUCCEEDED
+            if outcome.error:
+                return RunStatus.FAILED
+            return RunStatus.SKIPPED if outcome.skipped else RunStatus.SUCCEEDED
         retry_at = now + timedelta(seconds=self.retry.delay(claimed.attempt))
         if (
             may_retry
@@ -322,6 +324,11 @@ class ExecutionQueue:
         ):
             return RunStatus.RETRYING
         return RunStatus.DEAD_LETTERED
+
+
+def _why(outcome: Outcome) -> str | None:
+    """What a run's `error` says: the failure, or for a SKIPPED run, the reason."""
+    return outcome.error or outcome.skipped
 
 
 def _is_dead_local_process(owner: str, host: str) -> bool:
