@@ -42,3 +42,11 @@ class BackendFailureError(SchedulerError):
 
 class PayloadTooLargeError(SchedulerError):
     """The request, or the Input it would make, is larger than allowed."""
+
+
+class PreconditionFailedError(SchedulerError):
+    """If-Match named an ETag the schedule no longer has: it changed since it was read."""
+
+
+class ScheduleStateConflictError(SchedulerError):
+    """The request cannot apply to the schedule as it stands (the message says what to do)."""

@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -165,6 +166,82 @@ class ScheduleTaskRequest(TaskPayload):
         )
 
 
+class SchedulePatchRequest(BaseModel):
+    """A partial update: only the fields given change (`null` clears an optional one).
+    At most one of delay_minutes, run_at, cron or rate; a one-time schedule may become
+    recurring and back. data and labels are replaced whole."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"cron": "0 10 ? * MON-FRI *", "timezone": "Asia/Seoul"},
+                {"data": {"notification_type": "final_reminder"}, "labels": {"tier": "gold"}},
+            ]
+        },
+    )
+
+    delay_minutes: int | None = Field(None, ge=1, le=10080)
+    run_at: datetime | None = None
+    cron: str | None = None
+    rate: str | None = None
+    timezone: str | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    flexible_window_minutes: int | None = Field(None, ge=1, le=1440)
+    action: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    data: dict[str, Any] | None = None
+    labels: Labels | None = None
+    overlap: OverlapPolicy | None = None
+    max_lateness_seconds: MaxLateness | None = None
+    task_id: Any = Field(None, description="Cannot change: schedule a new task instead")
+    user_id: Any = Field(None, description="Cannot change: schedule a new task instead")
+
+    @field_validator("task_id", "user_id")
+    @classmethod
+    def _immutable(cls, _value: Any, info: ValidationInfo) -> Any:
+        raise ValueError(f"{info.field_name} cannot change: schedule a new task instead")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_timezone(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        return None if value is None else parse_cron(value).render()
+
+    @field_validator("rate")
+    @classmethod
+    def _valid_rate(cls, value: str | None) -> str | None:
+        return None if value is None else parse_rate(value).render()
+
+    @field_validator("data")
+    @classmethod
+    def _not_too_deep(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and _depth(value) > MAX_DATA_DEPTH:
+            raise ValueError(f"data must not nest deeper than {MAX_DATA_DEPTH} levels")
+        return value
+
+    @model_validator(mode="after")
+    def _one_timing_at_most(self) -> SchedulePatchRequest:
+        given = [name for name in _TIMING_FIELDS if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(
+                f"give at most one of {', '.join(_TIMING_FIELDS)} (got {', '.join(given)})"
+            )
+        return self
+
+    @property
+    def timing(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name) for name in _TIMING_FIELDS if getattr(self, name) is not None
+        }
+
+
 class ScheduleTaskResponse(BaseModel):
     success: bool
     message: str
@@ -175,6 +252,7 @@ class ScheduleTaskResponse(BaseModel):
     schedule_expression: str
     timezone: str
     next_run_times: list[datetime]
+    etag: str = Field(description="Also the ETag header: send it as If-Match with a PATCH")
 
 
 class ScheduleDetail(BaseModel):
@@ -195,6 +273,7 @@ class ScheduleDetail(BaseModel):
     broken: str | None = Field(
         None, description="Local engine: why it set this schedule aside (it does not fire)"
     )
+    etag: str = Field(description="Also the ETag header: send it as If-Match with a PATCH")
 
 
 class ScheduleSummaryOut(BaseModel):

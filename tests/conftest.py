@@ -18,6 +18,7 @@ from moto import mock_aws
 from lambda_worker.ledger.base import LedgerStore
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
+from scheduler_api.backends.base import SchedulerBackend
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.config import Settings
 from scheduler_api.main import create_app
@@ -192,3 +193,33 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerStor
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client)
         yield DynamoDBLedgerStore("ledger", client)
+
+
+@dataclass
+class Api:
+    """The app on one backend or the other, for tests that must hold on both."""
+
+    client: TestClient
+    backend: SchedulerBackend
+    scheduler: EventBridgeSchedulerClient | None = None  # moto's, in AWS mode
+
+    @property
+    def local(self) -> bool:
+        return self.scheduler is None
+
+
+@pytest.fixture(params=["aws", "local"])
+def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Api]:
+    if request.param == "aws":
+        with mock_aws():
+            scheduler = boto3.client("scheduler", region_name=REGION)
+            for group in (GROUP, "other-team"):
+                scheduler.create_schedule_group(Name=group)
+            app = create_app(make_settings(), scheduler_client=scheduler, clock=clock)
+            with TestClient(app, headers=AUTH) as client:
+                yield Api(client, app.state.runtime.service.backend, scheduler)
+    else:
+        settings = make_local_settings(tmp_path / "s.db")
+        app = create_app(settings, clock=clock, start_engine=False)
+        with TestClient(app, headers=AUTH) as client:
+            yield Api(client, app.state.runtime.service.backend)

@@ -2,54 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from fastapi.testclient import TestClient
-from moto import mock_aws
 
-from scheduler_api.backends.base import SchedulerBackend, ScheduleSpec, ScheduleTarget
+from scheduler_api.backends.base import ScheduleSpec, ScheduleTarget
 from scheduler_api.backends.eventbridge import EventBridgeBackend
 from scheduler_api.backends.local.backend import LocalBackend
-from scheduler_api.main import create_app
 from tests.conftest import (
-    AUTH,
-    GROUP,
     LAMBDA_ARN,
-    REGION,
     ROLE_ARN,
-    FakeClock,
-    make_local_settings,
-    make_settings,
+    Api,
     task_body,
 )
-
-
-@dataclass
-class Api:
-    client: TestClient
-    backend: SchedulerBackend
-
-
-@pytest.fixture(params=["aws", "local"])
-def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Api]:
-    if request.param == "aws":
-        with mock_aws():
-            scheduler = boto3.client("scheduler", region_name=REGION)
-            for group in (GROUP, "other-team"):
-                scheduler.create_schedule_group(Name=group)
-            app = create_app(make_settings(), scheduler_client=scheduler, clock=clock)
-            with TestClient(app, headers=AUTH) as client:
-                yield Api(client, app.state.runtime.service.backend)
-    else:
-        settings = make_local_settings(tmp_path / "s.db")
-        app = create_app(settings, clock=clock, start_engine=False)
-        with TestClient(app, headers=AUTH) as client:
-            yield Api(client, app.state.runtime.service.backend)
 
 
 def test_post_is_idempotent_per_task_id(api: Api) -> None:

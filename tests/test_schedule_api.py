@@ -35,6 +35,7 @@ def test_one_time_schedule(
         "schedule_expression": "at(2030-01-01T00:31:00)",
         "timezone": "UTC",
         "next_run_times": ["2030-01-01T00:31:00Z"],
+        "etag": response.headers["ETag"],
     }
     schedule = stored(scheduler_client, "task-123")
     assert schedule["ScheduleExpression"] == "at(2030-01-01T00:31:00)"

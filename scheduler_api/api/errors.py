@@ -18,9 +18,11 @@ from scheduler_api.errors import (
     BackendFailureError,
     BackendUnavailableError,
     PayloadTooLargeError,
+    PreconditionFailedError,
     RequestValidationFailedError,
     ScheduleConflictError,
     ScheduleNotFoundError,
+    ScheduleStateConflictError,
 )
 from scheduler_api.observability import request_id_var
 from scheduler_api.scheduling.errors import ExpressionError
@@ -47,6 +49,14 @@ async def _not_found(_: Request, _exc: Exception) -> JSONResponse:
 async def _conflict(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ScheduleConflictError)
     return error_response(409, str(exc), existing_schedule_arn=exc.existing_arn)
+
+
+async def _precondition_failed(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(412, str(exc))
+
+
+async def _state_conflict(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(409, str(exc))
 
 
 async def _bad_arn(_: Request, exc: Exception) -> JSONResponse:
@@ -93,6 +103,8 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScheduleNotFoundError, _not_found)
     app.add_exception_handler(ScheduleConflictError, _conflict)
+    app.add_exception_handler(PreconditionFailedError, _precondition_failed)
+    app.add_exception_handler(ScheduleStateConflictError, _state_conflict)
     app.add_exception_handler(InvalidScheduleArnError, _bad_arn)
     app.add_exception_handler(RequestValidationFailedError, _invalid_request)
     app.add_exception_handler(ExpressionError, _invalid_expression)

@@ -11,24 +11,29 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from pydantic import ValidationError
 
 from scheduler_api.backends.base import (
     Schedule,
     SchedulePage,
     SchedulerBackend,
     ScheduleSpec,
+    ScheduleState,
     ScheduleTarget,
 )
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
     PayloadTooLargeError,
+    PreconditionFailedError,
     RequestValidationFailedError,
     ScheduleConflictError,
     ScheduleExistsError,
     ScheduleNotFoundError,
+    ScheduleStateConflictError,
 )
 from scheduler_api.scheduling.expressions import (
     AtExpression,
@@ -40,7 +45,9 @@ from scheduler_api.scheduling.expressions import (
     skipped_local_time,
 )
 from scheduler_api.scheduling.names import ScheduleArn, schedule_name_for
-from scheduler_api.schemas import ScheduleTaskRequest, TaskPayload
+from scheduler_api.schemas import SchedulePatchRequest, ScheduleTaskRequest, TaskPayload
+from scheduler_api.services.etags import etag_of, if_match_holds
+from scheduler_api.services.patching import START_DATE_GRACE, merged_request
 from task_contract import RUN_AT_HEADER, HttpMethod, build_proxy_event, sign_event
 
 logger = logging.getLogger(__name__)
@@ -50,8 +57,6 @@ SKIP_NEEDS_LEDGER = (
     "overlap=skip needs the worker's ledger: set LEDGER_DB_PATH (make run sets var/ledger.db)"
 )
 MAX_TARGET_INPUT_BYTES = 256 * 1024
-# AWS refuses a StartDate more than 5 minutes in the past.
-START_DATE_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class ScheduledTask:
     timezone: str
     next_run_times: list[datetime]
     created: bool  # False when an identical earlier request had made it
+    etag: str
 
 
 class TaskScheduler:
@@ -101,6 +107,10 @@ class TaskScheduler:
 
     def schedule_task(self, request: ScheduleTaskRequest) -> ScheduledTask:
         """The HTTP route's entry point: one-time or recurring, from one request model."""
+        return self._create(self.spec_for(request))
+
+    def spec_for(self, request: ScheduleTaskRequest) -> ScheduleSpec:
+        """What POST (and a PATCH, on the merged request) would store, validated."""
         known = self.target.known_actions
         if known is not None and request.action not in known:
             raise RequestValidationFailedError(
@@ -120,14 +130,14 @@ class TaskScheduler:
         if request.is_recurring:
             expression = request.cron or request.rate
             assert expression is not None
-            return self.schedule_recurring_lambda_proxy_task(
+            return self._recurring_spec(
                 schedule_expression=expression,
                 start_date=request.start_date,
                 end_date=request.end_date,
                 expression_field="cron" if request.cron else "rate",
                 **common,
             )
-        return self.schedule_lambda_proxy_task(
+        return self._one_time_spec(
             delay_minutes=request.delay_minutes, run_at=request.run_at, **common
         )
 
@@ -142,6 +152,51 @@ class TaskScheduler:
         flexible_window_minutes: int | None = None,
     ) -> ScheduledTask:
         """A one-time schedule (`at()`), deleted by AWS after its last attempt."""
+        return self._create(
+            self._one_time_spec(
+                callback_path=callback_path,
+                callback_body=callback_body,
+                delay_minutes=delay_minutes,
+                run_at=run_at,
+                timezone=timezone,
+                flexible_window_minutes=flexible_window_minutes,
+            )
+        )
+
+    def schedule_recurring_lambda_proxy_task(
+        self,
+        *,
+        callback_path: str,
+        callback_body: dict[str, Any],
+        schedule_expression: str,
+        timezone: str = "UTC",
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        flexible_window_minutes: int | None = None,
+    ) -> ScheduledTask:
+        """A recurring schedule from `cron(...)` or `rate(...)`."""
+        return self._create(
+            self._recurring_spec(
+                callback_path=callback_path,
+                callback_body=callback_body,
+                schedule_expression=schedule_expression,
+                timezone=timezone,
+                start_date=start_date,
+                end_date=end_date,
+                flexible_window_minutes=flexible_window_minutes,
+            )
+        )
+
+    def _one_time_spec(
+        self,
+        *,
+        callback_path: str,
+        callback_body: dict[str, Any],
+        delay_minutes: int | None,
+        run_at: datetime | None,
+        timezone: str,
+        flexible_window_minutes: int | None,
+    ) -> ScheduleSpec:
         zone = parse_timezone(timezone)
         now = self.clock()
         if delay_minutes is not None:
@@ -160,7 +215,7 @@ class TaskScheduler:
         if fire <= now:
             raise RequestValidationFailedError("run_at", "run_at must be in the future")
         timing = {"delay_minutes": delay_minutes, "run_at": run_at}
-        spec = self._spec(
+        return self._spec(
             callback_path,
             callback_body,
             AtExpression(local).render(),
@@ -171,22 +226,21 @@ class TaskScheduler:
             flexible_window_minutes=flexible_window_minutes,
             action_after_completion="DELETE",
         )
-        return self._create(spec)
 
-    def schedule_recurring_lambda_proxy_task(
+    def _recurring_spec(
         self,
         *,
         callback_path: str,
         callback_body: dict[str, Any],
         schedule_expression: str,
-        timezone: str = "UTC",
-        start_date: datetime | None = None,
-        end_date: datetime | None = None,
-        flexible_window_minutes: int | None = None,
+        timezone: str,
+        start_date: datetime | None,
+        end_date: datetime | None,
+        flexible_window_minutes: int | None,
         expression_field: str = "schedule_expression",
-    ) -> ScheduledTask:
-        """A recurring schedule from `cron(...)` or `rate(...)`; one that would never fire
-        (a date no year has, a year gone by, an end_date before its first fire) is refused."""
+    ) -> ScheduleSpec:
+        """One that would never fire (a date no year has, a year gone by, an end_date
+        before its first fire) is refused."""
         zone = parse_timezone(timezone)
         expression = parse_expression(schedule_expression)
         if isinstance(expression, AtExpression):
@@ -209,7 +263,7 @@ class TaskScheduler:
                 expression_field if field == "expression" else field, reason
             )
         timing = {"expression": expression.render(), "start": start, "end": end}
-        spec = self._spec(
+        return self._spec(
             callback_path,
             callback_body,
             expression.render(),
@@ -219,7 +273,62 @@ class TaskScheduler:
             start_date=start,
             end_date=end,
         )
-        return self._create(spec)
+
+    def update_task(
+        self, schedule_arn: str, patch: SchedulePatchRequest, if_match: str | None = None
+    ) -> Schedule:
+        """PATCH: read the schedule, merge, validate as POST would, write it back whole.
+
+        EventBridge's UpdateSchedule resets every field it is not given, so the stored
+        target (function, role, retry policy, dead-letter queue) and state are carried
+        over; the Input is rebuilt from the merged task, signed like a new one."""
+        current = self.get_schedule(schedule_arn)
+        if not if_match_holds(if_match, etag_of(current)):
+            raise PreconditionFailedError(
+                "the schedule changed since that ETag was read: GET it again, then PATCH"
+            )
+        task = decode_task(current)
+        if task is None:
+            raise ScheduleStateConflictError(
+                "this schedule's Input is not a task of this API: it cannot be patched"
+            )
+        merged = merged_request(current, task, patch, self.clock())
+        try:
+            request = ScheduleTaskRequest.model_validate(merged)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            field = str(error["loc"][0]) if error["loc"] else "timing"
+            raise RequestValidationFailedError(
+                field, str(error["msg"]).removeprefix("Value error, ")
+            ) from None
+        built = self.spec_for(request)
+        spec = replace(
+            built,
+            state=current.spec.state,
+            target=replace(current.spec.target, input=built.target.input),
+        )
+        self.backend.update_schedule(spec)
+        logger.info("updated schedule %s (%s)", current.arn, spec.expression)
+        return Schedule(current.arn, spec, current.created_at, self.clock())
+
+    def set_state(self, schedule_arn: str, state: ScheduleState) -> Schedule:
+        """Pause (DISABLED) or resume (ENABLED); the same state again changes nothing."""
+        current = self.get_schedule(schedule_arn)
+        if current.spec.state == state:
+            return current
+        spec = current.spec
+        if state == "ENABLED" and not self.next_run_times(replace(current, broken=None), 1):
+            raise ScheduleStateConflictError(
+                "its time has passed, so resuming would never run it: PATCH run_at to a new"
+                " time, or POST .../run to run it now"
+            )
+        start = spec.start_date
+        if start is not None and start < self.clock() - START_DATE_GRACE:
+            start = None  # AWS refuses a past StartDate on update
+        spec = replace(spec, state=state, start_date=start)
+        self.backend.update_schedule(spec)
+        logger.info("%s schedule %s", "paused" if state == "DISABLED" else "resumed", current.arn)
+        return Schedule(current.arn, spec, current.created_at, self.clock())
 
     def cancel_schedule(self, schedule_arn: str) -> bool:
         """True when deleted; False when absent or not this service's to delete."""
@@ -340,6 +449,7 @@ class TaskScheduler:
             timezone=schedule.spec.timezone,
             next_run_times=self.next_run_times(schedule),
             created=created,
+            etag=etag_of(schedule),
         )
 
 

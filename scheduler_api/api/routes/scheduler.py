@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import unquote
 
-from fastapi import Query
+from fastapi import Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
+from scheduler_api.api.views import decoded_arn, schedule_detail
 from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
 from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.scheduling.expressions import (
@@ -34,7 +34,6 @@ from scheduler_api.schemas import (
     ScheduleTaskResponse,
     error_doc,
 )
-from scheduler_api.services.task_scheduler import decode_task
 
 router = protected_router("scheduler")
 
@@ -43,16 +42,11 @@ _AWS_ERRORS: dict[int | str, dict[str, Any]] = {
     502: error_doc("AWS refused the call"),
     503: error_doc("AWS throttled or unavailable; see Retry-After"),
 }
-_ARN_ERRORS: dict[int | str, dict[str, Any]] = {
+ARN_ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc("Not a schedule ARN"),
     404: error_doc("No such schedule in this service's group"),
     **_AWS_ERRORS,
 }
-
-
-def _decoded(schedule_arn: str) -> str:
-    """The ARN may come raw or URL-encoded (once more than the path decoding undoes)."""
-    return unquote(schedule_arn) if "%" in schedule_arn else schedule_arn
 
 
 @router.post(
@@ -65,13 +59,14 @@ def _decoded(schedule_arn: str) -> str:
     },
 )
 async def schedule_task(
-    request: ScheduleTaskRequest, service: TaskSchedulerDep
+    request: ScheduleTaskRequest, service: TaskSchedulerDep, response: Response
 ) -> ScheduleTaskResponse:
     """Schedule a task once (delay_minutes, run_at) or on a recurrence (cron, rate).
 
     Idempotent per task_id: repeating the same request returns the same schedule.
     """
     scheduled = await run_in_threadpool(service.schedule_task, request)
+    response.headers["ETag"] = scheduled.etag
     return ScheduleTaskResponse(
         success=True,
         message="Task scheduled successfully" if scheduled.created else "Task already scheduled",
@@ -82,14 +77,15 @@ async def schedule_task(
         schedule_expression=scheduled.expression,
         timezone=scheduled.timezone,
         next_run_times=scheduled.next_run_times,
+        etag=scheduled.etag,
     )
 
 
 @router.delete(
-    "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=_ARN_ERRORS
+    "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=ARN_ERRORS
 )
 async def cancel_schedule(schedule_arn: str, service: TaskSchedulerDep) -> CancelScheduleResponse:
-    arn = _decoded(schedule_arn)
+    arn = decoded_arn(schedule_arn)
     if not await run_in_threadpool(service.cancel_schedule, arn):
         raise ScheduleNotFoundError("schedule not found")
     return CancelScheduleResponse(
@@ -97,27 +93,13 @@ async def cancel_schedule(schedule_arn: str, service: TaskSchedulerDep) -> Cance
     )
 
 
-@router.get("/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=_ARN_ERRORS)
-async def get_schedule(schedule_arn: str, service: TaskSchedulerDep) -> ScheduleDetail:
-    schedule = await run_in_threadpool(service.get_schedule, _decoded(schedule_arn))
-    spec = schedule.spec
-    return ScheduleDetail(
-        schedule_arn=schedule.arn,
-        schedule_name=spec.name,
-        group_name=spec.group_name,
-        state=spec.state,
-        schedule_expression=spec.expression,
-        timezone=spec.timezone,
-        start_date=spec.start_date,
-        end_date=spec.end_date,
-        flexible_window_minutes=spec.flexible_window_minutes,
-        action_after_completion=spec.action_after_completion,
-        task=decode_task(schedule),
-        next_run_times=[] if schedule.broken else service.next_run_times(schedule),
-        created_at=schedule.created_at,
-        updated_at=schedule.updated_at,
-        broken=schedule.broken,
-    )
+@router.get("/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=ARN_ERRORS)
+async def get_schedule(
+    schedule_arn: str, service: TaskSchedulerDep, response: Response
+) -> ScheduleDetail:
+    """The schedule, its decoded task and next fires; the ETag header is for a PATCH."""
+    schedule = await run_in_threadpool(service.get_schedule, decoded_arn(schedule_arn))
+    return schedule_detail(schedule, service, response)
 
 
 @router.get("/schedules", response_model=ScheduleListResponse, responses=_AWS_ERRORS)

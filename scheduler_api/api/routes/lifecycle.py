@@ -1,0 +1,68 @@
+"""A schedule over its life: change it in place, pause and resume it, run it now."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Header, Response
+from starlette.concurrency import run_in_threadpool
+
+from scheduler_api.api.auth import protected_router
+from scheduler_api.api.deps import TaskSchedulerDep
+from scheduler_api.api.routes.scheduler import ARN_ERRORS
+from scheduler_api.api.views import decoded_arn, schedule_detail
+from scheduler_api.schemas import ScheduleDetail, SchedulePatchRequest, error_doc
+
+router = protected_router("lifecycle")
+
+_PATCH_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: error_doc("The schedule's Input is not a task of this API"),
+    412: error_doc("If-Match no longer matches: the schedule changed since it was read"),
+    413: error_doc("The schedule's Input would exceed 256 KB"),
+    **ARN_ERRORS,
+}
+_RESUME_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: error_doc("A one-time schedule whose time has passed: PATCH run_at, or run it now"),
+    **ARN_ERRORS,
+}
+
+
+@router.patch(
+    "/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=_PATCH_ERRORS
+)
+async def update_schedule(
+    schedule_arn: str,
+    patch: SchedulePatchRequest,
+    service: TaskSchedulerDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The ETag from GET or POST")] = None,
+) -> ScheduleDetail:
+    """Change any of the timing, the task's action, data, labels and policies in place.
+    With If-Match, only if the schedule has not changed since that ETag (else 412)."""
+    arn = decoded_arn(schedule_arn)
+    schedule = await run_in_threadpool(service.update_task, arn, patch, if_match)
+    return schedule_detail(schedule, service, response)
+
+
+@router.post(
+    "/schedule/{schedule_arn:path}/pause", response_model=ScheduleDetail, responses=ARN_ERRORS
+)
+async def pause_schedule(
+    schedule_arn: str, service: TaskSchedulerDep, response: Response
+) -> ScheduleDetail:
+    """It fires no more until resumed (EventBridge State=DISABLED); pausing twice is a
+    no-op."""
+    schedule = await run_in_threadpool(service.set_state, decoded_arn(schedule_arn), "DISABLED")
+    return schedule_detail(schedule, service, response)
+
+
+@router.post(
+    "/schedule/{schedule_arn:path}/resume", response_model=ScheduleDetail, responses=_RESUME_ERRORS
+)
+async def resume_schedule(
+    schedule_arn: str, service: TaskSchedulerDep, response: Response
+) -> ScheduleDetail:
+    """It fires again from its next time after now; fires that fell due while it was
+    paused are not run."""
+    schedule = await run_in_threadpool(service.set_state, decoded_arn(schedule_arn), "ENABLED")
+    return schedule_detail(schedule, service, response)

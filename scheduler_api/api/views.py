@@ -1,0 +1,44 @@
+"""What the schedule routes return, built in one place so every route answers alike."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from fastapi import Response
+
+from scheduler_api.backends.base import Schedule
+from scheduler_api.schemas import ScheduleDetail
+from scheduler_api.services.etags import etag_of
+from scheduler_api.services.task_scheduler import TaskScheduler, decode_task
+
+
+def decoded_arn(schedule_arn: str) -> str:
+    """The ARN may come raw or URL-encoded (once more than the path decoding undoes)."""
+    return unquote(schedule_arn) if "%" in schedule_arn else schedule_arn
+
+
+def schedule_detail(
+    schedule: Schedule, service: TaskScheduler, response: Response
+) -> ScheduleDetail:
+    """The schedule as GET shows it; its ETag also goes into the response header."""
+    spec = schedule.spec
+    etag = etag_of(schedule)
+    response.headers["ETag"] = etag
+    return ScheduleDetail(
+        schedule_arn=schedule.arn,
+        schedule_name=spec.name,
+        group_name=spec.group_name,
+        state=spec.state,
+        schedule_expression=spec.expression,
+        timezone=spec.timezone,
+        start_date=spec.start_date,
+        end_date=spec.end_date,
+        flexible_window_minutes=spec.flexible_window_minutes,
+        action_after_completion=spec.action_after_completion,
+        task=decode_task(schedule),
+        next_run_times=[] if schedule.broken else service.next_run_times(schedule),
+        created_at=schedule.created_at,
+        updated_at=schedule.updated_at,
+        broken=schedule.broken,
+        etag=etag,
+    )
