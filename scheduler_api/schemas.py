@@ -293,6 +293,12 @@ class ScheduleListResponse(BaseModel):
     next_token: str | None
 
 
+class RunNowResponse(BaseModel):
+    schedule_arn: str
+    execution_id: str = Field(description="The run's id, as its runs and logs show it")
+    scheduled_time: datetime = Field(description="Now: the time the run is recorded under")
+
+
 class CancelScheduleResponse(BaseModel):
     success: bool
     message: str

@@ -111,6 +111,7 @@ def build_aws_runtime(
     scheduler_client: EventBridgeSchedulerClient | None = None,
     lambda_client: LambdaClient | None = None,
 ) -> Runtime:
+    lambda_client = lambda_client or aws_clients.lambda_client(settings)  # and for run now
     lambda_arn = resolve_lambda_arn(settings, lambda_client)
     assert settings.target_role_arn is not None  # Settings requires it for aws
     account = settings.account_id or account_of(lambda_arn)
@@ -119,7 +120,9 @@ def build_aws_runtime(
     runs = None
     if settings.ledger_table:
         runs = LedgerRunHistory(settings.ledger_table, aws_clients.dynamodb_client(settings))
-    return Runtime(TaskScheduler(EventBridgeBackend(client), target, clock), runs=runs)
+    return Runtime(
+        TaskScheduler(EventBridgeBackend(client, lambda_client), target, clock), runs=runs
+    )
 
 
 def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:

@@ -104,6 +104,10 @@ def run(args: argparse.Namespace, session: boto3.session.Session | None, sleep: 
     print("\n# Settings for the scheduler API (.env):")
     for key, value in settings.items():
         print(f"{key}={value}")
+    print(
+        "# The scheduler API's own identity needs iam/scheduler-api-policy.json, including"
+        f" lambda:InvokeFunction on {settings['SCHEDULER_LAMBDA_ARN']} (run now)."
+    )
     return 0
 
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from fastapi.testclient import TestClient
+from moto import mock_aws
 
+from lambda_worker.handler import lambda_handler
 from scheduler_api.main import create_app
 from task_contract import signature_is_valid
-from tests.conftest import AUTH, GROUP, Api, FakeClock, LocalApp, make_settings, task_body
+from tests.conftest import (
+    AUTH,
+    GROUP,
+    REGION,
+    Api,
+    FakeClock,
+    LocalApp,
+    make_settings,
+    task_body,
+)
 from tests.probe_handler import events_for
 
 if TYPE_CHECKING:
@@ -199,3 +213,108 @@ def test_patch_keeps_every_aws_setting_and_signs_the_new_input(
     assert event["headers"]["X-Task-Run-At"] == "2030-01-01T06:00:00Z"
     signature = event["headers"]["X-Scheduler-Signature"]
     assert signature_is_valid(secret, signature, event["body"].encode())
+
+
+def test_run_now_runs_the_task_once_and_leaves_the_schedule_as_it_was(
+    local_app: LocalApp,
+) -> None:
+    client = local_app.client
+    created = client.post("/scheduler/schedule", json=task_body("now", cron="0 9 * * ? *")).json()
+    arn = created["schedule_arn"]
+    response = client.post(f"/scheduler/schedule/{arn}/run")
+    assert response.status_code == 202
+    execution_id = response.json()["execution_id"]
+    assert response.json()["scheduled_time"] == "2030-01-01T00:00:30Z"
+    assert local_app.engine.tick() == 1  # the engine picks it up at its next round
+    (run,) = local_app.runs("now")
+    assert (run["execution_id"], run["status"]) == (execution_id, "SUCCEEDED")
+    (event,) = events_for("now")
+    assert event["headers"]["X-Scheduler-Execution-Id"] == execution_id
+    assert event["headers"]["X-Scheduler-Attempt"] == "1"
+    after = client.get(f"/scheduler/schedule/{arn}").json()
+    assert after["etag"] == created["etag"]
+    assert after["next_run_times"][0] == "2030-01-01T09:00:00Z"
+
+
+def test_run_now_of_a_one_time_schedule_keeps_it_for_its_own_time(local_app: LocalApp) -> None:
+    client = local_app.client
+    arn = client.post("/scheduler/schedule", json=task_body("once", delay_minutes=5)).json()[
+        "schedule_arn"
+    ]
+    client.post(f"/scheduler/schedule/{arn}/run")
+    local_app.engine.tick()
+    assert client.get(f"/scheduler/schedule/{arn}").status_code == 200  # not deleted
+    local_app.advance(330)  # its own time, 00:06:00
+    assert [r["status"] for r in local_app.runs("once")] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_run_now_of_a_missing_schedule_is_404(api: Api) -> None:
+    arn = create(api)["schedule_arn"]
+    assert (
+        api.client.post(f"/scheduler/schedule/{arn.replace('task-123', 'nope')}/run").status_code
+        == 404
+    )
+
+
+def test_run_now_on_aws_invokes_the_worker_as_eventbridge_would(clock: FakeClock) -> None:
+    """An asynchronous Invoke with the stored Input, context attributes filled in, signed;
+    the payload then runs through the real handler."""
+    secret = "run-now-secret-1"
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name=GROUP)
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="worker", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("h.py", "def h(event, context): return None")
+        boto3.client("lambda", region_name=REGION).create_function(
+            FunctionName="scheduled-tasks",
+            Runtime="python3.12",
+            Role=role,
+            Handler="h.h",
+            Code={"ZipFile": code.getvalue()},
+        )
+        app = create_app(
+            make_settings(callback_secret=secret), scheduler_client=scheduler, clock=clock
+        )
+        sent: list[tuple[str, bytes]] = []
+        with TestClient(app, headers=AUTH) as client:
+            invoker = app.state.runtime.service.backend._lambda
+            invoker.meta.events.register(
+                "before-send.lambda.Invoke",
+                lambda request, **_: sent.append(
+                    (request.headers["X-Amz-Invocation-Type"].decode(), request.body)
+                ),
+            )
+            arn = client.post(
+                "/scheduler/schedule", json=task_body("aws-now", cron="0 9 * * ? *")
+            ).json()["schedule_arn"]
+            response = client.post(f"/scheduler/schedule/{arn}/run")
+            again = client.post(f"/scheduler/schedule/{arn}/run")  # the schedule is still there
+    assert response.status_code == 202
+    assert again.status_code == 202
+    assert len(sent) == 2
+    invocation_type, payload = sent[0]
+    assert invocation_type == "Event"
+    event = json.loads(payload)
+    headers = event["headers"]
+    assert headers["X-Scheduler-Schedule-Arn"] == arn
+    assert headers["X-Scheduler-Scheduled-Time"] == "2030-01-01T00:00:30Z"
+    assert headers["X-Scheduler-Execution-Id"] == response.json()["execution_id"]
+    assert headers["X-Scheduler-Attempt"] == "1"
+    assert signature_is_valid(secret, headers["X-Scheduler-Signature"], event["body"].encode())
+    assert lambda_handler(event, {})["statusCode"] == 200  # what the worker makes of it
+
+
+def test_run_now_when_the_function_is_gone_is_502(
+    scheduler_client: EventBridgeSchedulerClient, clock: FakeClock
+) -> None:
+    app = create_app(make_settings(), scheduler_client=scheduler_client, clock=clock)
+    with TestClient(app, headers=AUTH) as client:
+        arn = client.post("/scheduler/schedule", json=task_body("gone", cron="0 9 * * ? *")).json()[
+            "schedule_arn"
+        ]
+        response = client.post(f"/scheduler/schedule/{arn}/run")
+    assert response.status_code == 502
+    assert "Invoke" in response.json()["detail"]

@@ -85,6 +85,13 @@ class SchedulerBackend(Protocol):
         """ScheduleNotFoundError if there is none."""
         ...
 
+    def run_now(self, schedule: Schedule, now: datetime) -> str:
+        """Invoke the schedule's target once, now, outside its schedule, with its Input as
+        EventBridge would send it (scheduled time now, a new execution id, attempt 1);
+        returns that execution id. EventBridge has no such operation: the target is
+        invoked directly."""
+        ...
+
     def list_schedules(
         self,
         group_name: str,

@@ -5,6 +5,8 @@ AWS errors become project exceptions in backends/aws_errors.py, the one place fo
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scheduler_api.backends.aws_errors import aws_errors
@@ -15,8 +17,11 @@ from scheduler_api.backends.base import (
     ScheduleSummary,
     ScheduleTarget,
 )
+from scheduler_api.errors import BackendFailureError
+from task_contract import substitute_context_attributes
 
 if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_scheduler.type_defs import (
         CreateScheduleInputTypeDef,
@@ -27,8 +32,31 @@ SERVICE = "EventBridge Scheduler"
 
 
 class EventBridgeBackend:
-    def __init__(self, client: EventBridgeSchedulerClient) -> None:
+    def __init__(
+        self, client: EventBridgeSchedulerClient, lambda_client: LambdaClient | None = None
+    ) -> None:
         self._client = client
+        self._lambda = lambda_client
+
+    def run_now(self, schedule: Schedule, now: datetime) -> str:
+        """An asynchronous Invoke of the target, as EventBridge would make it."""
+        if self._lambda is None:
+            raise BackendFailureError("run now needs a Lambda client")
+        execution_id = str(uuid.uuid4())
+        payload = substitute_context_attributes(
+            schedule.spec.target.input,
+            schedule_arn=schedule.arn,
+            scheduled_time=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            execution_id=execution_id,
+            attempt=1,
+        )
+        with aws_errors("Lambda", "Invoke", missing_is_not_found=False):
+            self._lambda.invoke(
+                FunctionName=schedule.spec.target.arn,
+                InvocationType="Event",
+                Payload=payload.encode(),
+            )
+        return execution_id
 
     def create_schedule(self, spec: ScheduleSpec) -> str:
         # A missing group is a deployment error, not a missing schedule.

@@ -330,6 +330,14 @@ class TaskScheduler:
         logger.info("%s schedule %s", "paused" if state == "DISABLED" else "resumed", current.arn)
         return Schedule(current.arn, spec, current.created_at, self.clock())
 
+    def run_now(self, schedule_arn: str) -> tuple[str, datetime]:
+        """Run the task once, now, outside its schedule: (execution id, scheduled time)."""
+        schedule = self.get_schedule(schedule_arn)
+        now = self.clock()
+        execution_id = self.backend.run_now(schedule, now)
+        logger.info("run now: schedule %s, execution %s", schedule.arn, execution_id)
+        return execution_id, now
+
     def cancel_schedule(self, schedule_arn: str) -> bool:
         """True when deleted; False when absent or not this service's to delete."""
         arn = self._own_arn(schedule_arn)

@@ -11,7 +11,7 @@ from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
 from scheduler_api.api.routes.scheduler import ARN_ERRORS
 from scheduler_api.api.views import decoded_arn, schedule_detail
-from scheduler_api.schemas import ScheduleDetail, SchedulePatchRequest, error_doc
+from scheduler_api.schemas import RunNowResponse, ScheduleDetail, SchedulePatchRequest, error_doc
 
 router = protected_router("lifecycle")
 
@@ -66,3 +66,20 @@ async def resume_schedule(
     paused are not run."""
     schedule = await run_in_threadpool(service.set_state, decoded_arn(schedule_arn), "ENABLED")
     return schedule_detail(schedule, service, response)
+
+
+@router.post(
+    "/schedule/{schedule_arn:path}/run",
+    status_code=202,
+    response_model=RunNowResponse,
+    responses=ARN_ERRORS,
+)
+async def run_now(schedule_arn: str, service: TaskSchedulerDep) -> RunNowResponse:
+    """Run the task once, now, outside its schedule (which is left as it is). Local: the
+    engine runs it within a second; AWS: the worker function is invoked asynchronously
+    with the schedule's Input, as EventBridge would. It shows in the task's runs."""
+    arn = decoded_arn(schedule_arn)
+    execution_id, scheduled_time = await run_in_threadpool(service.run_now, arn)
+    return RunNowResponse(
+        schedule_arn=arn, execution_id=execution_id, scheduled_time=scheduled_time
+    )

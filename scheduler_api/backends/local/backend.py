@@ -23,6 +23,7 @@ from scheduler_api.backends.base import (
     ScheduleTarget,
 )
 from scheduler_api.backends.local.database import Database
+from scheduler_api.backends.local.executions import add_execution
 from scheduler_api.backends.local.timing import first_fire, from_epoch, to_epoch
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
@@ -155,6 +156,22 @@ class LocalBackend:
             updated_at=from_epoch(row["updated_at"]),
             broken=row["broken"],
         )
+
+    def run_now(self, schedule: Schedule, now: datetime) -> str:
+        """An execution due now, outside the schedule (which is left as it is); the engine
+        runs it within a second and records it with the task's other runs."""
+        with self.database.write() as conn:
+            row = conn.execute(
+                "SELECT * FROM schedules WHERE group_name = ? AND name = ?",
+                (schedule.spec.group_name, schedule.spec.name),
+            ).fetchone()
+            if row is None:
+                raise ScheduleNotFoundError("schedule not found")
+            execution_id, _ = add_execution(
+                conn, row, schedule.spec, scheduled=now, due=now, delete_schedule=False
+            )
+        self.on_change(now)
+        return execution_id
 
     def delete_schedule(self, group_name: str, name: str) -> None:
         deleted = self.database.write_one(

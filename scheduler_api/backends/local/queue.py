@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
 
 from scheduler_api.backends.local.backend import spec_from_json
 from scheduler_api.backends.local.database import Database
+from scheduler_api.backends.local.executions import add_execution
 from scheduler_api.backends.local.invoker import Outcome
 from scheduler_api.backends.local.timing import from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
@@ -149,25 +149,9 @@ class ExecutionQueue:
         )
         while fire is not None and fire <= now:
             due = fire + timedelta(seconds=self.rng.uniform(0, window) if window else 0)
-            added += conn.execute(
-                "INSERT OR IGNORE INTO executions (id, schedule_id, schedule_arn, group_name,"
-                " schedule_name, task_id, scheduled_time, due_at, status, input, target_arn,"
-                " max_event_age, delete_schedule) VALUES (?,?,?,?,?,?,?,?,'PENDING',?,?,?,?)",
-                (
-                    uuid.uuid4().hex,
-                    row["id"],
-                    row["arn"],
-                    row["group_name"],
-                    row["name"],
-                    row["task_id"],
-                    to_epoch(fire),
-                    to_epoch(due),
-                    spec.target.input,
-                    spec.target.arn,
-                    max_age.total_seconds(),
-                    int(delete_after),
-                ),
-            ).rowcount
+            added += add_execution(
+                conn, row, spec, scheduled=fire, due=due, delete_schedule=delete_after
+            )[1]
             fire = next_fire_after(spec, fire, created)
         conn.execute(
             "UPDATE schedules SET next_fire_at = ? WHERE id = ?",

@@ -1,0 +1,43 @@
+"""Adding an execution row: a fire the engine materialises, or a run-now the API asks for."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from sqlite3 import Connection, Row
+
+from scheduler_api.backends.base import ScheduleSpec
+from scheduler_api.backends.local.timing import to_epoch
+
+
+def add_execution(
+    conn: Connection,
+    schedule: Row,
+    spec: ScheduleSpec,
+    *,
+    scheduled: datetime,
+    due: datetime,
+    delete_schedule: bool,
+) -> tuple[str, int]:
+    """(its id, 1 if added or 0 if that fire of that schedule exists already)."""
+    execution_id = uuid.uuid4().hex
+    added = conn.execute(
+        "INSERT OR IGNORE INTO executions (id, schedule_id, schedule_arn, group_name,"
+        " schedule_name, task_id, scheduled_time, due_at, status, input, target_arn,"
+        " max_event_age, delete_schedule) VALUES (?,?,?,?,?,?,?,?,'PENDING',?,?,?,?)",
+        (
+            execution_id,
+            schedule["id"],
+            schedule["arn"],
+            schedule["group_name"],
+            schedule["name"],
+            schedule["task_id"],
+            to_epoch(scheduled),
+            to_epoch(due),
+            spec.target.input,
+            spec.target.arn,
+            timedelta(seconds=spec.target.maximum_event_age_seconds).total_seconds(),
+            int(delete_schedule),
+        ),
+    ).rowcount
+    return execution_id, added
