@@ -281,6 +281,9 @@ class ScheduleSummaryOut(BaseModel):
     schedule_name: str
     group_name: str
     state: str
+    labels: dict[str, str] | None = Field(
+        None, description="The task's labels (null on AWS: ListSchedules does not return them)"
+    )
     created_at: datetime | None
     updated_at: datetime | None
     broken: str | None = Field(

@@ -318,3 +318,25 @@ def test_run_now_when_the_function_is_gone_is_502(
         response = client.post(f"/scheduler/schedule/{arn}/run")
     assert response.status_code == 502
     assert "Invoke" in response.json()["detail"]
+
+
+def test_resume_runs_missed_fires_only_within_max_lateness(local_app: LocalApp) -> None:
+    """Paused for an hour, resumed: fires within max_lateness_seconds (15 min) of now run;
+    older ones do not (local engine)."""
+    client = local_app.client
+    request = task_body("tens", cron="0/10 * * * ? *", max_lateness_seconds=900)
+    arn = client.post("/scheduler/schedule", json=request).json()["schedule_arn"]
+    client.post(f"/scheduler/schedule/{arn}/pause")
+    for _ in range(6):
+        local_app.advance(600)  # 01:00:30
+    client.post(f"/scheduler/schedule/{arn}/resume")
+    local_app.engine.tick()
+    times = [run["scheduled_time"] for run in local_app.runs("tens")]
+    assert times == ["2030-01-01T01:00:00Z", "2030-01-01T00:50:00Z"]
+
+
+def test_list_shows_each_schedules_labels_where_the_backend_can(api: Api) -> None:
+    create(api, "labelled", cron="0 9 * * ? *", labels={"team": "ops"})
+    (item,) = api.client.get("/scheduler/schedules").json()["schedules"]
+    # ListSchedules returns no Input, so on AWS labels need the index of the next issue.
+    assert item["labels"] == ({"team": "ops"} if api.local else None)

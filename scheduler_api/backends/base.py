@@ -60,6 +60,7 @@ class ScheduleSummary:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     broken: str | None = None
+    labels: dict[str, str] | None = None  # None: not known without reading each schedule
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ async def list_schedules(
                 schedule_name=item.name,
                 group_name=item.group_name,
                 state=item.state,
+                labels=item.labels,
                 created_at=item.created_at,
                 updated_at=item.updated_at,
                 broken=item.broken,

@@ -12,7 +12,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler_api.backends.base import (
@@ -24,7 +24,7 @@ from scheduler_api.backends.base import (
 )
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.executions import add_execution
-from scheduler_api.backends.local.timing import first_fire, from_epoch, to_epoch
+from scheduler_api.backends.local.timing import first_fire, from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
     BackendFailureError,
@@ -55,12 +55,32 @@ def spec_from_json(text: str) -> ScheduleSpec:
     return ScheduleSpec(target=target, **raw)
 
 
-def task_id_of(spec: ScheduleSpec) -> str | None:
+def _task_body(spec: ScheduleSpec) -> dict[str, Any]:
     try:
         body = json.loads(json.loads(spec.target.input)["body"])
-        return str(body["task_id"])
     except (ValueError, KeyError, TypeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def task_id_of(spec: ScheduleSpec) -> str | None:
+    task_id = _task_body(spec).get("task_id")
+    return None if task_id is None else str(task_id)
+
+
+def max_lateness_of(spec: ScheduleSpec) -> int | None:
+    value = _task_body(spec).get("max_lateness_seconds")
+    return value if isinstance(value, int) else None
+
+
+def labels_of(spec_json: str) -> dict[str, str] | None:
+    """The task's labels from a stored spec, without building the whole spec."""
+    try:
+        raw = json.loads(spec_json)
+        labels = json.loads(json.loads(raw["target"]["input"])["body"]).get("labels", {})
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    return labels if isinstance(labels, dict) else None
 
 
 class LocalBackend:
@@ -116,7 +136,7 @@ class LocalBackend:
     def update_schedule(self, spec: ScheduleSpec) -> str:
         _validate(spec)
         now = self.clock()
-        fire = first_fire(spec, now)
+        fire = self._resumed_fire(spec, now) or first_fire(spec, now)
         updated = self.database.write_one(
             "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?,"
             " broken = NULL WHERE group_name = ? AND name = ?",
@@ -133,6 +153,25 @@ class LocalBackend:
             raise ScheduleNotFoundError("schedule not found")
         self.on_change(fire)
         return self.arn(spec.group_name, spec.name)
+
+    def _resumed_fire(self, spec: ScheduleSpec, now: datetime) -> datetime | None:
+        """On resume, the first fire that fell due while the schedule was paused and is
+        still within its max_lateness_seconds (so the worker will run it); None if none."""
+        lateness = max_lateness_of(spec)
+        if spec.state != "ENABLED" or lateness is None:
+            return None
+        with self.database.read() as conn:
+            row = conn.execute(
+                "SELECT spec, created_at, updated_at FROM schedules"
+                " WHERE group_name = ? AND name = ?",
+                (spec.group_name, spec.name),
+            ).fetchone()
+        if row is None or spec_from_json(row["spec"]).state != "DISABLED":
+            return None
+        paused_at = from_epoch(row["updated_at"])
+        since = max(paused_at, now - timedelta(seconds=lateness))
+        fire = next_fire_after(spec, since, from_epoch(row["created_at"]))
+        return fire if fire is not None and fire <= now else None
 
     def get_schedule(self, group_name: str, name: str) -> Schedule:
         with self.database.read() as conn:
@@ -203,6 +242,7 @@ class LocalBackend:
                 name=row["name"],
                 group_name=group_name,
                 state=_state(row["spec"]),
+                labels=labels_of(row["spec"]),
                 created_at=from_epoch(row["created_at"]),
                 updated_at=from_epoch(row["updated_at"]),
                 broken=row["broken"],
