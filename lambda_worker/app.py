@@ -133,6 +133,7 @@ async def handle_task_callback(
         scheduled_time=context.scheduled_time,
         execution_id=context.execution_id,
         attempt=context.attempt,
+        labels=task.labels or None,
     ):
         func = get_action(task.action)
         record: LedgerRecord | None = None

@@ -73,6 +73,9 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
     assert deploy("deploy", "--zip", str(local_package.path)) == 0
     first = output_lines(capsys)
     assert statuses(first) == ["created"] * 8
+    printed = " ".join(" ".join(parts) for parts in first)
+    assert "iam/scheduler-api-policy.json" in printed  # what the API's identity needs
+    assert "lambda:InvokeFunction" in printed
     iam, lambda_, sqs = (client(s, endpoint) for s in ("iam", "lambda", "sqs"))
 
     execution = iam.get_role(RoleName=f"{FUNCTION}-execution")["Role"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -23,10 +25,12 @@ from tests.conftest import (
     Api,
     FakeClock,
     LocalApp,
+    make_local_settings,
     make_settings,
     task_body,
 )
 from tests.probe_handler import events_for
+from tests.test_local_processes import wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -340,3 +344,21 @@ def test_list_shows_each_schedules_labels_where_the_backend_can(api: Api) -> Non
     (item,) = api.client.get("/scheduler/schedules").json()["schedules"]
     # ListSchedules returns no Input, so on AWS labels need the index of the next issue.
     assert item["labels"] == ({"team": "ops"} if api.local else None)
+
+
+def test_run_now_is_picked_up_by_a_running_engine_at_once(tmp_path: Path, clock: FakeClock) -> None:
+    """The engine thread is woken by the run-now itself, not by its next poll."""
+    settings = make_local_settings(tmp_path / "s.db")
+    app = create_app(settings, clock=clock)  # the engine runs on its own thread
+    with TestClient(app, headers=AUTH) as client:
+        request = task_body("woken", cron="0 9 * * ? *")
+        arn = client.post("/scheduler/schedule", json=request).json()["schedule_arn"]
+        asked = time.monotonic()
+        client.post(f"/scheduler/schedule/{arn}/run")
+
+        def ran() -> bool:
+            runs = client.get("/scheduler/tasks/woken/runs").json()["runs"]
+            return [run["status"] for run in runs] == ["SUCCEEDED"]
+
+        wait_for(ran, timeout=10)
+    print(f"run now: done {time.monotonic() - asked:.3f} s after the request")

@@ -199,6 +199,14 @@ def test_logs_are_json_with_task_and_invocation_fields(capsys: pytest.CaptureFix
     assert done["execution_id"] == "exec-0001"
     assert done["attempt"] == 2
     assert done["lambda_request_id"] == "lambda-req-42"
+    assert "labels" not in done  # none given
+
+
+def test_a_tasks_labels_are_in_its_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    lambda_handler(scheduled_event({**task(), "labels": {"customer": "c-42"}}), LambdaContext())
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    done = next(line for line in lines if line["message"] == "task done")
+    assert done["labels"] == {"customer": "c-42"}
 
 
 def test_health_through_the_handler() -> None:
