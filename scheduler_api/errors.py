@@ -50,3 +50,8 @@ class PreconditionFailedError(SchedulerError):
 
 class ScheduleStateConflictError(SchedulerError):
     """The request cannot apply to the schedule as it stands (the message says what to do)."""
+
+
+class IndexUnavailableError(SchedulerError):
+    """A filtered query where this backend keeps no index of schedules (AWS without
+    SCHEDULE_TABLE); the message names what to set."""

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from scheduler_api.api.errors import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
-from scheduler_api.api.routes import health, lifecycle, runs, scheduler
+from scheduler_api.api.routes import finding, health, lifecycle, runs, scheduler
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.clock import Clock, system_clock
 from scheduler_api.config import Settings, load_settings
@@ -83,6 +83,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(scheduler.router)
     app.include_router(lifecycle.router)
+    app.include_router(finding.router)
     app.include_router(runs.router)
     return app
 

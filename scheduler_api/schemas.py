@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from scheduler_api.backends.base import ScheduleKind
 from scheduler_api.scheduling.expressions import parse_cron, parse_rate, parse_timezone
 from task_contract import (
     LABEL_KEY_PATTERN,
@@ -30,6 +31,8 @@ TaskId = Annotated[
 ]
 _TIMING_FIELDS = ("delay_minutes", "run_at", "cron", "rate")
 MAX_DATA_DEPTH = 32
+# A 64-bit signed integer, as SQLite and most databases store one.
+UserId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY_PATTERN)]
 LabelValue = Annotated[str, StringConstraints(max_length=LABEL_VALUE_MAX)]
 Labels = Annotated[
@@ -68,7 +71,7 @@ class TaskPayload(BaseModel):
     """The callback body the worker receives (the seed's TaskCallbackRequest)."""
 
     task_id: TaskId
-    user_id: int
+    user_id: UserId
     action: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     data: dict[str, Any] = Field(default_factory=dict)
     labels: Labels = Field(default_factory=dict)
@@ -277,13 +280,21 @@ class ScheduleDetail(BaseModel):
 
 
 class ScheduleSummaryOut(BaseModel):
+    """Fields the backend cannot give without a call per item are null (AWS without the
+    schedule index: ListSchedules returns names and states only)."""
+
     schedule_arn: str
     schedule_name: str
     group_name: str
     state: str
-    labels: dict[str, str] | None = Field(
-        None, description="The task's labels (null on AWS: ListSchedules does not return them)"
-    )
+    labels: dict[str, str] | None = Field(None, description="The task's labels")
+    task_id: str | None = None
+    user_id: int | None = None
+    action: str | None = None
+    kind: ScheduleKind | None = None
+    schedule_expression: str | None = None
+    timezone: str | None = None
+    next_fire_time: datetime | None = Field(None, description="null: paused or done")
     created_at: datetime | None
     updated_at: datetime | None
     broken: str | None = Field(
@@ -300,6 +311,49 @@ class RunNowResponse(BaseModel):
     schedule_arn: str
     execution_id: str = Field(description="The run's id, as its runs and logs show it")
     scheduled_time: datetime = Field(description="Now: the time the run is recorded under")
+
+
+class BulkFilter(BaseModel):
+    """The filters of GET /scheduler/schedules (labels as an object); {"all": true} alone
+    selects every schedule, and an empty filter is refused so that nobody does by mistake."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId | None = None
+    action: str | None = None
+    state: Literal["ENABLED", "DISABLED"] | None = None
+    labels: Labels = Field(default_factory=dict)
+    kind: ScheduleKind | None = None
+    next_before: datetime | None = None
+    next_after: datetime | None = None
+    task_id_prefix: str | None = Field(None, min_length=1, max_length=128)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _explicit(self) -> BulkFilter:
+        given = self.model_dump(exclude={"all"}, exclude_defaults=True)
+        if self.all and given:
+            raise ValueError("all selects every schedule: give it alone")
+        if not self.all and not given:
+            raise ValueError('an empty filter would select every schedule: say {"all": true}')
+        return self
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    operation: Literal["delete", "pause", "resume"]
+    filter: BulkFilter
+    dry_run: bool = False
+
+
+class BulkResponse(BaseModel):
+    operation: str
+    dry_run: bool
+    matched: int = Field(description="Schedules the filter selected")
+    changed: int = Field(description="Deleted, paused or resumed now (0 for a dry run)")
+    failed: int = Field(description="Could not change (e.g. resuming a one-time schedule past)")
+    items: list[ScheduleSummaryOut] = Field(description="Dry run: the first 100 matched")
 
 
 class CancelScheduleResponse(BaseModel):

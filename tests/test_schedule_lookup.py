@@ -177,7 +177,8 @@ def test_a_bad_next_token_is_422_not_an_aws_error(client: TestClient) -> None:
 
 def test_list_limit_is_validated(client: TestClient) -> None:
     assert client.get("/scheduler/schedules", params={"limit": 0}).status_code == 422
-    assert client.get("/scheduler/schedules", params={"limit": 101}).status_code == 422
+    assert client.get("/scheduler/schedules", params={"limit": 1001}).status_code == 422
+    assert client.get("/scheduler/schedules", params={"limit": 1000}).status_code == 200
 
 
 def test_preview_cron(client: TestClient) -> None:

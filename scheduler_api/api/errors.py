@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from scheduler_api.errors import (
     BackendFailureError,
     BackendUnavailableError,
+    IndexUnavailableError,
     PayloadTooLargeError,
     PreconditionFailedError,
     RequestValidationFailedError,
@@ -57,6 +58,10 @@ async def _precondition_failed(_: Request, exc: Exception) -> JSONResponse:
 
 async def _state_conflict(_: Request, exc: Exception) -> JSONResponse:
     return error_response(409, str(exc))
+
+
+async def _no_index(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(501, str(exc))
 
 
 async def _bad_arn(_: Request, exc: Exception) -> JSONResponse:
@@ -104,6 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScheduleNotFoundError, _not_found)
     app.add_exception_handler(ScheduleConflictError, _conflict)
     app.add_exception_handler(PreconditionFailedError, _precondition_failed)
+    app.add_exception_handler(IndexUnavailableError, _no_index)
     app.add_exception_handler(ScheduleStateConflictError, _state_conflict)
     app.add_exception_handler(InvalidScheduleArnError, _bad_arn)
     app.add_exception_handler(RequestValidationFailedError, _invalid_request)

@@ -7,12 +7,13 @@ project exceptions in scheduler_api.errors, so callers never see a backend's own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
 ScheduleState = Literal["ENABLED", "DISABLED"]
 ActionAfterCompletion = Literal["NONE", "DELETE"]
+ScheduleKind = Literal["one-time", "recurring"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,52 @@ class SchedulePage:
     next_token: str | None
 
 
+@dataclass(frozen=True)
+class ScheduleFilter:
+    """What GET /scheduler/schedules and bulk operations select by; every field set must
+    hold (AND). next_after <= next fire < next_before."""
+
+    user_id: int | None = None
+    action: str | None = None
+    state: ScheduleState | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    kind: ScheduleKind | None = None
+    next_before: datetime | None = None
+    next_after: datetime | None = None
+    task_id_prefix: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == ScheduleFilter()
+
+
+@dataclass(frozen=True)
+class IndexedSchedule:
+    """A schedule as the index holds it: enough to list and filter, no backend call each."""
+
+    arn: str
+    name: str
+    group_name: str
+    task_id: str | None
+    user_id: int | None
+    action: str | None
+    labels: dict[str, str]
+    state: str
+    kind: ScheduleKind
+    expression: str
+    timezone: str
+    next_fire: datetime | None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    broken: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexedPage:
+    items: list[IndexedSchedule]
+    next_token: str | None
+
+
 class SchedulerBackend(Protocol):
     def create_schedule(self, spec: ScheduleSpec) -> str:
         """Create it and return its ARN; ScheduleExistsError if the name is taken."""
@@ -84,6 +131,13 @@ class SchedulerBackend(Protocol):
 
     def delete_schedule(self, group_name: str, name: str) -> None:
         """ScheduleNotFoundError if there is none."""
+        ...
+
+    def find_schedules(
+        self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
+    ) -> IndexedPage:
+        """Schedules matching `where`, by next fire time then task_id; the token stays valid
+        while schedules are added or removed. IndexUnavailableError if there is no index."""
         ...
 
     def run_now(self, schedule: Schedule, now: datetime) -> str:

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from scheduler_api.backends.aws_errors import aws_errors
 from scheduler_api.backends.base import (
+    IndexedPage,
     Schedule,
+    ScheduleFilter,
     SchedulePage,
     ScheduleSpec,
     ScheduleSummary,
     ScheduleTarget,
 )
-from scheduler_api.errors import BackendFailureError
+from scheduler_api.errors import BackendFailureError, IndexUnavailableError
 from task_contract import substitute_context_attributes
 
 if TYPE_CHECKING:
@@ -37,6 +39,19 @@ class EventBridgeBackend:
     ) -> None:
         self._client = client
         self._lambda = lambda_client
+
+    def find_schedules(
+        self,
+        group_name: str,  # noqa: ARG002 - the interface's; nothing to filter without an index
+        where: ScheduleFilter,  # noqa: ARG002
+        *,
+        limit: int,  # noqa: ARG002
+        next_token: str | None,  # noqa: ARG002
+    ) -> IndexedPage:
+        """ListSchedules filters by name prefix and state only: the rest needs an index."""
+        raise IndexUnavailableError(
+            "filtering schedules on AWS needs the schedule index: set SCHEDULE_TABLE"
+        )
 
     def run_now(self, schedule: Schedule, now: datetime) -> str:
         """An asynchronous Invoke of the target, as EventBridge would make it."""

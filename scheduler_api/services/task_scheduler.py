@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from scheduler_api.backends.base import (
+    IndexedPage,
     Schedule,
+    ScheduleFilter,
     SchedulePage,
     SchedulerBackend,
     ScheduleSpec,
@@ -313,9 +315,13 @@ class TaskScheduler:
 
     def set_state(self, schedule_arn: str, state: ScheduleState) -> Schedule:
         """Pause (DISABLED) or resume (ENABLED); the same state again changes nothing."""
+        return self.change_state(schedule_arn, state)[0]
+
+    def change_state(self, schedule_arn: str, state: ScheduleState) -> tuple[Schedule, bool]:
+        """set_state, saying whether anything changed."""
         current = self.get_schedule(schedule_arn)
         if current.spec.state == state:
-            return current
+            return current, False
         spec = current.spec
         if state == "ENABLED" and not self.next_run_times(replace(current, broken=None), 1):
             raise ScheduleStateConflictError(
@@ -328,7 +334,14 @@ class TaskScheduler:
         spec = replace(spec, state=state, start_date=start)
         self.backend.update_schedule(spec)
         logger.info("%s schedule %s", "paused" if state == "DISABLED" else "resumed", current.arn)
-        return Schedule(current.arn, spec, current.created_at, self.clock())
+        return Schedule(current.arn, spec, current.created_at, self.clock()), True
+
+    def find_schedules(
+        self, where: ScheduleFilter, *, limit: int, next_token: str | None = None
+    ) -> IndexedPage:
+        return self.backend.find_schedules(
+            self.target.group_name, where, limit=limit, next_token=next_token
+        )
 
     def run_now(self, schedule_arn: str) -> tuple[str, datetime]:
         """Run the task once, now, outside its schedule: (execution id, scheduled time)."""

@@ -28,8 +28,6 @@ from scheduler_api.schemas import (
     CancelScheduleResponse,
     PreviewResponse,
     ScheduleDetail,
-    ScheduleListResponse,
-    ScheduleSummaryOut,
     ScheduleTaskRequest,
     ScheduleTaskResponse,
     error_doc,
@@ -37,7 +35,7 @@ from scheduler_api.schemas import (
 
 router = protected_router("scheduler")
 
-_AWS_ERRORS: dict[int | str, dict[str, Any]] = {
+AWS_ERRORS: dict[int | str, dict[str, Any]] = {
     422: error_doc("Invalid request (names the field)"),
     502: error_doc("AWS refused the call"),
     503: error_doc("AWS throttled or unavailable; see Retry-After"),
@@ -45,7 +43,7 @@ _AWS_ERRORS: dict[int | str, dict[str, Any]] = {
 ARN_ERRORS: dict[int | str, dict[str, Any]] = {
     400: error_doc("Not a schedule ARN"),
     404: error_doc("No such schedule in this service's group"),
-    **_AWS_ERRORS,
+    **AWS_ERRORS,
 }
 
 
@@ -55,7 +53,7 @@ ARN_ERRORS: dict[int | str, dict[str, Any]] = {
     responses={
         409: error_doc("task_id taken"),
         413: error_doc("Body over 64 KB, or Input over 256 KB"),
-        **_AWS_ERRORS,
+        **AWS_ERRORS,
     },
 )
 async def schedule_task(
@@ -102,36 +100,10 @@ async def get_schedule(
     return schedule_detail(schedule, service, response)
 
 
-@router.get("/schedules", response_model=ScheduleListResponse, responses=_AWS_ERRORS)
-async def list_schedules(
-    service: TaskSchedulerDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
-) -> ScheduleListResponse:
-    """This service's schedules, one page at a time (pass next_token for the next)."""
-    page = await run_in_threadpool(service.list_schedules, limit=limit, next_token=next_token)
-    return ScheduleListResponse(
-        schedules=[
-            ScheduleSummaryOut(
-                schedule_arn=item.arn,
-                schedule_name=item.name,
-                group_name=item.group_name,
-                state=item.state,
-                labels=item.labels,
-                created_at=item.created_at,
-                updated_at=item.updated_at,
-                broken=item.broken,
-            )
-            for item in page.schedules
-        ],
-        next_token=page.next_token,
-    )
-
-
 @router.get(
     "/preview",
     response_model=PreviewResponse,
-    responses={422: _AWS_ERRORS[422], 503: _AWS_ERRORS[503]},
+    responses={422: AWS_ERRORS[422], 503: AWS_ERRORS[503]},
 )
 async def preview(
     service: TaskSchedulerDep,

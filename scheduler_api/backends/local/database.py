@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scheduler_api.backends.local.index import INDEX_COLUMNS, INDEX_SCHEMA
 from scheduler_api.errors import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ class Database:
                 if statement.strip():
                     conn.execute(statement)
             _add_missing_columns(conn)
+            for statement in INDEX_SCHEMA:
+                conn.execute(statement)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections must not be shared across threads)."""
@@ -169,7 +172,7 @@ class Database:
 
 
 # Columns added since the first release, for files an older version created.
-_ADDED_COLUMNS = {"schedules": {"broken": "TEXT"}}
+_ADDED_COLUMNS = {"schedules": {"broken": "TEXT", **INDEX_COLUMNS}}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,171 @@
+"""The local backend's schedule index: columns and a labels table in the same SQLite file,
+with an index for each filter, and keyset pagination by (next fire, task_id).
+
+A page's token is the last item's sort key, not an offset, so a schedule added or removed
+between two pages neither repeats nor hides another one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from typing import Any
+
+from scheduler_api.backends.base import (
+    IndexedPage,
+    IndexedSchedule,
+    ScheduleFilter,
+    ScheduleKind,
+    ScheduleSpec,
+)
+from scheduler_api.backends.local.timing import from_epoch, to_epoch
+from scheduler_api.errors import RequestValidationFailedError
+
+# Not scheduled to fire (paused, finished): sorted after every time. The order and the
+# index below must use the same expressions for SQLite to walk the index.
+NEVER = 9.0e15
+SORT_KEY = f"coalesce(s.next_fire_at, {NEVER})"
+ORDER = f"{SORT_KEY}, coalesce(s.task_id, ''), s.name"
+
+INDEX_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS schedule_labels (
+        schedule_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (schedule_id, key)
+    )""",
+    "CREATE INDEX IF NOT EXISTS labels_by_pair ON schedule_labels (key, value, schedule_id)",
+    f"CREATE INDEX IF NOT EXISTS schedules_by_sort ON schedules ({ORDER.replace('s.', '')})",
+    "CREATE INDEX IF NOT EXISTS schedules_by_user ON schedules (user_id)",
+    "CREATE INDEX IF NOT EXISTS schedules_by_action ON schedules (action)",
+    "CREATE INDEX IF NOT EXISTS schedules_by_task ON schedules (task_id)",
+    # A schedule the engine deletes (a one-time one that ran) takes its labels with it.
+    """CREATE TRIGGER IF NOT EXISTS schedules_drop_labels AFTER DELETE ON schedules
+       BEGIN DELETE FROM schedule_labels WHERE schedule_id = old.id; END""",
+]
+INDEX_COLUMNS = {"user_id": "INTEGER", "action": "TEXT", "kind": "TEXT", "state": "TEXT"}
+
+
+def _body(spec: ScheduleSpec) -> dict[str, Any]:
+    try:
+        body = json.loads(json.loads(spec.target.input)["body"])
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def kind_of(expression: str) -> ScheduleKind:
+    return "one-time" if expression.startswith("at(") else "recurring"
+
+
+def write_index(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) -> None:
+    """The schedule's indexed columns and labels, from its spec (create and update)."""
+    body = _body(spec)
+    user_id = body.get("user_id")
+    conn.execute(
+        "UPDATE schedules SET user_id = ?, action = ?, kind = ?, state = ? WHERE id = ?",
+        (
+            user_id if isinstance(user_id, int) else None,
+            body.get("action"),
+            kind_of(spec.expression),
+            spec.state,
+            schedule_id,
+        ),
+    )
+    conn.execute("DELETE FROM schedule_labels WHERE schedule_id = ?", (schedule_id,))
+    labels = body.get("labels") or {}
+    conn.executemany(
+        "INSERT INTO schedule_labels (schedule_id, key, value) VALUES (?, ?, ?)",
+        [(schedule_id, str(k), str(v)) for k, v in labels.items()],
+    )
+
+
+def find(
+    conn: sqlite3.Connection,
+    group_name: str,
+    where: ScheduleFilter,
+    *,
+    limit: int,
+    next_token: str | None,
+) -> IndexedPage:
+    clauses, values = _clauses(group_name, where)
+    if next_token:
+        sort, task_id, name = _decode(next_token)
+        clauses.append(f"({ORDER}) > (?, ?, ?)")
+        values += [sort, task_id, name]
+    # Only constants and placeholders are joined here; every value is a bound parameter.
+    sql = (
+        "SELECT s.*, (SELECT json_group_object(key, value) FROM schedule_labels"  # noqa: S608
+        "  WHERE schedule_id = s.id) AS labels_json, "
+        f"{SORT_KEY} AS sort_key FROM schedules s WHERE {' AND '.join(clauses)}"
+        f" ORDER BY {ORDER} LIMIT ?"
+    )
+    rows = conn.execute(sql, (*values, limit + 1)).fetchall()
+    items = [_item(row) for row in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    token = None if last is None else _encode(last["sort_key"], last["task_id"] or "", last["name"])
+    return IndexedPage(items, token)
+
+
+def _clauses(group_name: str, where: ScheduleFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = ["s.group_name = ?"]
+    values: list[Any] = [group_name]
+    for column in ("user_id", "action", "state", "kind"):
+        value = getattr(where, column)
+        if value is not None:
+            clauses.append(f"s.{column} = ?")
+            values.append(value)
+    for key, value in where.labels.items():
+        clauses.append(
+            "s.id IN (SELECT schedule_id FROM schedule_labels WHERE key = ? AND value = ?)"
+        )
+        values += [key, value]
+    if where.next_before is not None:
+        clauses.append("s.next_fire_at < ?")
+        values.append(to_epoch(where.next_before))
+    if where.next_after is not None:
+        clauses.append("s.next_fire_at >= ?")
+        values.append(to_epoch(where.next_after))
+    if where.task_id_prefix:
+        prefix = where.task_id_prefix
+        clauses.append("s.task_id >= ? AND s.task_id < ?")  # a range the index can serve
+        values += [prefix, prefix + "\U0010ffff"]
+    return clauses, values
+
+
+def _item(row: sqlite3.Row) -> IndexedSchedule:
+    try:
+        spec = json.loads(row["spec"])
+    except ValueError:
+        spec = {}  # a broken row: listed, with its reason, all the same
+    expression = str(spec.get("expression", ""))
+    return IndexedSchedule(
+        arn=row["arn"],
+        name=row["name"],
+        group_name=row["group_name"],
+        task_id=row["task_id"],
+        user_id=row["user_id"],
+        action=row["action"],
+        labels=json.loads(row["labels_json"] or "{}"),
+        state=row["state"] or "ENABLED",
+        kind=row["kind"] or kind_of(expression),
+        expression=expression,
+        timezone=str(spec.get("timezone", "UTC")),
+        next_fire=None if row["next_fire_at"] is None else from_epoch(row["next_fire_at"]),
+        created_at=from_epoch(row["created_at"]),
+        updated_at=from_epoch(row["updated_at"]),
+        broken=row["broken"],
+    )
+
+
+def _encode(sort: float, task_id: str, name: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([sort, task_id, name]).encode()).decode()
+
+
+def _decode(token: str) -> tuple[float, str, str]:
+    try:
+        sort, task_id, name = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return float(sort), str(task_id), str(name)
+    except (ValueError, TypeError) as exc:
+        raise RequestValidationFailedError("next_token", "invalid next_token", "query") from exc

@@ -1,0 +1,77 @@
+"""Bulk delete, pause or resume of every schedule a filter selects.
+
+The matches are read first, then changed one by one through the same operations as the
+single routes, each of which changes nothing when there is nothing to change: so a job cut
+short (the process killed, a 503) is finished by repeating the request, and nothing is
+counted twice (what the first run changed is no longer counted as changed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from scheduler_api.backends.base import IndexedSchedule, ScheduleFilter, ScheduleState
+from scheduler_api.errors import ScheduleNotFoundError, ScheduleStateConflictError
+from scheduler_api.services.task_scheduler import TaskScheduler
+
+logger = logging.getLogger(__name__)
+
+Operation = Literal["delete", "pause", "resume"]
+PAGE = 1000
+PREVIEW = 100
+PROGRESS_EVERY = 1000
+_STATE: dict[str, ScheduleState] = {"pause": "DISABLED", "resume": "ENABLED"}
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    matched: int
+    changed: int
+    failed: int
+    preview: list[IndexedSchedule]  # a dry run's first items
+
+
+def matching(scheduler: TaskScheduler, where: ScheduleFilter) -> list[IndexedSchedule]:
+    items: list[IndexedSchedule] = []
+    token: str | None = None
+    while True:
+        page = scheduler.find_schedules(where, limit=PAGE, next_token=token)
+        items.extend(page.items)
+        token = page.next_token
+        if token is None:
+            return items
+
+
+def run_bulk(
+    scheduler: TaskScheduler, operation: Operation, where: ScheduleFilter, *, dry_run: bool
+) -> BulkResult:
+    items = matching(scheduler, where)
+    if dry_run:
+        return BulkResult(len(items), 0, 0, items[:PREVIEW])
+    changed = failed = 0
+    for done, item in enumerate(items, start=1):
+        try:
+            changed += _apply(scheduler, operation, item.arn)
+        except ScheduleStateConflictError:
+            failed += 1  # e.g. resuming a one-time schedule whose time has passed
+        if done % PROGRESS_EVERY == 0:
+            logger.info("bulk %s: %d of %d done, %d changed", operation, done, len(items), changed)
+    logger.info(
+        "bulk %s finished: %d matched, %d changed, %d failed",
+        operation,
+        len(items),
+        changed,
+        failed,
+    )
+    return BulkResult(len(items), changed, failed, [])
+
+
+def _apply(scheduler: TaskScheduler, operation: Operation, arn: str) -> bool:
+    if operation == "delete":
+        return scheduler.cancel_schedule(arn)
+    try:
+        return scheduler.change_state(arn, _STATE[operation])[1]
+    except ScheduleNotFoundError:
+        return False  # gone since it was matched (deleted, or a one-time one that ran)
