@@ -23,6 +23,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
     from bench.engine import dispatch
+    from bench.finding import finding
     from bench.package import package_size
     from bench.scheduling import aws_mode, local_mode
     from bench.worker import cold_start, warm_throughput
@@ -37,6 +38,9 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "4": lambda: warm_throughput(count=2050),
         "5": lambda: dispatch(count=10_000, rate=200, seconds=args.steady_seconds),
         "6": package_size,
+        "7": lambda: finding(
+            count=25_000 if args.quick else 100_000, bulk=2_500 if args.quick else 10_000
+        ),
     }
 
 
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--steady-seconds", type=int, default=60)
-    parser.add_argument("--only", default="1,2,3,4,5,6")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7")
     args = parser.parse_args(argv)
     benchmarks = _benchmarks(args)
     results: list[Result] = []

@@ -216,7 +216,9 @@ class LocalBackend:
     def _index_older_rows(self) -> None:
         """Rows written before the index existed get their columns and labels once."""
         with self.database.write() as conn:
-            rows = conn.execute("SELECT id, spec FROM schedules WHERE kind IS NULL").fetchall()
+            rows = conn.execute(
+                "SELECT id, spec FROM schedules WHERE kind IS NULL OR expression IS NULL"
+            ).fetchall()
             for row in rows:
                 try:
                     write_index(conn, row["id"], spec_from_json(row["spec"]))

@@ -110,6 +110,10 @@ class Database:
             _add_missing_columns(conn)
             for statement in INDEX_SCHEMA:
                 conn.execute(statement)
+            # Statistics let SQLite pick, per filter, between walking the sort index and
+            # looking up the few matches (a rare label); sampled, so start-up stays fast.
+            conn.execute("PRAGMA analysis_limit = 1000")
+            conn.execute("ANALYZE")
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections must not be shared across threads)."""

@@ -36,7 +36,10 @@ INDEX_SCHEMA = [
         PRIMARY KEY (schedule_id, key)
     )""",
     "CREATE INDEX IF NOT EXISTS labels_by_pair ON schedule_labels (key, value, schedule_id)",
-    f"CREATE INDEX IF NOT EXISTS schedules_by_sort ON schedules ({ORDER.replace('s.', '')})",
+    "DROP INDEX IF EXISTS schedules_by_sort",
+    # Group first: every query is within one group, and the primary key would win otherwise.
+    "CREATE INDEX IF NOT EXISTS schedules_by_group_sort ON schedules"
+    f" (group_name, {ORDER.replace('s.', '')})",
     "CREATE INDEX IF NOT EXISTS schedules_by_user ON schedules (user_id)",
     "CREATE INDEX IF NOT EXISTS schedules_by_action ON schedules (action)",
     "CREATE INDEX IF NOT EXISTS schedules_by_task ON schedules (task_id)",
@@ -44,7 +47,14 @@ INDEX_SCHEMA = [
     """CREATE TRIGGER IF NOT EXISTS schedules_drop_labels AFTER DELETE ON schedules
        BEGIN DELETE FROM schedule_labels WHERE schedule_id = old.id; END""",
 ]
-INDEX_COLUMNS = {"user_id": "INTEGER", "action": "TEXT", "kind": "TEXT", "state": "TEXT"}
+INDEX_COLUMNS = {
+    "user_id": "INTEGER",
+    "action": "TEXT",
+    "kind": "TEXT",
+    "state": "TEXT",
+    "expression": "TEXT",
+    "timezone": "TEXT",
+}
 
 
 def _body(spec: ScheduleSpec) -> dict[str, Any]:
@@ -64,12 +74,15 @@ def write_index(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) 
     body = _body(spec)
     user_id = body.get("user_id")
     conn.execute(
-        "UPDATE schedules SET user_id = ?, action = ?, kind = ?, state = ? WHERE id = ?",
+        "UPDATE schedules SET user_id = ?, action = ?, kind = ?, state = ?, expression = ?,"
+        " timezone = ? WHERE id = ?",
         (
             user_id if isinstance(user_id, int) else None,
             body.get("action"),
             kind_of(spec.expression),
             spec.state,
+            spec.expression,
+            spec.timezone,
             schedule_id,
         ),
     )
@@ -96,7 +109,10 @@ def find(
         values += [sort, task_id, name]
     # Only constants and placeholders are joined here; every value is a bound parameter.
     sql = (
-        "SELECT s.*, (SELECT json_group_object(key, value) FROM schedule_labels"  # noqa: S608
+        "SELECT s.arn, s.name, s.group_name, s.task_id, s.user_id, s.action, s.state,"  # noqa: S608
+        " s.kind, s.next_fire_at, s.created_at, s.updated_at, s.broken, s.expression,"
+        " s.timezone,"
+        " (SELECT json_group_object(key, value) FROM schedule_labels"
         "  WHERE schedule_id = s.id) AS labels_json, "
         f"{SORT_KEY} AS sort_key FROM schedules s WHERE {' AND '.join(clauses)}"
         f" ORDER BY {ORDER} LIMIT ?"
@@ -121,11 +137,12 @@ def _clauses(group_name: str, where: ScheduleFilter) -> tuple[list[str], list[An
             "s.id IN (SELECT schedule_id FROM schedule_labels WHERE key = ? AND value = ?)"
         )
         values += [key, value]
+    # On the sort expression, so that the sort index serves the window and the order.
     if where.next_before is not None:
-        clauses.append("s.next_fire_at < ?")
-        values.append(to_epoch(where.next_before))
+        clauses.append(f"{SORT_KEY} < ?")
+        values.append(min(to_epoch(where.next_before), NEVER))
     if where.next_after is not None:
-        clauses.append("s.next_fire_at >= ?")
+        clauses.append(f"{SORT_KEY} >= ? AND {SORT_KEY} < {NEVER}")
         values.append(to_epoch(where.next_after))
     if where.task_id_prefix:
         prefix = where.task_id_prefix
@@ -135,11 +152,7 @@ def _clauses(group_name: str, where: ScheduleFilter) -> tuple[list[str], list[An
 
 
 def _item(row: sqlite3.Row) -> IndexedSchedule:
-    try:
-        spec = json.loads(row["spec"])
-    except ValueError:
-        spec = {}  # a broken row: listed, with its reason, all the same
-    expression = str(spec.get("expression", ""))
+    expression = str(row["expression"] or "")  # empty for a row whose spec is unreadable
     return IndexedSchedule(
         arn=row["arn"],
         name=row["name"],
@@ -147,11 +160,11 @@ def _item(row: sqlite3.Row) -> IndexedSchedule:
         task_id=row["task_id"],
         user_id=row["user_id"],
         action=row["action"],
-        labels=json.loads(row["labels_json"] or "{}"),
+        labels=json.loads(row["labels_json"]) if row["labels_json"] != "{}" else {},
         state=row["state"] or "ENABLED",
         kind=row["kind"] or kind_of(expression),
         expression=expression,
-        timezone=str(spec.get("timezone", "UTC")),
+        timezone=str(row["timezone"] or "UTC"),
         next_fire=None if row["next_fire_at"] is None else from_epoch(row["next_fire_at"]),
         created_at=from_epoch(row["created_at"]),
         updated_at=from_epoch(row["updated_at"]),
