@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -53,6 +54,24 @@ OverlapPolicy = Annotated[
 ]
 
 
+def _timezone(value: str) -> str:
+    parse_timezone(value)
+    return value
+
+
+def _shallow(value: dict[str, Any]) -> dict[str, Any]:
+    if _depth(value) > MAX_DATA_DEPTH:
+        raise ValueError(f"data must not nest deeper than {MAX_DATA_DEPTH} levels")
+    return value
+
+
+# Validated where they are declared, so POST and PATCH check them alike.
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+CronText = Annotated[str, AfterValidator(lambda value: parse_cron(value).render())]
+RateText = Annotated[str, AfterValidator(lambda value: parse_rate(value).render())]
+TaskData = Annotated[dict[str, Any], AfterValidator(_shallow)]
+
+
 def _depth(value: Any) -> int:
     """How deeply objects and arrays nest in `value` (iterative: no recursion limit)."""
     deepest, stack = 0, [(value, 1)]
@@ -73,17 +92,10 @@ class TaskPayload(BaseModel):
     task_id: TaskId
     user_id: UserId
     action: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: TaskData = Field(default_factory=dict)
     labels: Labels = Field(default_factory=dict)
     overlap: OverlapPolicy = "allow"
     max_lateness_seconds: MaxLateness | None = None
-
-    @field_validator("data")
-    @classmethod
-    def _not_too_deep(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if _depth(value) > MAX_DATA_DEPTH:
-            raise ValueError(f"data must not nest deeper than {MAX_DATA_DEPTH} levels")
-        return value
 
     def callback_body(self) -> dict[str, Any]:
         """The body the worker receives; policy fields only when they differ from the
@@ -124,28 +136,12 @@ class ScheduleTaskRequest(TaskPayload):
     run_at: datetime | None = Field(
         None, description="Run once at this time (ISO 8601; naive times are read in timezone)"
     )
-    cron: str | None = Field(None, description="AWS 6-field cron, with or without cron(...)")
-    rate: str | None = Field(None, description="'5 minutes' or 'rate(5 minutes)'")
-    timezone: str = Field("UTC", description="IANA time zone the schedule is read in")
+    cron: CronText | None = Field(None, description="AWS 6-field cron, with or without cron(...)")
+    rate: RateText | None = Field(None, description="'5 minutes' or 'rate(5 minutes)'")
+    timezone: TimeZoneName = Field("UTC", description="IANA time zone the schedule is read in")
     start_date: datetime | None = Field(None, description="Recurring only: first possible run")
     end_date: datetime | None = Field(None, description="Recurring only: last possible run")
     flexible_window_minutes: int | None = Field(None, ge=1, le=1440)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        parse_timezone(value)
-        return value
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        return None if value is None else parse_cron(value).render()
-
-    @field_validator("rate")
-    @classmethod
-    def _valid_rate(cls, value: str | None) -> str | None:
-        return None if value is None else parse_rate(value).render()
 
     @model_validator(mode="after")
     def _one_timing(self) -> ScheduleTaskRequest:
@@ -186,14 +182,14 @@ class SchedulePatchRequest(BaseModel):
 
     delay_minutes: int | None = Field(None, ge=1, le=10080)
     run_at: datetime | None = None
-    cron: str | None = None
-    rate: str | None = None
-    timezone: str | None = None
+    cron: CronText | None = None
+    rate: RateText | None = None
+    timezone: TimeZoneName | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
     flexible_window_minutes: int | None = Field(None, ge=1, le=1440)
     action: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
-    data: dict[str, Any] | None = None
+    data: TaskData | None = None
     labels: Labels | None = None
     overlap: OverlapPolicy | None = None
     max_lateness_seconds: MaxLateness | None = None
@@ -204,30 +200,6 @@ class SchedulePatchRequest(BaseModel):
     @classmethod
     def _immutable(cls, _value: Any, info: ValidationInfo) -> Any:
         raise ValueError(f"{info.field_name} cannot change: schedule a new task instead")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_timezone(value)
-        return value
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        return None if value is None else parse_cron(value).render()
-
-    @field_validator("rate")
-    @classmethod
-    def _valid_rate(cls, value: str | None) -> str | None:
-        return None if value is None else parse_rate(value).render()
-
-    @field_validator("data")
-    @classmethod
-    def _not_too_deep(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and _depth(value) > MAX_DATA_DEPTH:
-            raise ValueError(f"data must not nest deeper than {MAX_DATA_DEPTH} levels")
-        return value
 
     @model_validator(mode="after")
     def _one_timing_at_most(self) -> SchedulePatchRequest:

@@ -113,26 +113,21 @@ def _labels(pairs: list[str]) -> dict[str, str]:
 
 
 def _indexed(item: IndexedSchedule) -> ScheduleSummaryOut:
-    return ScheduleSummaryOut(
-        schedule_arn=item.arn,
-        schedule_name=item.name,
-        group_name=item.group_name,
-        state=item.state,
-        labels=item.labels,
-        task_id=item.task_id,
-        user_id=item.user_id,
-        action=item.action,
-        kind=item.kind,
-        schedule_expression=item.expression,
-        timezone=item.timezone,
-        next_fire_time=item.next_fire,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        broken=item.broken,
+    return _listed(item).model_copy(
+        update={
+            "task_id": item.task_id,
+            "user_id": item.user_id,
+            "action": item.action,
+            "kind": item.kind,
+            "schedule_expression": item.expression,
+            "timezone": item.timezone,
+            "next_fire_time": item.next_fire,
+        }
     )
 
 
-def _listed(item: ScheduleSummary) -> ScheduleSummaryOut:
+def _listed(item: ScheduleSummary | IndexedSchedule) -> ScheduleSummaryOut:
+    """What both ListSchedules and the index know."""
     return ScheduleSummaryOut(
         schedule_arn=item.arn,
         schedule_name=item.name,
