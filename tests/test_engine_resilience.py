@@ -268,7 +268,7 @@ def test_ctrl_c_stops_within_the_grace_and_the_running_task_runs_at_the_next_sta
 ) -> None:
     env = server_env(tmp_path, PROBE_DELAY_SECONDS="120", LOCAL_SHUTDOWN_GRACE_SECONDS="1")
     with uvicorn_with_log(env, tmp_path) as (api, process, log):
-        body = task_body("slow", run_at=iso_in(1))
+        body = task_body("slow", run_at=iso_in(3))  # whole seconds: at least 2 s ahead
         assert httpx.post(f"{api}/scheduler/schedule", json=body, timeout=10).status_code == 200
         wait_for(lambda: running_execution(api, "slow") is not None, timeout=20)
         execution_id = running_execution(api, "slow")
@@ -296,7 +296,7 @@ def test_ctrl_c_stops_within_the_grace_and_the_running_task_runs_at_the_next_sta
 def test_a_second_ctrl_c_stops_at_once(tmp_path: Path) -> None:
     env = server_env(tmp_path, PROBE_DELAY_SECONDS="120", LOCAL_SHUTDOWN_GRACE_SECONDS="300")
     with uvicorn_with_log(env, tmp_path) as (api, process, log):
-        body = task_body("slow", run_at=iso_in(1))
+        body = task_body("slow", run_at=iso_in(3))  # whole seconds: at least 2 s ahead
         assert httpx.post(f"{api}/scheduler/schedule", json=body, timeout=10).status_code == 200
         wait_for(lambda: running_execution(api, "slow") is not None, timeout=20)
         process.send_signal(signal.SIGINT)
