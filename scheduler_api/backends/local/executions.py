@@ -8,6 +8,7 @@ from sqlite3 import Connection, Row
 
 from scheduler_api.backends.base import ScheduleSpec
 from scheduler_api.backends.local.timing import to_epoch
+from task_contract import RunStatus
 
 
 def add_execution(
@@ -24,7 +25,7 @@ def add_execution(
     added = conn.execute(
         "INSERT OR IGNORE INTO executions (id, schedule_id, schedule_arn, group_name,"
         " schedule_name, task_id, scheduled_time, due_at, status, input, target_arn,"
-        " max_event_age, delete_schedule) VALUES (?,?,?,?,?,?,?,?,'PENDING',?,?,?,?)",
+        " max_event_age, delete_schedule) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             execution_id,
             schedule["id"],
@@ -34,6 +35,7 @@ def add_execution(
             schedule["task_id"],
             to_epoch(scheduled),
             to_epoch(due),
+            RunStatus.PENDING,
             spec.target.input,
             spec.target.arn,
             timedelta(seconds=spec.target.maximum_event_age_seconds).total_seconds(),

@@ -95,12 +95,12 @@ class ExecutionQueue:
         """How long until the next fire or execution falls due (None: nothing scheduled)."""
         with self.database.read() as conn:
             fire = conn.execute("SELECT min(next_fire_at) FROM schedules").fetchone()[0]
-            pending = conn.execute(
-                "SELECT min(due_at) FROM executions WHERE status = 'PENDING'"
-            ).fetchone()[0]
-            retry = conn.execute(
-                "SELECT min(due_at) FROM executions WHERE status = 'RETRYING'"
-            ).fetchone()[0]
+            pending, retry = (
+                conn.execute(
+                    "SELECT min(due_at) FROM executions WHERE status = ?", (status,)
+                ).fetchone()[0]
+                for status in (RunStatus.PENDING, RunStatus.RETRYING)
+            )
         times = [float(t) for t in (fire, pending, retry) if t is not None]
         return min(times) - to_epoch(self.clock()) if times else None
 
@@ -169,11 +169,19 @@ class ExecutionQueue:
             # Never its own leases: what this engine holds is running, or waiting to be
             # saved, even if its heartbeat went stale while the file was locked.
             rows = conn.execute(
-                "SELECT * FROM executions WHERE status IN ('PENDING', 'RETRYING', 'RUNNING')"
+                "SELECT * FROM executions WHERE status IN (?, ?, ?)"
                 " AND due_at <= ? AND (lease_owner IS NULL OR (lease_owner != ? AND lease_owner"
                 "      NOT IN (SELECT owner FROM engines WHERE heartbeat_at >= ?)))"
                 " ORDER BY due_at LIMIT ?",
-                (to_epoch(now), self.owner, to_epoch(now) - self.stale_after, limit),
+                (
+                    RunStatus.PENDING,
+                    RunStatus.RETRYING,
+                    RunStatus.RUNNING,
+                    to_epoch(now),
+                    self.owner,
+                    to_epoch(now) - self.stale_after,
+                    limit,
+                ),
             ).fetchall()
             for row in rows:
                 conn.execute("SAVEPOINT take")
@@ -215,17 +223,17 @@ class ExecutionQueue:
         with self.database.write() as conn:
             row = conn.execute(
                 "SELECT e.* FROM dead_letters d JOIN executions e ON e.id = d.execution_id"
-                " WHERE d.id = ? AND e.status = 'DEAD_LETTERED'",
-                (dead_letter_id,),
+                " WHERE d.id = ? AND e.status = ?",
+                (dead_letter_id, RunStatus.DEAD_LETTERED),
             ).fetchone()
             return None if row is None else self._take(conn, row, now)
 
     def _take(self, conn: Connection, row: Row, now: datetime) -> Claimed:
         attempt = row["attempts"] + 1
         conn.execute(
-            "UPDATE executions SET lease_owner = ?, attempts = ?, status = 'RUNNING',"
+            "UPDATE executions SET lease_owner = ?, attempts = ?, status = ?,"
             " started_at = COALESCE(started_at, ?) WHERE id = ?",
-            (self.owner, attempt, to_epoch(now), row["id"]),
+            (self.owner, attempt, RunStatus.RUNNING, to_epoch(now), row["id"]),
         )
         conn.execute(
             "INSERT INTO attempts (execution_id, number, engine, started_at) VALUES (?, ?, ?, ?)",
@@ -349,9 +357,9 @@ def _abandon_open_attempt(conn: Connection, execution_id: str, now: datetime) ->
 
 def _dead_letter(conn: Connection, row: Row, event: str, reason: str, now: datetime) -> None:
     conn.execute(
-        "UPDATE executions SET status = 'DEAD_LETTERED', lease_owner = NULL, finished_at = ?,"
+        "UPDATE executions SET status = ?, lease_owner = NULL, finished_at = ?,"
         " error = COALESCE(error, ?) WHERE id = ?",
-        (to_epoch(now), reason, row["id"]),
+        (RunStatus.DEAD_LETTERED, to_epoch(now), reason, row["id"]),
     )
     conn.execute(
         "INSERT INTO dead_letters (execution_id, event, reason, created_at) VALUES (?, ?, ?, ?)"
