@@ -57,7 +57,9 @@ def _spec(n: int, rng: random.Random) -> ScheduleSpec:
 
 
 def _fill(db: Path, count: int, now: datetime) -> None:
-    """count schedules, written with the backend's own row and index writers."""
+    """count schedules in one transaction: the backend's row, with a random next fire
+    (its own create would compute each from the cron, which is not what is measured),
+    and the backend's own index writer."""
     rng = random.Random(7)
     conn = sqlite3.connect(db, isolation_level=None)
     conn.row_factory = sqlite3.Row

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from contextvars import ContextVar
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -109,7 +110,7 @@ class RequestIdMiddleware:
             error_logger.error("unhandled error", exc_info=exc)
             if response_started:
                 raise  # too late for a clean 500: let the server close the connection
-            await send_internal_error(send_with_id, request_id)
+            await send_error(send_with_id, 500, "Internal server error")
         finally:
             access_logger.info(
                 "%s %s %d %.1fms",
@@ -121,13 +122,14 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-async def send_internal_error(send: Send, request_id: str) -> None:
-    """The error contract's 500: no exception text, the request id in body and header."""
-    body = json.dumps({"detail": "Internal server error", "request_id": request_id}).encode()
+async def send_error(send: Send, status: int, detail: Any) -> None:
+    """An error in the API's shape ({"detail", "request_id"}), sent straight to the ASGI
+    server: for answers given outside the app's own exception handlers."""
+    body = json.dumps({"detail": detail, "request_id": request_id_var.get()}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 500,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -61,12 +61,11 @@ class Runtime:
         )
 
 
-def resolve_lambda_arn(settings: Settings, client: LambdaClient | None) -> str:
+def resolve_lambda_arn(settings: Settings, client: LambdaClient) -> str:
     """The configured ARN, or one GetFunction at start-up (never one per request)."""
     if settings.lambda_arn:
         return settings.lambda_arn
     assert settings.lambda_function_name is not None  # Settings requires one of the two
-    client = client or aws_clients.lambda_client(settings)
     try:
         response = client.get_function(FunctionName=settings.lambda_function_name)
     except (ClientError, BotoCoreError) as exc:

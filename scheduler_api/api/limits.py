@@ -4,12 +4,9 @@ RecursionError, which FastAPI would turn into a bare 400."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scheduler_api.observability import request_id_var
+from scheduler_api.observability import send_error
 from scheduler_api.schemas import MAX_DATA_DEPTH
 
 MAX_BODY_BYTES = 64 * 1024
@@ -80,7 +77,7 @@ class BodySizeLimitMiddleware:
                 f"JSON nested deeper than {MAX_JSON_NESTING} levels"
                 f" (data may nest at most {MAX_DATA_DEPTH})"
             )
-            await _answer(send, 422, [{"type": "value_error", "loc": ["body"], "msg": why}])
+            await send_error(send, 422, [{"type": "value_error", "loc": ["body"], "msg": why}])
             return
         replayed = False
 
@@ -94,20 +91,4 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
-        await _answer(send, 413, f"Request body larger than {self.max_bytes} bytes")
-
-
-async def _answer(send: Send, status: int, detail: Any) -> None:
-    """An error in the API's shape, sent before the app has seen the request."""
-    body = json.dumps({"detail": detail, "request_id": request_id_var.get()}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, f"Request body larger than {self.max_bytes} bytes")

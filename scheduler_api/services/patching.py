@@ -39,14 +39,18 @@ def merged_request(
     timing = patch.timing or _stored_timing(spec.expression)
     merged.update(timing)
     if "cron" in timing or "rate" in timing:
-        start = spec.start_date
-        if start is not None and start < now - START_DATE_GRACE:
-            start = None  # it has passed: AWS would refuse it again, and it bounds nothing
+        start = kept_start_date(spec.start_date, now)
         merged["start_date"] = patch.start_date if "start_date" in given else start
         merged["end_date"] = patch.end_date if "end_date" in given else spec.end_date
     else:  # one-time: POST's validation refuses dates given here
         merged["start_date"], merged["end_date"] = patch.start_date, patch.end_date
     return merged
+
+
+def kept_start_date(start: datetime | None, now: datetime) -> datetime | None:
+    """A stored StartDate to write back on update: dropped once it has passed, as AWS
+    refuses it again then (and it bounds nothing any more)."""
+    return None if start is not None and start < now - START_DATE_GRACE else start
 
 
 def _stored_timing(expression: str) -> dict[str, Any]:

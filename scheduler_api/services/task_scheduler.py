@@ -49,7 +49,11 @@ from scheduler_api.scheduling.expressions import (
 from scheduler_api.scheduling.names import ScheduleArn, schedule_name_for
 from scheduler_api.schemas import SchedulePatchRequest, ScheduleTaskRequest, TaskPayload
 from scheduler_api.services.etags import etag_of, if_match_holds
-from scheduler_api.services.patching import START_DATE_GRACE, merged_request
+from scheduler_api.services.patching import (
+    START_DATE_GRACE,
+    kept_start_date,
+    merged_request,
+)
 from task_contract import RUN_AT_HEADER, HttpMethod, build_proxy_event, sign_event
 
 logger = logging.getLogger(__name__)
@@ -328,10 +332,7 @@ class TaskScheduler:
                 "its time has passed, so resuming would never run it: PATCH run_at to a new"
                 " time, or POST .../run to run it now"
             )
-        start = spec.start_date
-        if start is not None and start < self.clock() - START_DATE_GRACE:
-            start = None  # AWS refuses a past StartDate on update
-        spec = replace(spec, state=state, start_date=start)
+        spec = replace(spec, state=state, start_date=kept_start_date(spec.start_date, self.clock()))
         self.backend.update_schedule(spec)
         logger.info("%s schedule %s", "paused" if state == "DISABLED" else "resumed", current.arn)
         return Schedule(current.arn, spec, current.created_at, self.clock()), True

@@ -26,7 +26,13 @@ from scheduler_api.backends.base import (
 )
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.executions import add_execution
-from scheduler_api.backends.local.index import find, write_index
+from scheduler_api.backends.local.index import (
+    add_labels,
+    find,
+    index_columns,
+    labels_in,
+    write_index,
+)
 from scheduler_api.backends.local.timing import first_fire, from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
@@ -117,24 +123,30 @@ class LocalBackend:
         arn = self.arn(spec.group_name, spec.name)
         fire = first_fire(spec, now)
         schedule_id = uuid.uuid4().hex
+        row = {
+            "group_name": spec.group_name,
+            "name": spec.name,
+            "id": schedule_id,
+            "arn": arn,
+            "spec": spec_to_json(spec),
+            "task_id": task_id_of(spec),
+            "next_fire_at": to_epoch(fire) if fire else None,
+            "created_at": to_epoch(now),
+            "updated_at": to_epoch(now),
+            **index_columns(spec),
+        }
+        insert = (
+            f"INSERT INTO schedules ({', '.join(row)})"  # noqa: S608 - constant names
+            f" VALUES ({', '.join('?' * len(row))})"
+        )
+        labels = labels_in(spec)
         try:
-            with self.database.write() as conn:
-                conn.execute(
-                    "INSERT INTO schedules (group_name, name, id, arn, spec, task_id,"
-                    " next_fire_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        spec.group_name,
-                        spec.name,
-                        schedule_id,
-                        arn,
-                        spec_to_json(spec),
-                        task_id_of(spec),
-                        to_epoch(fire) if fire else None,
-                        to_epoch(now),
-                        to_epoch(now),
-                    ),
-                )
-                write_index(conn, schedule_id, spec)
+            if labels:
+                with self.database.write() as conn:
+                    conn.execute(insert, tuple(row.values()))
+                    add_labels(conn, schedule_id, labels)
+            else:  # one statement, its own transaction: the shortest hold of the lock
+                self.database.write_one(insert, tuple(row.values()))
         except sqlite3.IntegrityError as exc:
             raise ScheduleExistsError("a schedule with this name exists") from exc
         self.on_change(fire)
@@ -215,10 +227,13 @@ class LocalBackend:
 
     def _index_older_rows(self) -> None:
         """Rows written before the index existed get their columns and labels once."""
-        with self.database.write() as conn:
+        with self.database.read() as conn:
             rows = conn.execute(
                 "SELECT id, spec FROM schedules WHERE kind IS NULL OR expression IS NULL"
             ).fetchall()
+        if not rows:
+            return
+        with self.database.write() as conn:
             for row in rows:
                 try:
                     write_index(conn, row["id"], spec_from_json(row["spec"]))

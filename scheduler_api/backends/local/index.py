@@ -69,29 +69,42 @@ def kind_of(expression: str) -> ScheduleKind:
     return "one-time" if expression.startswith("at(") else "recurring"
 
 
-def write_index(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) -> None:
-    """The schedule's indexed columns and labels, from its spec (create and update)."""
+def index_columns(spec: ScheduleSpec) -> dict[str, Any]:
+    """The schedule's indexed columns (INDEX_COLUMNS), from its spec."""
     body = _body(spec)
     user_id = body.get("user_id")
-    conn.execute(
-        "UPDATE schedules SET user_id = ?, action = ?, kind = ?, state = ?, expression = ?,"
-        " timezone = ? WHERE id = ?",
-        (
-            user_id if isinstance(user_id, int) else None,
-            body.get("action"),
-            kind_of(spec.expression),
-            spec.state,
-            spec.expression,
-            spec.timezone,
-            schedule_id,
-        ),
-    )
-    conn.execute("DELETE FROM schedule_labels WHERE schedule_id = ?", (schedule_id,))
-    labels = body.get("labels") or {}
+    return {
+        "user_id": user_id if isinstance(user_id, int) else None,
+        "action": body.get("action"),
+        "kind": kind_of(spec.expression),
+        "state": spec.state,
+        "expression": spec.expression,
+        "timezone": spec.timezone,
+    }
+
+
+def labels_in(spec: ScheduleSpec) -> dict[str, str]:
+    labels = _body(spec).get("labels") or {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def add_labels(conn: sqlite3.Connection, schedule_id: str, labels: dict[str, str]) -> None:
     conn.executemany(
         "INSERT INTO schedule_labels (schedule_id, key, value) VALUES (?, ?, ?)",
-        [(schedule_id, str(k), str(v)) for k, v in labels.items()],
+        [(schedule_id, key, value) for key, value in labels.items()],
     )
+
+
+def write_index(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) -> None:
+    """Rewrite an existing row's indexed columns and labels (update, back-fill)."""
+    columns = index_columns(spec)
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    conn.execute(
+        f"UPDATE schedules SET {assignments} WHERE id = ?",  # noqa: S608 - constant names
+        (*columns.values(), schedule_id),
+    )
+    conn.execute("DELETE FROM schedule_labels WHERE schedule_id = ?", (schedule_id,))
+    add_labels(conn, schedule_id, labels_in(spec))
 
 
 def find(
