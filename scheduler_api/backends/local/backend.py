@@ -31,6 +31,7 @@ from scheduler_api.backends.local.index import (
     find,
     index_columns,
     labels_in,
+    task_body,
     write_index,
 )
 from scheduler_api.backends.local.timing import first_fire, from_epoch, next_fire_after, to_epoch
@@ -64,21 +65,13 @@ def spec_from_json(text: str) -> ScheduleSpec:
     return ScheduleSpec(target=target, **raw)
 
 
-def _task_body(spec: ScheduleSpec) -> dict[str, Any]:
-    try:
-        body = json.loads(json.loads(spec.target.input)["body"])
-    except (ValueError, KeyError, TypeError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def task_id_of(spec: ScheduleSpec) -> str | None:
-    task_id = _task_body(spec).get("task_id")
+    task_id = task_body(spec).get("task_id")
     return None if task_id is None else str(task_id)
 
 
 def max_lateness_of(spec: ScheduleSpec) -> int | None:
-    value = _task_body(spec).get("max_lateness_seconds")
+    value = task_body(spec).get("max_lateness_seconds")
     return value if isinstance(value, int) else None
 
 
@@ -123,23 +116,25 @@ class LocalBackend:
         arn = self.arn(spec.group_name, spec.name)
         fire = first_fire(spec, now)
         schedule_id = uuid.uuid4().hex
+        body = task_body(spec)  # the Input's JSON, parsed once for every column below
+        task_id = body.get("task_id")
         row = {
             "group_name": spec.group_name,
             "name": spec.name,
             "id": schedule_id,
             "arn": arn,
             "spec": spec_to_json(spec),
-            "task_id": task_id_of(spec),
+            "task_id": None if task_id is None else str(task_id),
             "next_fire_at": to_epoch(fire) if fire else None,
             "created_at": to_epoch(now),
             "updated_at": to_epoch(now),
-            **index_columns(spec),
+            **index_columns(spec, body),
         }
         insert = (
             f"INSERT INTO schedules ({', '.join(row)})"  # noqa: S608 - constant names
             f" VALUES ({', '.join('?' * len(row))})"
         )
-        labels = labels_in(spec)
+        labels = labels_in(body)
         try:
             if labels:
                 with self.database.write() as conn:

@@ -57,7 +57,8 @@ INDEX_COLUMNS = {
 }
 
 
-def _body(spec: ScheduleSpec) -> dict[str, Any]:
+def task_body(spec: ScheduleSpec) -> dict[str, Any]:
+    """The callback body inside the schedule's Input ({} if it is not one of ours)."""
     try:
         body = json.loads(json.loads(spec.target.input)["body"])
     except (ValueError, KeyError, TypeError):
@@ -69,9 +70,8 @@ def kind_of(expression: str) -> ScheduleKind:
     return "one-time" if expression.startswith("at(") else "recurring"
 
 
-def index_columns(spec: ScheduleSpec) -> dict[str, Any]:
-    """The schedule's indexed columns (INDEX_COLUMNS), from its spec."""
-    body = _body(spec)
+def index_columns(spec: ScheduleSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """The schedule's indexed columns (INDEX_COLUMNS), from its spec and task_body."""
     user_id = body.get("user_id")
     return {
         "user_id": user_id if isinstance(user_id, int) else None,
@@ -83,8 +83,8 @@ def index_columns(spec: ScheduleSpec) -> dict[str, Any]:
     }
 
 
-def labels_in(spec: ScheduleSpec) -> dict[str, str]:
-    labels = _body(spec).get("labels") or {}
+def labels_in(body: dict[str, Any]) -> dict[str, str]:
+    labels = body.get("labels") or {}
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
@@ -97,14 +97,15 @@ def add_labels(conn: sqlite3.Connection, schedule_id: str, labels: dict[str, str
 
 def write_index(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) -> None:
     """Rewrite an existing row's indexed columns and labels (update, back-fill)."""
-    columns = index_columns(spec)
+    body = task_body(spec)
+    columns = index_columns(spec, body)
     assignments = ", ".join(f"{name} = ?" for name in columns)
     conn.execute(
         f"UPDATE schedules SET {assignments} WHERE id = ?",  # noqa: S608 - constant names
         (*columns.values(), schedule_id),
     )
     conn.execute("DELETE FROM schedule_labels WHERE schedule_id = ?", (schedule_id,))
-    add_labels(conn, schedule_id, labels_in(spec))
+    add_labels(conn, schedule_id, labels_in(body))
 
 
 def find(
