@@ -1,4 +1,6 @@
-"""`make bench`: every benchmark, a table at the end, JSON per benchmark in bench/results/.
+"""`make bench`: every benchmark, a table at the end, JSON per benchmark in bench/results/,
+and the table with the machine and date in bench/RESULTS.md (committed: the READMEs quote
+figures from it, never retyped).
 
 Exits non-zero only when a benchmark could not run; a missed target is reported, not fatal.
 
@@ -12,8 +14,12 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 from bench.common import Result, log, machine
+
+RESULTS_FILE = Path(__file__).resolve().parent / "RESULTS.md"
 
 # Benchmarks talk to moto with fake credentials; nothing here may reach AWS.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
@@ -53,6 +59,18 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def write_results(results: list[Result], header: str, argv: list[str]) -> None:
+    """bench/RESULTS.md: what this run measured, as it printed it."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = "make bench" + (f' ARGS="{" ".join(argv)}"' if argv else "")
+    RESULTS_FILE.write_text(
+        "# Benchmark results\n\n"
+        "Written by `make bench` (bench/run.py); do not edit by hand. What each benchmark\n"
+        "measures and its baseline: [README.md](README.md).\n\n"
+        f"`{command}`, {when}. {header}.\n\n{table(results)}\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
@@ -73,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         result.save()
         results.append(result)
     info = machine()
-    print(f"\nMachine: {info['cores']} cores, Python {info['python']}, {info['platform']}\n")
+    header = f"Machine: {info['cores']} cores, Python {info['python']}, {info['platform']}"
+    print(f"\n{header}\n")
     print(table(results))
+    write_results(results, header, argv if argv is not None else sys.argv[1:])
     if failed:
         print(f"\nCould not run: {', '.join(failed)}", file=sys.stderr)
         return 1
