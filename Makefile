@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install test lint format run clean package-lambda deploy-lambda destroy invoke-local logs bench
+.PHONY: install test lint format run clean package-lambda deploy-lambda destroy reindex invoke-local logs bench
 
 $(STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ deploy-lambda: $(STAMP)  ## build the zip, then create/update every AWS resource
 
 destroy: $(STAMP)  ## remove what deploy-lambda created, schedules included (asks first; ARGS=--yes)
 	$(BIN)/python scripts/deploy.py destroy $(ARGS)
+
+reindex: $(STAMP)  ## rebuild SCHEDULE_TABLE from EventBridge, with a progress bar (safe to repeat)
+	$(BIN)/python scripts/reindex.py $(ARGS)
 
 invoke-local: $(STAMP)  ## run a sample scheduled event through the local handler
 	$(BIN)/python scripts/invoke_local.py $(ARGS)

@@ -30,6 +30,7 @@ os.environ.pop("AWS_PROFILE", None)
 def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
     from bench.engine import dispatch
     from bench.finding import finding
+    from bench.finding_aws import finding_aws
     from bench.package import package_size
     from bench.scheduling import aws_mode, local_mode
     from bench.worker import cold_start, warm_throughput
@@ -46,6 +47,9 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "6": package_size,
         "7": lambda: finding(
             count=25_000 if args.quick else 100_000, bulk=2_500 if args.quick else 10_000
+        ),
+        "8": lambda: finding_aws(
+            count=2_500 if args.quick else 10_000, bulk=250 if args.quick else 1_000
         ),
     }
 
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--steady-seconds", type=int, default=60)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8")
     args = parser.parse_args(argv)
     benchmarks = _benchmarks(args)
     results: list[Result] = []

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     api_tokens: SecretStr | None = Field(None, alias="SCHEDULER_API_TOKENS")
     callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
     ledger_table: str | None = Field(None, alias="LEDGER_TABLE")
+    # AWS mode: the schedule index that filtered lists and bulk operations read.
+    schedule_table: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]{3,255}$", alias="SCHEDULE_TABLE"
+    )
     # The in-process worker's ledger (local mode): overlap="skip" needs it.
     ledger_db_path: Path | None = Field(None, alias="LEDGER_DB_PATH")
 

@@ -23,6 +23,7 @@ from scheduler_api.startup import ConfigurationErrorMiddleware
 from scheduler_api.wiring import Runtime, build_aws_runtime, build_local_runtime
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
@@ -34,6 +35,7 @@ def create_app(
     *,
     scheduler_client: EventBridgeSchedulerClient | None = None,
     lambda_client: LambdaClient | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
     clock: Clock = system_clock,
     start_engine: bool = True,
 ) -> FastAPI:
@@ -51,7 +53,9 @@ def create_app(
         if resolved.backend_name == "local":
             runtime = build_local_runtime(resolved, clock)
         else:
-            runtime = build_aws_runtime(resolved, clock, scheduler_client, lambda_client)
+            runtime = build_aws_runtime(
+                resolved, clock, scheduler_client, lambda_client, dynamodb_client
+            )
         app.state.runtime = runtime
         app.state.task_scheduler = runtime.service
         app.state.api_tokens = resolved.tokens

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scheduler_api import aws_clients
+from scheduler_api.backends.base import SchedulerBackend
 from scheduler_api.backends.eventbridge import EventBridgeBackend
+from scheduler_api.backends.indexed import IndexedBackend
 from scheduler_api.backends.ledger_history import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.database import Database
@@ -26,9 +28,11 @@ from scheduler_api.config import (
     partition_of,
 )
 from scheduler_api.errors import BackendUnavailableError
+from scheduler_api.scheduling.names import ScheduleArn
 from scheduler_api.services.task_scheduler import ServiceTarget, TaskScheduler
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
@@ -109,6 +113,7 @@ def build_aws_runtime(
     clock: Clock,
     scheduler_client: EventBridgeSchedulerClient | None = None,
     lambda_client: LambdaClient | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
 ) -> Runtime:
     lambda_client = lambda_client or aws_clients.lambda_client(settings)  # and for run now
     lambda_arn = resolve_lambda_arn(settings, lambda_client)
@@ -116,12 +121,26 @@ def build_aws_runtime(
     account = settings.account_id or account_of(lambda_arn)
     target = _target(settings, lambda_arn, settings.target_role_arn, account)
     client = scheduler_client or aws_clients.scheduler_client(settings)
+    dynamodb = dynamodb_client
+    if dynamodb is None and (settings.ledger_table or settings.schedule_table):
+        dynamodb = aws_clients.dynamodb_client(settings)
     runs = None
     if settings.ledger_table:
-        runs = LedgerRunHistory(settings.ledger_table, aws_clients.dynamodb_client(settings))
-    return Runtime(
-        TaskScheduler(EventBridgeBackend(client, lambda_client), target, clock), runs=runs
-    )
+        assert dynamodb is not None
+        runs = LedgerRunHistory(settings.ledger_table, dynamodb)
+    backend: SchedulerBackend = EventBridgeBackend(client, lambda_client)
+    if settings.schedule_table:
+        assert dynamodb is not None
+        backend = IndexedBackend(
+            EventBridgeBackend(client, lambda_client),
+            dynamodb,
+            settings.schedule_table,
+            clock,
+            lambda group, name: str(
+                ScheduleArn(target.partition, target.region, target.account_id, group, name)
+            ),
+        )
+    return Runtime(TaskScheduler(backend, target, clock), runs=runs)
 
 
 def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:

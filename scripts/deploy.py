@@ -34,6 +34,7 @@ from scripts.deployment.deployer import Deployer, DeployError, Sleep
 from scripts.deployment.destroy import destroy
 from scripts.deployment.function import ensure_function, ensure_invoke_config
 from scripts.deployment.ledger_table import ensure_ledger_table
+from scripts.deployment.schedule_table import ensure_schedule_table
 from scripts.package_lambda import Package, PackageError, build, package_of
 
 ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
@@ -46,6 +47,7 @@ def deploy(deployer: Deployer, package: Package) -> dict[str, str]:
     failures = deployer.ensure_queue(config.failure_queue_name, "sqs queue (on-failure)")
     dlq = deployer.ensure_queue(config.scheduler_dlq_name, "sqs queue (scheduler DLQ)")
     ledger = ensure_ledger_table(deployer)
+    ensure_schedule_table(deployer)  # the API's, not the worker's: no role of deploy's uses it
     log_group = deployer.arn("logs", f"log-group:/aws/lambda/{config.function_name}")
     execution_role, _ = deployer.ensure_role(
         config.execution_role_name,
@@ -70,6 +72,7 @@ def deploy(deployer: Deployer, package: Package) -> dict[str, str]:
         "SCHEDULER_GROUP_NAME": config.group_name,
         "SCHEDULER_DLQ_ARN": dlq,
         "LEDGER_TABLE": config.ledger_table_name,
+        "SCHEDULE_TABLE": config.schedule_table_name,
     }
 
 

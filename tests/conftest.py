@@ -5,12 +5,14 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
@@ -20,14 +22,19 @@ from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from scheduler_api.backends.base import SchedulerBackend
 from scheduler_api.backends.local.engine import LocalEngine
+from scheduler_api.backends.schedule_table import ATTRIBUTES as INDEX_ATTRIBUTES
+from scheduler_api.backends.schedule_table import GLOBAL_INDEXES
+from scheduler_api.backends.schedule_table import KEY_SCHEMA as INDEX_KEY_SCHEMA
 from scheduler_api.config import Settings
 from scheduler_api.main import create_app
 from scheduler_api.wiring import Runtime
 from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
 from scripts.package_lambda import Package, build
 from tests import probe_handler
+from tests.processes import moto_server
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 LOCAL_RUNTIME = f"python3.{sys.version_info.minor}"
@@ -223,3 +230,85 @@ def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Ite
         app = create_app(settings, clock=clock, start_engine=False)
         with TestClient(app, headers=AUTH) as client:
             yield Api(client, app.state.runtime.service.backend)
+
+
+SCHEDULE_TABLE = "schedules"
+
+
+def create_schedule_table(client: Any, name: str = SCHEDULE_TABLE) -> None:
+    """The schedule index as make deploy-lambda creates it."""
+    client.create_table(
+        TableName=name,
+        KeySchema=INDEX_KEY_SCHEMA,
+        AttributeDefinitions=INDEX_ATTRIBUTES,
+        GlobalSecondaryIndexes=GLOBAL_INDEXES,
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto_server over HTTP for the session; the tests that use it reset it after."""
+    with moto_server() as url:
+        yield url
+
+
+@dataclass
+class IndexedApi(Api):
+    """The app on AWS with the schedule index (SCHEDULE_TABLE). `scheduler` is a client of
+    the test's own; the app's clients (with its retry settings) are below."""
+
+    dynamodb: DynamoDBClient | None = None
+
+    @property
+    def table(self) -> Any:
+        return getattr(self.backend, "table")  # noqa: B009 - IndexedBackend's
+
+    @property
+    def app_dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self.table._client
+        return client
+
+    @property
+    def app_scheduler(self) -> EventBridgeSchedulerClient:
+        client: EventBridgeSchedulerClient = getattr(self.backend, "eventbridge")._client  # noqa: B009
+        return client
+
+
+@contextmanager
+def indexed_aws_app(
+    clock: FakeClock, endpoint: str | None = None, **settings: Any
+) -> Iterator[IndexedApi]:
+    """In-process moto, or a moto_server at `endpoint` (boto3 over HTTP). The app makes
+    its own clients from its settings, as it does when deployed."""
+    with nullcontext() if endpoint else mock_aws():
+        scheduler = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint)
+        for group in (GROUP, "other-team"):
+            scheduler.create_schedule_group(Name=group)
+        dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+        create_schedule_table(dynamodb)
+        resolved = make_settings(
+            schedule_table=SCHEDULE_TABLE, aws_endpoint_url=endpoint, **settings
+        )
+        app = create_app(resolved, clock=clock)
+        try:
+            with TestClient(app, headers=AUTH) as client:
+                yield IndexedApi(client, app.state.runtime.service.backend, scheduler, dynamodb)
+        finally:
+            if endpoint:
+                httpx.post(f"{endpoint}/moto-api/reset")
+
+
+@pytest.fixture(params=["local", "aws", "aws-http"])
+def finder(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Api]:
+    """The app where filters work: local, and AWS with the index on moto in-process and
+    on a moto_server over HTTP."""
+    if request.param == "local":
+        settings = make_local_settings(tmp_path / "s.db")
+        app = create_app(settings, clock=clock, start_engine=False)
+        with TestClient(app, headers=AUTH) as client:
+            yield Api(client, app.state.runtime.service.backend)
+        return
+    endpoint = request.getfixturevalue("moto_endpoint") if request.param == "aws-http" else None
+    with indexed_aws_app(clock, endpoint) as api:
+        yield api

@@ -72,7 +72,7 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
 ) -> None:
     assert deploy("deploy", "--zip", str(local_package.path)) == 0
     first = output_lines(capsys)
-    assert statuses(first) == ["created"] * 8
+    assert statuses(first) == ["created"] * 9
     printed = " ".join(" ".join(parts) for parts in first)
     assert "iam/scheduler-api-policy.json" in printed  # what the API's identity needs
     assert "lambda:InvokeFunction" in printed
@@ -132,13 +132,16 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
     ttl = dynamodb.describe_time_to_live(TableName=f"{FUNCTION}-ledger")["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
     assert function["Environment"]["Variables"]["LEDGER_TABLE"] == f"{FUNCTION}-ledger"
+    index = dynamodb.describe_table(TableName=f"{FUNCTION}-schedules")["Table"]
+    assert index["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [g["IndexName"] for g in index["GlobalSecondaryIndexes"]] == ["by_view"]
     assert function["Environment"]["Variables"]["LEDGER_IN_PROGRESS_TIMEOUT_SECONDS"] == "60"
     assert function["Environment"]["Variables"]["LAMBDA_MAX_RETRIES"] == "2"
 
     # Again: every line unchanged, nothing written, no code uploaded.
     recorder = SendRecorder()
     assert deploy("deploy", "--zip", str(local_package.path), recorder=recorder) == 0
-    assert statuses(output_lines(capsys)) == ["unchanged"] * 8
+    assert statuses(output_lines(capsys)) == ["unchanged"] * 9
     assert [op for op in recorder.operations if op.startswith(WRITES)] == []
     again = lambda_.get_function_configuration(FunctionName=FUNCTION)
     assert again["LastModified"] == function["LastModified"]
@@ -151,17 +154,20 @@ def test_deploy_then_redeploy_then_schedule_then_destroy(
     )
     assert settings["SCHEDULER_LAMBDA_ARN"] == FUNCTION_ARN
     assert settings["LEDGER_TABLE"] == f"{FUNCTION}-ledger"
+    assert settings["SCHEDULE_TABLE"] == f"{FUNCTION}-schedules"
     env = {**settings, "AWS_ENDPOINT_URL": endpoint}
     with scheduler_api(env, cwd=tmp_path) as api:
         response = httpx.post(f"{api}/scheduler/schedule", json=task_body(), timeout=10)
         assert response.status_code == 200, response.text
+        found = httpx.get(f"{api}/scheduler/schedules", params={"user_id": 456}, timeout=10)
+        assert [i["task_id"] for i in found.json()["schedules"]] == ["task-123"]
     schedule = client("scheduler", endpoint).get_schedule(GroupName=GROUP, Name="task-123")
     assert schedule["Target"]["Arn"] == FUNCTION_ARN
     assert schedule["Target"]["RoleArn"] == scheduler_role["Arn"]
     assert schedule["Target"]["DeadLetterConfig"] == {"Arn": DLQ_ARN}
 
     assert deploy("destroy", "--yes") == 0
-    assert statuses(output_lines(capsys)) == ["deleted"] * 8
+    assert statuses(output_lines(capsys)) == ["deleted"] * 9
     assert lambda_.list_functions()["Functions"] == []
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == []
     assert sqs.list_queues().get("QueueUrls", []) == []
@@ -177,7 +183,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(
 ) -> None:
     assert deploy("deploy", "--dry-run", "--zip", str(local_package.path)) == 0
     lines = output_lines(capsys)
-    assert [parts[1].split()[0] for parts in lines if parts[0] == "would"] == ["create"] * 8
+    assert [parts[1].split()[0] for parts in lines if parts[0] == "would"] == ["create"] * 9
     assert client("lambda", endpoint).list_functions()["Functions"] == []
     assert client("iam", endpoint).list_roles()["Roles"] == []
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, LocalApp, task_body
+from tests.conftest import Api, task_body
 
 
 def add(
@@ -36,9 +36,9 @@ def task_ids(items: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.fixture
-def catalogue(local_app: LocalApp) -> Api:
+def catalogue(finder: Api) -> Api:
     """A few schedules with different owners, actions, labels, kinds and next fires."""
-    api = Api(local_app.client, local_app.runtime.service.backend)
+    api = finder
     add(api, "r-456-a", user_id=456, cron="0 1 * * ? *", labels={"customer": "c-1"})  # 01:00
     add(api, "r-456-b", user_id=456, action="process_payment", cron="0 3 * * ? *")  # 03:00
     add(
@@ -104,9 +104,9 @@ def test_bad_filters_are_422(catalogue: Api) -> None:
         assert catalogue.client.get("/scheduler/schedules", params=params).status_code == 422
 
 
-def test_pages_stay_whole_while_schedules_come_and_go(local_app: LocalApp) -> None:
+def test_pages_stay_whole_while_schedules_come_and_go(finder: Api) -> None:
     """Every schedule present from start to end is seen exactly once."""
-    api = Api(local_app.client, local_app.runtime.service.backend)
+    api = finder
     rng = random.Random(11)
     for n in range(60):
         add(api, f"t-{n:03d}", cron=f"{rng.randrange(60)} {rng.randrange(24)} * * ? *")

@@ -50,9 +50,9 @@ class EventBridgeBackend:
     ) -> IndexedPage:
         """ListSchedules filters by name prefix and state only: the rest needs an index."""
         raise IndexUnavailableError(
-            "filtering schedules on AWS needs a schedule index of our own (SCHEDULE_TABLE),"
-            " which this version does not keep yet: list without filters, or use the local"
-            " engine"
+            "filtering schedules on AWS needs the schedule index: set SCHEDULE_TABLE"
+            " (make deploy-lambda creates the table and prints the setting), then run"
+            " make reindex for the schedules made before it"
         )
 
     def run_now(self, schedule: Schedule, now: datetime) -> str:

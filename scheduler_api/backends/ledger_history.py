@@ -10,7 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from scheduler_api.backends.aws_errors import aws_errors
 from scheduler_api.backends.local.history import Run
-from scheduler_api.backends.local.timing import from_epoch
+from scheduler_api.backends.timing import from_epoch
 from task_contract import LedgerRecord
 
 if TYPE_CHECKING:

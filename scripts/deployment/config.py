@@ -51,5 +51,9 @@ class DeployConfig(BaseSettings):
         return f"{self.function_name}-ledger"
 
     @property
+    def schedule_table_name(self) -> str:
+        return f"{self.function_name}-schedules"
+
+    @property
     def handler(self) -> str:
         return "lambda_worker.handler.lambda_handler"

@@ -39,7 +39,7 @@ def ensure_ledger_table(deployer: Deployer) -> str:
             AttributeDefinitions=ATTRIBUTES,
             BillingMode="PAY_PER_REQUEST",
         )["TableDescription"]
-        _wait_active(deployer, name)
+        wait_active(deployer, name)
         _enable_ttl(deployer, name)
         return str(table["TableArn"])
     ttl = deployer.dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -62,7 +62,7 @@ def _enable_ttl(deployer: Deployer, name: str) -> None:
     )
 
 
-def _wait_active(deployer: Deployer, name: str) -> None:
+def wait_active(deployer: Deployer, name: str) -> None:
     for _ in range(TABLE_WAIT_TRIES):
         if deployer.dynamodb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE":
             return

@@ -26,15 +26,9 @@ from scheduler_api.backends.base import (
 )
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.executions import add_execution
-from scheduler_api.backends.local.index import (
-    add_labels,
-    find,
-    index_columns,
-    labels_in,
-    task_body,
-    write_index,
-)
-from scheduler_api.backends.local.timing import first_fire, from_epoch, next_fire_after, to_epoch
+from scheduler_api.backends.local.index import add_labels, find, index_columns, write_index
+from scheduler_api.backends.task_fields import labels_in, task_body
+from scheduler_api.backends.timing import first_fire, from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
     BackendFailureError,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
 
 from scheduler_api.backends.base import ScheduleSpec
-from scheduler_api.backends.local.timing import to_epoch
+from scheduler_api.backends.timing import to_epoch
 from task_contract import RunStatus
 
 

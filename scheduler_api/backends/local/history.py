@@ -9,7 +9,7 @@ from sqlite3 import Row
 from typing import Any
 
 from scheduler_api.backends.local.database import Database
-from scheduler_api.backends.local.timing import from_epoch
+from scheduler_api.backends.timing import from_epoch
 from task_contract import RunStatus
 
 

@@ -16,10 +16,10 @@ from scheduler_api.backends.base import (
     IndexedPage,
     IndexedSchedule,
     ScheduleFilter,
-    ScheduleKind,
     ScheduleSpec,
 )
-from scheduler_api.backends.local.timing import from_epoch, to_epoch
+from scheduler_api.backends.task_fields import kind_of, labels_in, task_body
+from scheduler_api.backends.timing import from_epoch, to_epoch
 from scheduler_api.errors import RequestValidationFailedError
 
 # Not scheduled to fire (paused, finished): sorted after every time. The order and the
@@ -57,19 +57,6 @@ INDEX_COLUMNS = {
 }
 
 
-def task_body(spec: ScheduleSpec) -> dict[str, Any]:
-    """The callback body inside the schedule's Input ({} if it is not one of ours)."""
-    try:
-        body = json.loads(json.loads(spec.target.input)["body"])
-    except (ValueError, KeyError, TypeError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def kind_of(expression: str) -> ScheduleKind:
-    return "one-time" if expression.startswith("at(") else "recurring"
-
-
 def index_columns(spec: ScheduleSpec, body: dict[str, Any]) -> dict[str, Any]:
     """The schedule's indexed columns (INDEX_COLUMNS), from its spec and task_body."""
     user_id = body.get("user_id")
@@ -81,11 +68,6 @@ def index_columns(spec: ScheduleSpec, body: dict[str, Any]) -> dict[str, Any]:
         "expression": spec.expression,
         "timezone": spec.timezone,
     }
-
-
-def labels_in(body: dict[str, Any]) -> dict[str, str]:
-    labels = body.get("labels") or {}
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def add_labels(conn: sqlite3.Connection, schedule_id: str, labels: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ from scheduler_api.backends.local.backend import spec_from_json
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.executions import add_execution
 from scheduler_api.backends.local.invoker import Outcome
-from scheduler_api.backends.local.timing import from_epoch, next_fire_after, to_epoch
+from scheduler_api.backends.timing import from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
 from task_contract import RunStatus
 

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from scheduler_api.backends.base import ScheduleSpec
 from scheduler_api.scheduling.expressions import (
+    AtExpression,
     RateExpression,
+    local_to_utc,
     next_fire_times,
     parse_expression,
     parse_timezone,
@@ -42,5 +44,38 @@ def next_fire_after(spec: ScheduleSpec, after: datetime, created_at: datetime) -
         anchor=created_at,
         start_date=spec.start_date,
         end_date=spec.end_date,
+    )
+    return times[0] if times else None
+
+
+def upcoming_fire(
+    expression: str,
+    timezone: str,
+    *,
+    state: str,
+    anchor: datetime,
+    start_date: datetime | None,
+    end_date: datetime | None,
+    now: datetime,
+) -> datetime | None:
+    """What an index sorts a schedule by: its next fire from `now` (now included, so a
+    rate() schedule created this moment is listed at once); None when paused or done.
+
+    A one-time schedule keeps its at() time after it passes: EventBridge deletes it only
+    once it has run, so the index looks for it there until it is gone."""
+    if state == "DISABLED":
+        return None
+    parsed = parse_expression(expression)
+    zone = parse_timezone(timezone)
+    if isinstance(parsed, AtExpression):
+        return local_to_utc(parsed.when, zone)
+    times = next_fire_times(
+        parsed,
+        zone=zone,
+        after=now - timedelta(microseconds=1),
+        count=1,
+        anchor=anchor,
+        start_date=start_date,
+        end_date=end_date,
     )
     return times[0] if times else None

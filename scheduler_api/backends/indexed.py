@@ -1,0 +1,116 @@
+"""EventBridge with the schedule table (SCHEDULE_TABLE) kept beside it: every create,
+update and delete is written to the table around the EventBridge call, in the order
+schedule_table describes, so that a failure at any step is healed, not left."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from scheduler_api.backends.base import (
+    IndexedPage,
+    Schedule,
+    ScheduleFilter,
+    SchedulePage,
+    ScheduleSpec,
+)
+from scheduler_api.backends.eventbridge import EventBridgeBackend
+from scheduler_api.backends.schedule_table import Entry, ScheduleTable
+from scheduler_api.clock import Clock
+from scheduler_api.errors import ScheduleNotFoundError, SchedulerError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+T = TypeVar("T")
+
+
+class IndexedBackend:
+    def __init__(
+        self,
+        eventbridge: EventBridgeBackend,
+        dynamodb: DynamoDBClient,
+        table_name: str,
+        clock: Clock,
+        arn_of: Callable[[str, str], str],
+    ) -> None:
+        self.eventbridge = eventbridge
+        self.table = ScheduleTable(dynamodb, table_name, clock, self.truth)
+        self.clock = clock
+        self._arn_of = arn_of
+
+    def create_schedule(self, spec: ScheduleSpec) -> str:
+        now = self.clock()
+        entry = Entry.of(
+            self._arn_of(spec.group_name, spec.name),
+            spec,
+            anchor=now,
+            now=now,
+            created_at=now,
+            updated_at=now,
+        )
+        intent = self.table.intend(spec.group_name, spec.name, lambda _: entry)
+        arn = self._change(
+            spec.group_name, spec.name, lambda: self.eventbridge.create_schedule(spec)
+        )
+        self.table.settle(spec.group_name, spec.name, intent)
+        return arn
+
+    def update_schedule(self, spec: ScheduleSpec) -> str:
+        now = self.clock()
+        arn = self._arn_of(spec.group_name, spec.name)
+
+        def updated(current: Entry | None) -> Entry:
+            created = None if current is None else current.created_at
+            return Entry.of(arn, spec, anchor=now, now=now, created_at=created, updated_at=now)
+
+        intent = self.table.intend(spec.group_name, spec.name, updated)
+        arn = self._change(
+            spec.group_name, spec.name, lambda: self.eventbridge.update_schedule(spec)
+        )
+        self.table.settle(spec.group_name, spec.name, intent)
+        return arn
+
+    def delete_schedule(self, group_name: str, name: str) -> None:
+        intent = self.table.intend(group_name, name, lambda current: current)
+        self._change(group_name, name, lambda: self.eventbridge.delete_schedule(group_name, name))
+        self.table.settle(group_name, name, intent, removed=True)
+
+    def _change(self, group_name: str, name: str, call: Callable[[], T]) -> T:
+        """Step 2; if EventBridge refuses or fails, the entry is healed from what it holds."""
+        try:
+            return call()
+        except SchedulerError:
+            self.table.heal_quietly(group_name, name)
+            raise
+
+    def find_schedules(
+        self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
+    ) -> IndexedPage:
+        return self.table.find(group_name, where, limit=limit, next_token=next_token)
+
+    def get_schedule(self, group_name: str, name: str) -> Schedule:
+        return self.eventbridge.get_schedule(group_name, name)
+
+    def run_now(self, schedule: Schedule, now: datetime) -> str:
+        return self.eventbridge.run_now(schedule, now)
+
+    def list_schedules(
+        self,
+        group_name: str,
+        *,
+        limit: int,
+        next_token: str | None = None,
+        name_prefix: str | None = None,
+    ) -> SchedulePage:
+        return self.eventbridge.list_schedules(
+            group_name, limit=limit, next_token=next_token, name_prefix=name_prefix
+        )
+
+    def truth(self, group_name: str, name: str) -> Schedule | None:
+        """What EventBridge holds, None if nothing (the table's `fetch`)."""
+        try:
+            return self.eventbridge.get_schedule(group_name, name)
+        except ScheduleNotFoundError:
+            return None
