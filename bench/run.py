@@ -49,7 +49,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
             count=25_000 if args.quick else 100_000, bulk=2_500 if args.quick else 10_000
         ),
         "8": lambda: finding_aws(
-            count=2_500 if args.quick else 10_000, bulk=250 if args.quick else 1_000
+            count=2_500 if args.quick else 10_000, bulk=50 if args.quick else 200
         ),
     }
 

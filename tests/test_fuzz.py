@@ -30,7 +30,9 @@ from tests.conftest import (
     AUTH,
     GROUP,
     REGION,
+    SCHEDULE_TABLE,
     FakeClock,
+    create_schedule_table,
     create_table,
     make_local_settings,
     make_settings,
@@ -72,8 +74,11 @@ def fuzz_app(
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=GROUP)
-        create_table(boto3.client("dynamodb", region_name=REGION), "fuzz-ledger")
-        app = create_app(make_settings(ledger_table="fuzz-ledger"), clock=FakeClock())
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_table(dynamodb, "fuzz-ledger")
+        create_schedule_table(dynamodb)  # filters and bulk with the index, as deployed
+        settings = make_settings(ledger_table="fuzz-ledger", schedule_table=SCHEDULE_TABLE)
+        app = create_app(settings, clock=FakeClock())
         with TestClient(app):
             yield app
 
