@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install test lint format run clean package-lambda deploy-lambda destroy reindex invoke-local logs bench
+.PHONY: install test lint format run clean package-lambda deploy-lambda destroy reindex invoke-local logs bench screenshots
 
 $(STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ logs: $(STAMP)  ## the function's CloudWatch logs (ARGS="--since 1h --follow")
 
 bench: $(STAMP)  ## every benchmark, as ratios to same-run baselines (ARGS="--quick --steady-seconds 10")
 	$(BIN)/python -m bench.run $(ARGS)
+
+screenshots: $(STAMP)  ## the dashboard's pictures in docs/screenshots (the browser tests take them)
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/test_dashboard.py
 
 clean:  ## remove the venv, caches and build output (not var/, which holds local schedules)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

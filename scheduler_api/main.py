@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 from fastapi import FastAPI
 
+from scheduler_api.api.docs import install_offline_docs
 from scheduler_api.api.errors import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
-from scheduler_api.api.routes import finding, health, lifecycle, runs, scheduler
+from scheduler_api.api.routes import finding, health, lifecycle, overview, runs, scheduler
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.clock import Clock, system_clock
 from scheduler_api.config import Settings, load_settings
+from scheduler_api.dashboard.routes import install_dashboard
 from scheduler_api.observability import RequestIdMiddleware, configure_logging
 from scheduler_api.startup import ConfigurationErrorMiddleware
 from scheduler_api.wiring import Runtime, build_aws_runtime, build_local_runtime
@@ -79,15 +81,20 @@ def create_app(
         summary="Schedule one-time and recurring tasks on EventBridge Scheduler",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served with local assets: install_offline_docs
+        redoc_url=None,
     )
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outside the body limit: the 413 carries its id
     app.add_middleware(ConfigurationErrorMiddleware)  # start-up only
     install_error_handlers(app)
+    install_offline_docs(app)
+    install_dashboard(app)
     app.include_router(health.router)
     app.include_router(scheduler.router)
     app.include_router(lifecycle.router)
     app.include_router(finding.router)
+    app.include_router(overview.router)
     app.include_router(runs.router)
     return app
 

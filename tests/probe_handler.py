@@ -59,3 +59,15 @@ def events_for(task_id: str) -> list[dict[str, Any]]:
 def reset() -> None:
     EVENTS.clear()
     FAILURES.clear()
+
+
+def failing_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """For server processes: raises while $PROBE_FAIL_FILE exists and names the task_id
+    (one per line), so a test can make a task dead-letter, then let its redrive succeed."""
+    task_id = json.loads(event["body"])["task_id"]
+    path = os.environ.get("PROBE_FAIL_FILE", "")
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as names:
+            if task_id in names.read().split():
+                raise ProbeFailureError(f"probe failure of {task_id}")
+    return lambda_handler(event, context)

@@ -140,6 +140,11 @@ class SchedulerBackend(Protocol):
         while schedules are added or removed. IndexUnavailableError if there is no index."""
         ...
 
+    def count_by_state(self, group_name: str) -> dict[str, int]:
+        """How many schedules are ENABLED and DISABLED. IndexUnavailableError without an
+        index."""
+        ...
+
     def run_now(self, schedule: Schedule, now: datetime) -> str:
         """Invoke the schedule's target once, now, outside its schedule, with its Input as
         EventBridge would send it (scheduled time now, a new execution id, attempt 1);

@@ -90,6 +90,9 @@ class IndexedBackend:
     ) -> IndexedPage:
         return self.table.find(group_name, where, limit=limit, next_token=next_token)
 
+    def count_by_state(self, group_name: str) -> dict[str, int]:
+        return self.table.count_by_state(group_name)
+
     def get_schedule(self, group_name: str, name: str) -> Schedule:
         return self.eventbridge.get_schedule(group_name, name)
 

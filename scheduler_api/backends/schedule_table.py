@@ -323,6 +323,30 @@ class ScheduleTable:
 
     # Reads.
 
+    def count_by_state(self, group: str) -> dict[str, int]:
+        """A COUNT query of the group's `all` view (it reads every entry of the group)."""
+        counts = {"ENABLED": 0, "DISABLED": 0}
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": VIEW_INDEX,
+            "KeyConditionExpression": "#view = :view",
+            "FilterExpression": "#state = :disabled",
+            "ExpressionAttributeNames": {"#view": "view", "#state": "state"},
+            "ExpressionAttributeValues": {
+                ":view": {"S": f"{group}|all"},
+                ":disabled": {"S": "DISABLED"},
+            },
+            "Select": "COUNT",
+        }
+        while True:
+            with aws_errors(SERVICE, "Query", missing_is_not_found=False):
+                response = self._client.query(**request)
+            counts["DISABLED"] += response["Count"]
+            counts["ENABLED"] += response["ScannedCount"] - response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return counts
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def find(
         self, group: str, where: ScheduleFilter, *, limit: int, next_token: str | None
     ) -> IndexedPage:

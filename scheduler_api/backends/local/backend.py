@@ -214,6 +214,15 @@ class LocalBackend:
         with self.database.read() as conn:
             return find(conn, group_name, where, limit=limit, next_token=next_token)
 
+    def count_by_state(self, group_name: str) -> dict[str, int]:
+        with self.database.read() as conn:
+            rows = conn.execute(
+                "SELECT coalesce(state, 'ENABLED') AS state, count(*) AS n FROM schedules"
+                " WHERE group_name = ? GROUP BY 1",
+                (group_name,),
+            ).fetchall()
+        return {"ENABLED": 0, "DISABLED": 0} | {row["state"]: row["n"] for row in rows}
+
     def _index_older_rows(self) -> None:
         """Rows written before the index existed get their columns and labels once."""
         with self.database.read() as conn:

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS executions (
 DROP INDEX IF EXISTS executions_due;
 CREATE INDEX IF NOT EXISTS executions_by_status_due ON executions (status, due_at);
 CREATE INDEX IF NOT EXISTS executions_task ON executions (task_id, scheduled_time);
+CREATE INDEX IF NOT EXISTS executions_by_scheduled ON executions (scheduled_time);
 
 CREATE TABLE IF NOT EXISTS attempts (
     execution_id TEXT NOT NULL,

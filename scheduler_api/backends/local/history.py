@@ -67,6 +67,16 @@ class RunHistory:
             ).fetchall()
         return [_run(row) for row in rows]
 
+    def since(self, moment: datetime, limit: int = 10_000) -> list[Run]:
+        """Runs scheduled at or after `moment`, oldest first (the dashboard's overview)."""
+        with self.database.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM executions WHERE scheduled_time >= ? ORDER BY scheduled_time"
+                " LIMIT ?",
+                (moment.timestamp(), limit),
+            ).fetchall()
+        return [_run(row) for row in rows]
+
     def dead_letters(self, limit: int = 50) -> list[DeadLetter]:
         with self.database.read() as conn:
             rows = conn.execute(

@@ -1,0 +1,64 @@
+"""What the dashboard's overview and schedule table show beside the schedules: counts by
+state, the last hour's runs and their lateness, and each task's last run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from scheduler_api.api.auth import protected_router
+from scheduler_api.api.deps import RunsReaderDep, TaskSchedulerDep
+from scheduler_api.errors import IndexUnavailableError
+from scheduler_api.schemas import LastRunsResponse, LatenessPoint, OverviewResponse, RunOut
+from scheduler_api.wiring import Runtime
+
+router = protected_router("overview")
+WINDOW = timedelta(hours=1)
+MAX_TASKS = 100
+
+
+@router.get("/overview", response_model=OverviewResponse)
+async def overview(request: Request, service: TaskSchedulerDep) -> OverviewResponse:
+    """Schedules by state; on the local engine also the last hour's runs by status and
+    each one's fire lateness."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        counts = await run_in_threadpool(service.backend.count_by_state, service.target.group_name)
+    except IndexUnavailableError:
+        counts = None
+    if runtime.history is None:
+        return OverviewResponse(schedules=counts, runs_last_hour=None, lateness=None)
+    runs = await run_in_threadpool(runtime.history.since, service.clock() - WINDOW)
+    return OverviewResponse(
+        schedules=counts,
+        runs_last_hour=dict(Counter(str(run.status) for run in runs)),
+        lateness=[
+            LatenessPoint(
+                scheduled_time=run.scheduled_time,
+                lateness_seconds=(run.started_at - run.scheduled_time).total_seconds(),
+            )
+            for run in runs
+            if run.started_at is not None
+        ],
+    )
+
+
+@router.get("/tasks/last-runs", response_model=LastRunsResponse)
+async def last_runs(
+    reader: RunsReaderDep,
+    task_id: Annotated[list[str], Query(min_length=1, max_length=MAX_TASKS)],
+) -> LastRunsResponse:
+    """Each task's newest run (null if none): one read per task."""
+
+    def newest() -> dict[str, RunOut | None]:
+        found: dict[str, RunOut | None] = {}
+        for task in task_id:
+            runs = reader.runs(task, 1)
+            found[task] = RunOut.model_validate(runs[0]) if runs else None
+        return found
+
+    return LastRunsResponse(last_runs=await run_in_threadpool(newest))

@@ -1,0 +1,97 @@
+"""/dashboard: the page, its assets, and signing in (a cookie; see api.auth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from scheduler_api.api.auth import (
+    DASHBOARD_HEADER,
+    SESSION_COOKIE,
+    dashboard_session_valid,
+    loopback,
+    token_known,
+)
+
+STATIC = Path(__file__).resolve().parent / "static"
+# No inline script or style, nothing from another origin.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+
+class SignIn(BaseModel):
+    token: str = Field(min_length=1, max_length=1024)
+
+
+def _tokens(request: Request) -> list[str]:
+    tokens: list[str] = request.app.state.api_tokens
+    return tokens
+
+
+def _allowed_here(request: Request) -> None:
+    """With no tokens configured, loopback clients only, as the API."""
+    if not _tokens(request) and not loopback(request):
+        raise HTTPException(
+            403, "No SCHEDULER_API_TOKENS are configured: only loopback clients are answered"
+        )
+
+
+def _from_dashboard(request: Request) -> None:
+    if request.headers.get(DASHBOARD_HEADER) != "1":
+        raise HTTPException(403, f"send the {DASHBOARD_HEADER} header")
+
+
+@router.get("", response_class=HTMLResponse)
+async def page(request: Request) -> HTMLResponse:
+    _allowed_here(request)
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+@router.get("/session")
+async def session(request: Request) -> dict[str, Any]:
+    _allowed_here(request)
+    tokens = _tokens(request)
+    signed_in = not tokens or dashboard_session_valid(request, tokens)
+    return {"tokens_required": bool(tokens), "signed_in": signed_in}
+
+
+@router.post("/session")
+async def sign_in(request: Request, body: SignIn, response: Response) -> dict[str, Any]:
+    _allowed_here(request)
+    _from_dashboard(request)
+    if not token_known(body.token, _tokens(request)):
+        raise HTTPException(401, "That token is not one of SCHEDULER_API_TOKENS")
+    response.set_cookie(
+        SESSION_COOKIE,
+        body.token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return {"tokens_required": True, "signed_in": True}
+
+
+@router.delete("/session")
+async def sign_out(request: Request, response: Response) -> dict[str, Any]:
+    _from_dashboard(request)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return {"signed_in": False}
+
+
+def install_dashboard(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")

@@ -1,0 +1,225 @@
+"""The dashboard in a real browser: headless Chromium (Debian's) driven by Playwright,
+against the API under a real uvicorn process with the local engine running."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import task_body
+from tests.processes import scheduler_api
+
+TOKEN = "dashboard-token-0123456789"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = os.environ.get("SCREENSHOTS_DIR")  # make screenshots: README's pictures
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    home = tmp_path_factory.mktemp("dashboard")
+    fail_file = home / "fail.txt"
+    env = {
+        "SCHEDULER_BACKEND": "local",
+        "LOCAL_DB_PATH": str(home / "s.db"),
+        "LOCAL_LAMBDA_HANDLER": "tests.probe_handler.failing_handler",
+        "PROBE_FAIL_FILE": str(fail_file),
+        "LOCAL_MAX_RETRIES": "0",
+        "SCHEDULER_API_TOKENS": TOKEN,
+    }
+    with scheduler_api(env, cwd=home) as url:
+        yield url, fail_file
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: tuple[str, Path]) -> Iterator[Page]:
+    """A browser with no network beyond the app: any other request is aborted, and none
+    may have been loaded (a request the page's CSP refuses never loads)."""
+    url = server[0]
+    ours = (url, f"blob:{url}", "data:")
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(ours) else route.abort(),
+    )
+    opened = context.new_page()
+    loaded: list[str] = []
+    opened.on("requestfinished", lambda request: loaded.append(request.url))
+    yield opened
+    context.close()
+    assert [r for r in loaded if not r.startswith(ours)] == []
+
+
+def schedule(url: str, task_id: str, **extra: Any) -> str:
+    body = {**task_body(task_id, cron="0 9 1 1 ? 2099"), **extra}
+    response = httpx.post(
+        f"{url}/scheduler/schedule",
+        json=body,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    arn: str = response.json()["schedule_arn"]
+    return arn
+
+
+def sign_in(page: Page, url: str, where: str = "#/schedules") -> None:
+    page.goto(f"{url}/dashboard{where}")
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#sign-in")).to_be_hidden()
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_the_token_is_asked_once_and_nothing_is_shown_without_it(
+    page: Page, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    schedule(url, "secret-one")
+    page.goto(f"{url}/dashboard#/schedules")
+    expect(page.get_by_label("API token")).to_be_visible()
+    expect(page.get_by_text("secret-one")).to_have_count(0)
+    page.get_by_label("API token").fill("wrong-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("That token was refused.")).to_be_visible()
+    sign_in(page, url)
+    expect(page.get_by_role("link", name="secret-one")).to_be_visible()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "scheduler_session")
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    # The cookie alone does not act: a cross-site form cannot add the dashboard's header.
+    jar = {"scheduler_session": cookie["value"]}
+    arn = httpx.get(f"{url}/scheduler/schedules", cookies=jar, timeout=10)
+    assert arn.status_code == 401
+    page.reload()  # signed in once: no prompt again
+    expect(page.get_by_role("link", name="secret-one")).to_be_visible()
+
+
+def test_a_schedule_created_by_the_api_appears_without_a_reload(
+    page: Page, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    schedule(url, "listed-first", labels={"team": "growth"})
+    sign_in(page, url)
+    expect(page.get_by_role("link", name="listed-first")).to_be_visible()
+    schedule(url, "listed-later")  # the page polls
+    expect(page.get_by_role("link", name="listed-later")).to_be_visible()
+    page.get_by_label("Label (key:value)").fill("team:growth")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("link", name="listed-later")).to_have_count(0)
+    expect(page.get_by_role("link", name="listed-first")).to_be_visible()
+    shot(page, "schedules")
+
+
+def test_run_now_shows_a_succeeded_run_and_pause_changes_the_state(
+    page: Page, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    schedule(url, "run-me", data={"notification_type": "reminder"})
+    sign_in(page, url)
+    page.get_by_role("link", name="run-me").click()
+    expect(page.get_by_text("Next 10 fire times (UTC)")).to_be_visible()
+    run = page.get_by_role("button", name="Run now")
+    run.focus()
+    page.keyboard.press("Enter")  # usable with a keyboard
+    expect(page.locator("td.status-SUCCEEDED")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text("Paused.")).to_be_visible()
+    expect(page.locator("dd", has_text="DISABLED")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    shot(page, "schedule")
+
+
+def test_an_edit_after_someone_elses_is_412_with_a_clear_message(
+    page: Page, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    arn = schedule(url, "edited")
+    sign_in(page, url)
+    page.get_by_role("link", name="edited").click()
+    expect(page.get_by_label("cron")).to_have_value("0 9 1 1 ? 2099")
+    httpx.patch(  # someone else saves first
+        f"{url}/scheduler/schedule/{arn}",
+        json={"cron": "0 8 1 1 ? 2099"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    page.evaluate("clearInterval(timer)")  # keep the page's ETag the one it first read
+    page.get_by_label("cron").fill("0 10 1 1 ? 2099")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("This schedule changed since you opened it")).to_be_visible()
+
+
+def test_a_422_shows_next_to_its_field_and_the_preview_follows_typing(
+    page: Page, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    sign_in(page, url, "#/new")
+    timing = page.get_by_label("Expression")
+    timing.fill("0 9 ? * MON-FRI *")
+    expect(page.locator("#preview li")).to_have_count(5)
+    timing.fill("0 9 * * * *")  # both day fields set: AWS refuses it
+    expect(page.locator("#err-timing")).not_to_be_empty()
+    timing.fill("0 9 ? * MON-FRI *")
+    page.get_by_label("Task id").fill("not a valid id!")
+    page.get_by_label("User id").fill("1")
+    page.get_by_role("button", name="Create schedule").click()
+    expect(page.locator("#err-task_id")).not_to_be_empty()
+    expect(page.locator("#err-user_id")).to_be_empty()
+    shot(page, "new-schedule")
+    page.get_by_label("Task id").fill("made-in-the-form")
+    page.get_by_role("button", name="Create schedule").click()
+    expect(page.get_by_role("heading", name="Schedule made-in-the-form")).to_be_visible()
+
+
+def test_a_dead_letter_is_redriven_from_its_page(page: Page, server: tuple[str, Path]) -> None:
+    url, fail_file = server
+    fail_file.write_text("doomed\n")
+    arn = schedule(url, "doomed")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.post(f"{url}/scheduler/schedule/{arn}/run", headers=headers).status_code == 202
+    sign_in(page, url, "#/dead-letters")
+    row = page.locator("tr", has_text="doomed")
+    expect(row).to_be_visible(timeout=15_000)  # the page polls until the engine gives up
+    fail_file.write_text("")  # the cause is fixed
+    row.get_by_role("button", name="Redrive").click()
+    expect(row.locator("td.status-SUCCEEDED")).to_be_visible(timeout=15_000)
+    shot(page, "dead-letters")
+
+
+def test_the_overview_counts_and_charts(page: Page, server: tuple[str, Path]) -> None:
+    url, _ = server
+    schedule(url, "counted")
+    sign_in(page, url, "#/")
+    expect(page.locator(".card", has_text="enabled")).to_be_visible()
+    expect(page.locator("svg.chart")).to_be_visible()
+    shot(page, "overview")
+
+
+def test_the_api_docs_load_with_no_network(page: Page, server: tuple[str, Path]) -> None:
+    url, _ = server
+    page.goto(f"{url}/docs")
+    expect(page.get_by_text("Scheduler API").first).to_be_visible()
+    page.goto(f"{url}/redoc")
+    expect(page.get_by_text("Scheduler API").first).to_be_visible(timeout=15_000)
