@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 
 .PHONY: install test lint format run clean package-lambda deploy-lambda destroy reindex invoke-local logs bench screenshots
 
@@ -28,8 +29,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-run: $(STAMP)  ## scheduler API on $(HOST):$(PORT); local engine unless .env names an AWS target
-	PUBLIC_URL=http://$(HOST):$(PORT) LEDGER_DB_PATH=$${LEDGER_DB_PATH:-var/ledger.db} $(BIN)/uvicorn scheduler_api.main:app --host $(HOST) --port $(PORT)
+run: $(STAMP)  ## scheduler API on $(HOST):$(PORT), WORKERS processes; local engine unless .env names an AWS target
+	PUBLIC_URL=http://$(HOST):$(PORT) LEDGER_DB_PATH=$${LEDGER_DB_PATH:-var/ledger.db} $(BIN)/python scripts/serve.py --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 package-lambda: $(STAMP)  ## dist/lambda_worker.zip for LAMBDA_RUNTIME (python3.12) and LAMBDA_ARCH (x86_64|arm64)
 	$(BIN)/python scripts/package_lambda.py

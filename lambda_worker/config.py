@@ -26,10 +26,12 @@ ENVIRONMENT_VARIABLES = (
     "LAMBDA_MAX_RETRIES",
     "SCHEDULER_CALLBACK_SECRET",
     "LOG_LEVEL",
+    "METRICS_NAMESPACE",
 )
 DEFAULT_LEDGER_TIMEOUT_SECONDS = 900.0  # Lambda's longest timeout
 DEFAULT_LEDGER_TTL_DAYS = 7
 DEFAULT_MAX_RETRIES = 2  # Lambda's default for asynchronous invocations
+DEFAULT_METRICS_NAMESPACE = "ScheduledTasks"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 Number = TypeVar("Number", int, float)
@@ -69,6 +71,10 @@ class WorkerConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     callback_secret: str | None = None
     log_level: str = "INFO"
+    # One CloudWatch embedded-metric line per invocation, on Lambda only (it sets
+    # AWS_LAMBDA_FUNCTION_NAME); the local engine's process has /metrics instead.
+    emit_metrics: bool = False
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> WorkerConfig:
@@ -89,7 +95,16 @@ class WorkerConfig:
             max_retries=_number(environ, "LAMBDA_MAX_RETRIES", int, DEFAULT_MAX_RETRIES, 0, 2),
             callback_secret=environ.get("SCHEDULER_CALLBACK_SECRET") or None,
             log_level=level,
+            emit_metrics=bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")),
+            metrics_namespace=_namespace(environ),
         )
+
+
+def _namespace(environ: Mapping[str, str]) -> str:
+    name = environ.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
+    if not 1 <= len(name) <= 255 or name.startswith("AWS/"):
+        raise WorkerConfigError("METRICS_NAMESPACE: 1 to 255 characters, not starting with AWS/")
+    return name
 
 
 @functools.cache

@@ -8,6 +8,7 @@ TaskFailedError: Lambda's asynchronous retries and on-failure destination take o
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from mangum import Mangum
@@ -15,6 +16,7 @@ from mangum import Mangum
 from lambda_worker.app import app
 from lambda_worker.config import default_ledger, worker_config
 from lambda_worker.logs import configure_logging, log_fields
+from lambda_worker.metrics import action_of, emf_line, emit, lateness_of, now_utc, outcome_of
 from task_contract import TaskFailedError
 
 # Settings are checked here, at init: a bad one fails the import with a message naming it
@@ -42,6 +44,21 @@ def _lambda_request_id(context: Any) -> str | None:
     return getattr(context, "aws_request_id", None)
 
 
+def _report(event: dict[str, Any], status: int, response: dict[str, Any], started: float) -> None:
+    """The invocation's CloudWatch metrics, as one EMF log line (on Lambda only)."""
+    config = worker_config()
+    if not config.emit_metrics:
+        return
+    line = emf_line(
+        config.metrics_namespace,
+        action=action_of(event),
+        outcome=outcome_of(status, response.get("headers") or {}),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        lateness_s=lateness_of(event, now_utc()),
+    )
+    emit(line)
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if not isinstance(event, dict) or any(key not in event for key in REQUIRED_EVENT_KEYS):
         keys = sorted(event) if isinstance(event, dict) else type(event).__name__
@@ -49,9 +66,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
             "expected an API Gateway REST proxy event with keys "
             f"{', '.join(REQUIRED_EVENT_KEYS)} (the Input the scheduler API builds); got {keys}"
         )
+    started = time.perf_counter()
     with log_fields(lambda_request_id=_lambda_request_id(context)):
         response: dict[str, Any] = _asgi_handler(event, context)
         status = int(response["statusCode"])
+        _report(event, status, response, started)
         if status >= 500:
             logger.error("callback failed with %d; raising so Lambda retries", status)
             raise TaskFailedError(status, str(response.get("body") or ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
 
     api_tokens: SecretStr | None = Field(None, alias="SCHEDULER_API_TOKENS")
     callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
+    # /metrics: this bearer token, or any of SCHEDULER_API_TOKENS (none: loopback only).
+    metrics_token: SecretStr | None = Field(None, min_length=16, alias="METRICS_TOKEN")
+    # Read by prometheus-client from the process environment when it is imported; checked
+    # here so that a value only in .env (too late for it) is an error, not silently ignored.
+    prometheus_multiproc_dir: Path | None = Field(None, alias="PROMETHEUS_MULTIPROC_DIR")
     ledger_table: str | None = Field(None, alias="LEDGER_TABLE")
     # AWS mode: the schedule index that filtered lists and bulk operations read.
     schedule_table: str | None = Field(
@@ -85,6 +91,17 @@ class Settings(BaseSettings):
     local_shutdown_grace_seconds: float = Field(
         10.0, ge=0, le=3600, alias="LOCAL_SHUTDOWN_GRACE_SECONDS"
     )
+
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _multiproc_dir(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return value
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != str(value):
+            raise ValueError("must be set in the environment of the process, not only in .env")
+        if not value.is_dir():
+            raise ValueError("must be an existing directory (empty it before each start)")
+        return value
 
     @field_validator("lambda_arn")
     @classmethod

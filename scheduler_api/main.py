@@ -15,11 +15,20 @@ from fastapi import FastAPI
 from scheduler_api.api.docs import install_offline_docs
 from scheduler_api.api.errors import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
-from scheduler_api.api.routes import finding, health, lifecycle, overview, runs, scheduler
+from scheduler_api.api.routes import (
+    finding,
+    health,
+    lifecycle,
+    metrics,
+    overview,
+    runs,
+    scheduler,
+)
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.clock import Clock, system_clock
 from scheduler_api.config import Settings, load_settings
 from scheduler_api.dashboard.routes import install_dashboard
+from scheduler_api.metrics import RequestMetricsMiddleware
 from scheduler_api.observability import RequestIdMiddleware, configure_logging
 from scheduler_api.startup import ConfigurationErrorMiddleware
 from scheduler_api.wiring import Runtime, build_aws_runtime, build_local_runtime
@@ -61,6 +70,8 @@ def create_app(
         app.state.runtime = runtime
         app.state.task_scheduler = runtime.service
         app.state.api_tokens = resolved.tokens
+        secret = resolved.metrics_token
+        app.state.metrics_token = secret.get_secret_value() if secret else None
         if not resolved.tokens:
             logger.warning(
                 "SCHEDULER_API_TOKENS is not set: /scheduler answers loopback clients only"
@@ -85,12 +96,14 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outside the body limit: the 413 carries its id
     app.add_middleware(ConfigurationErrorMiddleware)  # start-up only
     install_error_handlers(app)
     install_offline_docs(app)
     install_dashboard(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(scheduler.router)
     app.include_router(lifecycle.router)
     app.include_router(finding.router)

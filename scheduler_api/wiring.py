@@ -28,6 +28,7 @@ from scheduler_api.config import (
     partition_of,
 )
 from scheduler_api.errors import BackendUnavailableError
+from scheduler_api.metrics import EngineMetrics
 from scheduler_api.scheduling.names import ScheduleArn
 from scheduler_api.services.task_scheduler import ServiceTarget, TaskScheduler
 
@@ -157,6 +158,7 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         retry=RetryPolicy(settings.local_max_retries, settings.local_retry_base_seconds),
         concurrency=settings.local_concurrency,
         shutdown_grace_seconds=settings.local_shutdown_grace_seconds,
+        observer=EngineMetrics(),
     )
     backend = LocalBackend(
         database,

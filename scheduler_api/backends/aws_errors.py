@@ -25,6 +25,7 @@ from scheduler_api.errors import (
     ScheduleExistsError,
     ScheduleNotFoundError,
 )
+from scheduler_api.metrics import backend_call
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,21 @@ def aws_errors(
     missing_is_not_found: bool = True,
     client_field: str | None = None,
 ) -> Iterator[None]:
-    """`client_field`: the query field to blame when AWS calls the input invalid."""
+    """`client_field`: the query field to blame when AWS calls the input invalid. Each
+    call is also timed and counted for /metrics, as `Service.Operation`."""
+    with (
+        backend_call(f"{service.replace(' ', '')}.{operation}"),
+        _translated(
+            service, operation, missing_is_not_found=missing_is_not_found, client_field=client_field
+        ),
+    ):
+        yield
+
+
+@contextmanager
+def _translated(
+    service: str, operation: str, *, missing_is_not_found: bool, client_field: str | None
+) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:

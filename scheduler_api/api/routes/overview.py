@@ -8,12 +8,19 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Query, Request
+from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import RunsReaderDep, TaskSchedulerDep
 from scheduler_api.errors import IndexUnavailableError
-from scheduler_api.schemas import LastRunsResponse, LatenessPoint, OverviewResponse, RunOut
+from scheduler_api.schemas import (
+    LastRunsResponse,
+    LatenessPoint,
+    OverviewResponse,
+    RunOut,
+    error_doc,
+)
 from scheduler_api.wiring import Runtime
 
 router = protected_router("overview")
@@ -21,7 +28,14 @@ WINDOW = timedelta(hours=1)
 MAX_TASKS = 100
 
 
-@router.get("/overview", response_model=OverviewResponse)
+@router.get(
+    "/overview",
+    response_model=OverviewResponse,
+    responses={
+        502: error_doc("AWS refused the read"),
+        503: error_doc("The store is busy or unavailable"),
+    },
+)
 async def overview(request: Request, service: TaskSchedulerDep) -> OverviewResponse:
     """Schedules by state; on the local engine also the last hour's runs by status and
     each one's fire lateness."""
@@ -47,10 +61,21 @@ async def overview(request: Request, service: TaskSchedulerDep) -> OverviewRespo
     )
 
 
-@router.get("/tasks/last-runs", response_model=LastRunsResponse)
+TaskIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+@router.get(
+    "/tasks/last-runs",
+    response_model=LastRunsResponse,
+    responses={
+        501: error_doc("Runs are not kept by this backend (AWS without LEDGER_TABLE)"),
+        502: error_doc("AWS refused the read"),
+        503: error_doc("The store is busy or unavailable"),
+    },
+)
 async def last_runs(
     reader: RunsReaderDep,
-    task_id: Annotated[list[str], Query(min_length=1, max_length=MAX_TASKS)],
+    task_id: Annotated[list[TaskIdText], Query(min_length=1, max_length=MAX_TASKS)],
 ) -> LastRunsResponse:
     """Each task's newest run (null if none): one read per task."""
 

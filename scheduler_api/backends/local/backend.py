@@ -36,6 +36,7 @@ from scheduler_api.errors import (
     ScheduleExistsError,
     ScheduleNotFoundError,
 )
+from scheduler_api.metrics import metered
 from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.scheduling.expressions import parse_expression, parse_timezone
 
@@ -104,6 +105,7 @@ class LocalBackend:
             f"schedule/{group_name}/{name}"
         )
 
+    @metered("local")
     def create_schedule(self, spec: ScheduleSpec) -> str:
         _validate(spec)
         now = self.clock()
@@ -141,6 +143,7 @@ class LocalBackend:
         self.on_change(fire)
         return arn
 
+    @metered("local")
     def update_schedule(self, spec: ScheduleSpec) -> str:
         _validate(spec)
         now = self.clock()
@@ -185,6 +188,7 @@ class LocalBackend:
         fire = next_fire_after(spec, since, from_epoch(row["created_at"]))
         return fire if fire is not None and fire <= now else None
 
+    @metered("local")
     def get_schedule(self, group_name: str, name: str) -> Schedule:
         with self.database.read() as conn:
             row = conn.execute(
@@ -208,12 +212,14 @@ class LocalBackend:
             broken=row["broken"],
         )
 
+    @metered("local")
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
     ) -> IndexedPage:
         with self.database.read() as conn:
             return find(conn, group_name, where, limit=limit, next_token=next_token)
 
+    @metered("local")
     def count_by_state(self, group_name: str) -> dict[str, int]:
         with self.database.read() as conn:
             rows = conn.execute(
@@ -238,6 +244,7 @@ class LocalBackend:
                 except (ValueError, KeyError, TypeError):
                     continue  # broken: the engine sets it aside; it lists without them
 
+    @metered("local")
     def run_now(self, schedule: Schedule, now: datetime) -> str:
         """An execution due now, outside the schedule (which is left as it is); the engine
         runs it within a second and records it with the task's other runs."""
@@ -254,6 +261,7 @@ class LocalBackend:
         self.on_change(now)
         return execution_id
 
+    @metered("local")
     def delete_schedule(self, group_name: str, name: str) -> None:
         deleted = self.database.write_one(
             "DELETE FROM schedules WHERE group_name = ? AND name = ?", (group_name, name)
@@ -261,6 +269,7 @@ class LocalBackend:
         if not deleted:
             raise ScheduleNotFoundError("schedule not found")
 
+    @metered("local")
     def list_schedules(
         self,
         group_name: str,

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.invoker import LambdaHandler, Outcome, invoke
@@ -58,6 +59,14 @@ class _Unsaved:
     may_retry: bool
 
 
+class EngineObserver(Protocol):
+    """Told of each fire and each finished attempt (metrics)."""
+
+    def fired(self, lateness_seconds: float) -> None: ...
+
+    def finished(self, status: RunStatus) -> None: ...
+
+
 class LocalEngine:
     def __init__(
         self,
@@ -72,8 +81,11 @@ class LocalEngine:
         stale_after_seconds: float = 5.0,
         shutdown_grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        observer: EngineObserver | None = None,
     ) -> None:
         self.database = database
+        self.clock = clock
+        self.observer = observer
         self.handler = handler
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
@@ -258,8 +270,14 @@ class LocalEngine:
             self._wake.set()
 
     def _run(self, claimed: Claimed, *, may_retry: bool = True) -> RunStatus | None:
+        if self.observer is not None and claimed.attempt == 1:
+            late = (self.clock() - claimed.scheduled_time).total_seconds()
+            self.observer.fired(late)
         outcome = self._invoke(claimed)
-        return self._save(_Unsaved(claimed, outcome, may_retry))
+        status = self._save(_Unsaved(claimed, outcome, may_retry))
+        if self.observer is not None and status is not None:
+            self.observer.finished(status)
+        return status
 
     def _save(self, unsaved: _Unsaved) -> RunStatus | None:
         """Record an outcome; if the store refuses, keep it for a later round (the lease

@@ -1,0 +1,46 @@
+"""/metrics: Prometheus's text format (see scheduler_api.metrics for what is counted)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.concurrency import run_in_threadpool
+
+from scheduler_api.api.auth import bearer, loopback, token_known
+from scheduler_api.metrics import LocalEngineCollector, exposition
+from scheduler_api.wiring import Runtime
+
+router = APIRouter()
+
+
+async def require_scraper(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """METRICS_TOKEN or any API token; with neither configured, loopback clients only."""
+    allowed: list[str] = list(request.app.state.api_tokens)
+    if request.app.state.metrics_token:
+        allowed.append(request.app.state.metrics_token)
+    if not allowed:
+        if not loopback(request):
+            raise HTTPException(403, "No tokens are configured: only loopback clients are answered")
+        return
+    if credentials is None or not token_known(credentials.credentials, allowed):
+        raise HTTPException(
+            401, "Missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+@router.get("/metrics", include_in_schema=False, dependencies=[Depends(require_scraper)])
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    collector = None
+    if runtime.database is not None:
+        clock = runtime.service.clock
+        collector = LocalEngineCollector(
+            runtime.database, runtime.engine, lambda: clock().timestamp()
+        )
+    body, content_type = await run_in_threadpool(exposition, collector)
+    return Response(body, media_type=content_type)
