@@ -34,6 +34,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
     from bench.package import package_size
     from bench.scheduling import aws_mode, local_mode
     from bench.worker import cold_start, warm_throughput
+    from bench.workers import workers_bench
 
     scale = 4 if args.quick else 1
     return {
@@ -47,6 +48,9 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "6": package_size,
         "7": lambda: finding(
             count=25_000 if args.quick else 100_000, bulk=2_500 if args.quick else 10_000
+        ),
+        "9": lambda: workers_bench(
+            sequential=100 if args.quick else 300, count=800 if args.quick else 3200
         ),
         "8": lambda: finding_aws(
             count=2_500 if args.quick else 10_000, bulk=50 if args.quick else 200
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--steady-seconds", type=int, default=60)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9")
     args = parser.parse_args(argv)
     benchmarks = _benchmarks(args)
     results: list[Result] = []

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from bench.common import Result, log
+from bench.common import Result, log, percentile
 from bench.load import Load, post_load, run_concurrently
 from bench.proxy import delay_proxy
 from tests.processes import base_env, free_port, moto_server, running
@@ -64,7 +64,8 @@ def aws_mode(count: int, clients: int, delay: float) -> Result:
                 log(f"  scheduler API: POST x{count}, {clients} clients")
                 api_load = post_load(f"{api}/scheduler/schedule", bodies(count, "api"), clients)
     ratio = api_load.rate / baseline.rate
-    p99 = sorted(api_load.latencies)[int(len(api_load.latencies) * 0.99) - 1]
+    p99 = percentile(api_load.latencies, 0.99)
+    raw_p99 = percentile(baseline.latencies, 0.99)
     return Result(
         name="1. scheduling throughput, AWS mode",
         measured=f"POST /scheduler/schedule through a {delay * 1000:.0f} ms proxy to moto_server",
@@ -74,14 +75,17 @@ def aws_mode(count: int, clients: int, delay: float) -> Result:
             **baseline.figures("raw_boto3"),
             "ratio_to_raw_boto3": round(ratio, 2),
             "p99_over_delay": round(p99 / delay, 1),
+            "p99_over_raw_boto3_p99": round(p99 / raw_p99, 2),
         },
-        target="ratio >= 0.6, p99 <= 6x the delay",
+        target="ratio >= 0.6, p99 <= 6x the delay (p99 over raw boto3's p99 reported)",
         met=ratio >= 0.6 and p99 <= 6 * delay and api_load.failures == 0,
     )
 
 
 def _raw_boto3(endpoint: str, count: int, clients: int) -> Load:
-    config = Config(retries={"mode": "standard"}, max_pool_connections=64)
+    """Warmed as the API is: `clients` concurrent calls first, so each of the `clients`
+    pooled connections is open (a pool sized to the clients) before the timed run."""
+    config = Config(retries={"mode": "standard"}, max_pool_connections=clients)
     client = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint, config=config)
     target: Any = {"Arn": LAMBDA_ARN, "RoleArn": ROLE_ARN, "Input": "{}"}
 
@@ -92,8 +96,7 @@ def _raw_boto3(endpoint: str, count: int, clients: int) -> Load:
         )  # fmt: skip
         return True
 
-    for n in range(clients):  # warm the connection pool
-        call(0, count + n)
+    run_concurrently(clients, clients, lambda index, n: call(index, count + n))
     return run_concurrently(clients, count, call)
 
 

@@ -39,7 +39,13 @@ def nodelay_of_accepted(make_socket: Callable[[], socket.socket]) -> int:
         await server.wait_closed()
         return seen[0]
 
-    return asyncio.run(scenario())
+    # Not asyncio.run: it leaves the main thread without an event loop, which Mangum (in
+    # later tests in this process) expects to find.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(scenario())
+    finally:
+        loop.close()
 
 
 def uvicorn_style_socket() -> socket.socket:

@@ -1,0 +1,31 @@
+"""The worker's real handler, counting from the action's side: each invocation that ran
+the action to success is recorded by (task_id, scheduled time), so a benchmark counts what
+really ran, not what the engine's table says."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from typing import Any
+
+from lambda_worker.handler import lambda_handler
+
+_lock = threading.Lock()
+_succeeded: Counter[tuple[str, str]] = Counter()
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response = lambda_handler(event, context)
+    body = json.loads(response.get("body") or "{}")
+    ran = response["statusCode"] == 200 and body.get("message", "").endswith("successfully")
+    if ran:
+        key = (json.loads(event["body"])["task_id"], event["headers"]["X-Scheduler-Scheduled-Time"])
+        with _lock:
+            _succeeded[key] += 1
+    return response
+
+
+def succeeded_runs() -> Counter[tuple[str, str]]:
+    with _lock:
+        return Counter(_succeeded)
