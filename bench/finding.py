@@ -96,7 +96,7 @@ def _filter(params: dict[str, Any]) -> ScheduleFilter:
     return ScheduleFilter(user_id=params["user_id"])
 
 
-def _timed(call: Callable[[], Any], repeats: int) -> list[float]:
+def timed_ms(call: Callable[[], Any], repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -146,13 +146,13 @@ def finding(count: int = 100_000, bulk: int = 10_000, repeats: int = 200) -> Res
             met = True
             for name, (params, sql, args) in queries.items():
                 ordered = sql + ORDER_BY
-                direct = _timed(lambda: raw.execute(ordered, args).fetchall(), repeats)  # noqa: B023
+                direct = timed_ms(lambda: raw.execute(ordered, args).fetchall(), repeats)  # noqa: B023
                 where = _filter(params)
-                found = _timed(
+                found = timed_ms(
                     lambda: backend.find_schedules(GROUP, where, limit=PAGE, next_token=None),  # noqa: B023
                     repeats,
                 )
-                api = _timed(
+                api = timed_ms(
                     lambda: client.get("/scheduler/schedules", params={**params, "limit": PAGE}),  # noqa: B023
                     repeats,
                 )

@@ -25,6 +25,7 @@ import boto3
 from fastapi.testclient import TestClient
 
 from bench.common import Result, log, percentile
+from bench.finding import timed_ms
 from scheduler_api.backends.base import ScheduleSpec, ScheduleTarget
 from scheduler_api.backends.schedule_table import (
     ATTRIBUTES,
@@ -86,15 +87,6 @@ def _fill(client: Any, count: int, now: datetime) -> int:
     return len(items)
 
 
-def _timed(call: Any, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def _setup(endpoint: str) -> Any:
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
     dynamodb.create_table(
@@ -141,7 +133,7 @@ def _reads(count: int, repeats: int, figures: dict[str, float | int | str]) -> N
             }
             for name, params in filters.items():
                 query = {**params, "limit": PAGE}
-                times = _timed(lambda: client.get("/scheduler/schedules", params=query), repeats)  # noqa: B023
+                times = timed_ms(lambda: client.get("/scheduler/schedules", params=query), repeats)  # noqa: B023
                 answer = client.get("/scheduler/schedules", params=query)
                 assert answer.status_code == 200, answer.text
                 figures[f"{name}_items"] = len(answer.json()["schedules"])

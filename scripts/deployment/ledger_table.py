@@ -21,10 +21,9 @@ ATTRIBUTES: list[Any] = [
 TABLE_WAIT_TRIES = 60
 
 
-def ensure_ledger_table(deployer: Deployer) -> str:
-    """Create the table if missing and make sure TTL is on; returns the table's ARN."""
-    name = deployer.config.ledger_table_name
-    kind = "dynamodb table (ledger)"
+def ensure_table(deployer: Deployer, name: str, kind: str, **layout: Any) -> tuple[str, bool]:
+    """Create an on-demand table with this key layout if it is missing (and wait until it is
+    active); returns its ARN and whether it was created (or would be, in a dry run)."""
     try:
         table = deployer.dynamodb.describe_table(TableName=name)["Table"]
     except ClientError as exc:
@@ -32,16 +31,26 @@ def ensure_ledger_table(deployer: Deployer) -> str:
             raise
         deployer.created(kind, name)
         if deployer.dry_run:
-            return deployer.arn("dynamodb", f"table/{name}")
-        table = deployer.dynamodb.create_table(
-            TableName=name,
-            KeySchema=KEY_SCHEMA,
-            AttributeDefinitions=ATTRIBUTES,
-            BillingMode="PAY_PER_REQUEST",
+            return deployer.arn("dynamodb", f"table/{name}"), True
+        created = deployer.dynamodb.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST", **layout
         )["TableDescription"]
         wait_active(deployer, name)
-        _enable_ttl(deployer, name)
-        return str(table["TableArn"])
+        return str(created["TableArn"]), True
+    return str(table["TableArn"]), False
+
+
+def ensure_ledger_table(deployer: Deployer) -> str:
+    """Create the table if missing and make sure TTL is on; returns the table's ARN."""
+    name = deployer.config.ledger_table_name
+    kind = "dynamodb table (ledger)"
+    arn, created = ensure_table(
+        deployer, name, kind, KeySchema=KEY_SCHEMA, AttributeDefinitions=ATTRIBUTES
+    )
+    if created:
+        if not deployer.dry_run:
+            _enable_ttl(deployer, name)
+        return arn
     ttl = deployer.dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     ttl_on = ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and (
         ttl.get("AttributeName") == TTL_ATTRIBUTE
@@ -52,7 +61,7 @@ def ensure_ledger_table(deployer: Deployer) -> str:
         deployer.updated(kind, name)
         if not deployer.dry_run:
             _enable_ttl(deployer, name)
-    return str(table["TableArn"])
+    return arn
 
 
 def _enable_ttl(deployer: Deployer, name: str) -> None:

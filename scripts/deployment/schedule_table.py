@@ -3,11 +3,9 @@ index its queries use. Its layout is the API's (scheduler_api.backends.schedule_
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from scheduler_api.backends.schedule_table import ATTRIBUTES, GLOBAL_INDEXES, KEY_SCHEMA
-from scripts.deployment.deployer import Deployer, _missing
-from scripts.deployment.ledger_table import wait_active
+from scripts.deployment.deployer import Deployer
+from scripts.deployment.ledger_table import ensure_table
 
 KIND = "dynamodb table (schedule index)"
 
@@ -15,25 +13,17 @@ KIND = "dynamodb table (schedule index)"
 def ensure_schedule_table(deployer: Deployer) -> str:
     """Create the table if missing; returns its ARN."""
     name = deployer.config.schedule_table_name
-    try:
-        table = deployer.dynamodb.describe_table(TableName=name)["Table"]
-    except ClientError as exc:
-        if not _missing(exc, "ResourceNotFoundException"):
-            raise
-        deployer.created(KIND, name)
-        if deployer.dry_run:
-            return deployer.arn("dynamodb", f"table/{name}")
-        table = deployer.dynamodb.create_table(
-            TableName=name,
-            KeySchema=KEY_SCHEMA,
-            AttributeDefinitions=ATTRIBUTES,
-            GlobalSecondaryIndexes=GLOBAL_INDEXES,
-            BillingMode="PAY_PER_REQUEST",
-        )["TableDescription"]
-        wait_active(deployer, name)
-        return str(table["TableArn"])
-    deployer.report("unchanged", KIND, name)
-    return str(table["TableArn"])
+    arn, created = ensure_table(
+        deployer,
+        name,
+        KIND,
+        KeySchema=KEY_SCHEMA,
+        AttributeDefinitions=ATTRIBUTES,
+        GlobalSecondaryIndexes=GLOBAL_INDEXES,
+    )
+    if not created:
+        deployer.report("unchanged", KIND, name)
+    return arn
 
 
 def delete_schedule_table(deployer: Deployer, name: str) -> None:
