@@ -173,7 +173,7 @@ def _writes(bulk: int, figures: dict[str, float | int | str]) -> None:
             figures["bulk_pause_s"] = round(time.perf_counter() - started, 2)
 
 
-def finding_aws(count: int = 10_000, bulk: int = 200, repeats: int = 20) -> Result:
+def finding_aws(count: int = 2_000, bulk: int = 200, repeats: int = 20) -> Result:
     figures: dict[str, float | int | str] = {}
     _reads(count, repeats, figures)
     _writes(bulk, figures)

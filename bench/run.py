@@ -53,7 +53,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
             sequential=100 if args.quick else 300, count=800 if args.quick else 3200
         ),
         "8": lambda: finding_aws(
-            count=2_500 if args.quick else 10_000, bulk=50 if args.quick else 200
+            count=500 if args.quick else 2_000, bulk=50 if args.quick else 200
         ),
     }
 
