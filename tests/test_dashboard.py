@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import task_body
+from scheduler_api.main import create_app
+from tests.conftest import API_TOKEN, make_local_settings, task_body
 from tests.processes import scheduler_api
 
 TOKEN = "dashboard-token-0123456789"
@@ -223,3 +225,22 @@ def test_the_api_docs_load_with_no_network(page: Page, server: tuple[str, Path])
     expect(page.get_by_text("Scheduler API").first).to_be_visible()
     page.goto(f"{url}/redoc")
     expect(page.get_by_text("Scheduler API").first).to_be_visible(timeout=15_000)
+
+
+def test_the_page_is_loopback_only_without_tokens_and_says_what_it_loads(tmp_path: Path) -> None:
+    """No browser needed: the page's own rules, as the API's."""
+    open_settings = make_local_settings(tmp_path / "o.db", api_tokens=None)
+    with TestClient(create_app(open_settings, start_engine=False)) as client:
+        assert client.get("/dashboard").status_code == 403  # "testclient" is not loopback
+    with TestClient(create_app(make_local_settings(tmp_path / "t.db"), start_engine=False)) as c:
+        page = c.get("/dashboard")
+        assert page.status_code == 200
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+        # Signing in needs the dashboard's header too (a cross-site form cannot send it).
+        assert c.post("/dashboard/session", json={"token": API_TOKEN}).status_code == 403
+        signed = c.post(
+            "/dashboard/session", json={"token": API_TOKEN}, headers={"X-Scheduler-Dashboard": "1"}
+        )
+        assert signed.status_code == 200
+        assert "httponly" in signed.headers["set-cookie"].lower()
+        assert "samesite=strict" in signed.headers["set-cookie"].lower()

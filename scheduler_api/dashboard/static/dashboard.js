@@ -157,6 +157,7 @@ function latenessChart(points) {
 const FILTERS = [
   ["user_id", "User id", "number"], ["action", "Action", "text"], ["label", "Label (key:value)", "text"],
   ["task_id_prefix", "Task id starts with", "text"],
+  ["next_after", "Next fire from (ISO 8601)", "text"], ["next_before", "Next fire before (ISO 8601)", "text"],
 ];
 
 async function schedulesPage(query) {
