@@ -11,7 +11,9 @@ import os
 import time
 from typing import Any
 
+from lambda_worker.actions.registry import action
 from lambda_worker.handler import lambda_handler
+from lambda_worker.schemas import TaskCallbackRequest
 
 EVENTS: list[dict[str, Any]] = []
 FAILURES: dict[str, int] = {}  # task_id -> how many more invocations raise
@@ -71,3 +73,14 @@ def failing_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             if task_id in names.read().split():
                 raise ProbeFailureError(f"probe failure of {task_id}")
     return lambda_handler(event, context)
+
+
+@action("probe_run")
+def probe_run(task: TaskCallbackRequest) -> dict[str, Any]:
+    """An action that records each time it really runs, from inside the action: a line in
+    $PROBE_ACTION_LOG written before the worker records the run in its ledger. A process
+    killed after the line and before the ledger write runs it again, and the line appears
+    twice: what is counted is what ran."""
+    with open(os.environ["PROBE_ACTION_LOG"], "a", encoding="utf-8") as log:
+        log.write(json.dumps({"task_id": task.task_id}) + "\n")
+    return {"recorded": True}

@@ -90,14 +90,10 @@ def write_index(conn: sqlite3.Connection, schedule_id: str, spec: ScheduleSpec) 
     add_labels(conn, schedule_id, labels_in(body))
 
 
-def find(
-    conn: sqlite3.Connection,
-    group_name: str,
-    where: ScheduleFilter,
-    *,
-    limit: int,
-    next_token: str | None,
-) -> IndexedPage:
+def page_query(
+    group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of one page and its parameters (benchmark 7 runs the same on the file)."""
     clauses, values = _clauses(group_name, where)
     if next_token:
         sort, task_id, name = _decode(next_token)
@@ -113,7 +109,19 @@ def find(
         f"{SORT_KEY} AS sort_key FROM schedules s WHERE {' AND '.join(clauses)}"
         f" ORDER BY {ORDER} LIMIT ?"
     )
-    rows = conn.execute(sql, (*values, limit + 1)).fetchall()
+    return sql, (*values, limit + 1)
+
+
+def find(
+    conn: sqlite3.Connection,
+    group_name: str,
+    where: ScheduleFilter,
+    *,
+    limit: int,
+    next_token: str | None,
+) -> IndexedPage:
+    sql, values = page_query(group_name, where, limit=limit, next_token=next_token)
+    rows = conn.execute(sql, values).fetchall()
     items = [_item(row) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     token = None if last is None else _encode(last["sort_key"], last["task_id"] or "", last["name"])
