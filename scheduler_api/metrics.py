@@ -141,8 +141,8 @@ class LocalEngineCollector(Collector):
             "Fires and attempts that are due and not yet claimed",
             due_executions + due_fires,
         )
-        up = self.engine is not None and self.engine.health().running
-        healthy = up and self.engine is not None and self.engine.health().healthy
+        health = None if self.engine is None else self.engine.health()
+        healthy = health is not None and health.running and health.healthy
         yield GaugeMetricFamily(
             "scheduler_engine_up", "1 while this process's engine loop runs and completes rounds",
             1.0 if healthy else 0.0,

@@ -264,9 +264,10 @@ class ScheduleTable:
         writes kept winning."""
         for _ in range(WRITE_TRIES):
             current = self.stored(group, name)
-            entry = build(None if current is None else current.entry)
+            written = None if current is None else current.entry
             expect = None if current is None else current.rev
-            rev = self._replace(group, name, entry, expect=expect, pending=True)
+            entry = build(written)
+            rev = self._replace(group, name, entry, expect=expect, pending=True, written=written)
             if rev is not None:
                 return Intent(rev, entry)
         raise BackendUnavailableError("the schedule index is busy with this schedule; retry")
@@ -276,7 +277,10 @@ class ScheduleTable:
         cannot write stays pending, for a read to heal."""
         entry = None if removed else intent.entry
         try:
-            if self._replace(group, name, entry, expect=intent.rev, pending=False) is None:
+            replaced = self._replace(
+                group, name, entry, expect=intent.rev, pending=False, written=intent.entry
+            )
+            if replaced is None:
                 self.heal(group, name)  # another change came in between
         except SchedulerError:
             logger.warning("schedule index: %s/%s left pending; a later read heals it", group, name)
@@ -288,7 +292,11 @@ class ScheduleTable:
             schedule = self._fetch(group, name)
             entry = None if schedule is None else Entry.of_schedule(schedule, self._clock())
             expect = None if current is None else current.rev
-            if self._replace(group, name, entry, expect=expect, pending=False) is not None:
+            written = None if current is None else current.entry
+            replaced = self._replace(
+                group, name, entry, expect=expect, pending=False, written=written
+            )
+            if replaced is not None:
                 return
         logger.warning(
             "schedule index: %s/%s changed while healing; a later read retries", group, name
@@ -375,7 +383,9 @@ class ScheduleTable:
                     self.heal(group, name)
                     changed = True
             elif entry.is_past(now):
-                self._replace(group, name, entry.refreshed(now), expect=row.rev, pending=False)
+                self._replace(
+                    group, name, entry.refreshed(now), expect=row.rev, pending=False, written=entry
+                )
                 changed = True
         return changed
 
@@ -419,12 +429,24 @@ class ScheduleTable:
     # The one write: all of a schedule's items, conditioned on the rev last read.
 
     def _replace(
-        self, group: str, name: str, entry: Entry | None, *, expect: str | None, pending: bool
+        self,
+        group: str,
+        name: str,
+        entry: Entry | None,
+        *,
+        expect: str | None,
+        pending: bool,
+        written: Entry | None = None,
     ) -> str | None:
         """Write `entry` (None: remove it) if the anchor's rev is still `expect` (None: if
-        there is no anchor). Returns the new rev, or None if the condition failed."""
+        there is no anchor). Returns the new rev, or None if the condition failed.
+
+        `written`: the entry written with rev `expect`, when the caller has it. Its items
+        are then known (every write replaces all of them in one transaction, so rev
+        `expect` means exactly its views) and need no read; if the rev has moved on, the
+        condition cancels the transaction whatever it deletes."""
         pk = _pk(group, name)
-        existing = self._sort_keys(pk)
+        existing = set(_views(written)) if written is not None else self._sort_keys(pk)
         rev = uuid.uuid4().hex
         items = {} if entry is None else _items(entry, rev, self._clock() if pending else None)
         if expect is None:

@@ -19,6 +19,7 @@ from scheduler_api.api.auth import (
 )
 
 STATIC = Path(__file__).resolve().parent / "static"
+PAGE = (STATIC / "index.html").read_text(encoding="utf-8")  # read once, not per request
 # No inline script or style, nothing from another origin.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -56,8 +57,7 @@ def _from_dashboard(request: Request) -> None:
 @router.get("", response_class=HTMLResponse)
 async def page(request: Request) -> HTMLResponse:
     _allowed_here(request)
-    html = (STATIC / "index.html").read_text(encoding="utf-8")
-    return HTMLResponse(html, headers=SECURITY_HEADERS)
+    return HTMLResponse(PAGE, headers=SECURITY_HEADERS)
 
 
 @router.get("/session")

@@ -344,6 +344,10 @@ class TaskScheduler:
             self.target.group_name, where, limit=limit, next_token=next_token
         )
 
+    def count_by_state(self) -> dict[str, int]:
+        """This service's schedules by state; IndexUnavailableError without an index."""
+        return self.backend.count_by_state(self.target.group_name)
+
     def run_now(self, schedule_arn: str) -> tuple[str, datetime]:
         """Run the task once, now, outside its schedule: (execution id, scheduled time)."""
         schedule = self.get_schedule(schedule_arn)

@@ -41,7 +41,7 @@ async def overview(request: Request, service: TaskSchedulerDep) -> OverviewRespo
     each one's fire lateness."""
     runtime: Runtime = request.app.state.runtime
     try:
-        counts = await run_in_threadpool(service.backend.count_by_state, service.target.group_name)
+        counts = await run_in_threadpool(service.count_by_state)
     except IndexUnavailableError:
         counts = None
     if runtime.history is None:
