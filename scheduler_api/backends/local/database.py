@@ -163,6 +163,19 @@ class Database:
         with self._writer() as conn:
             return conn.execute(sql, parameters).rowcount
 
+    def defer_checkpoints(self) -> None:
+        """This thread's commits no longer copy the WAL back into the file when it grows
+        past 1,000 pages (SQLite's default, which makes one commit in a few pay for the
+        copy and its fsync); `checkpoint()`, on another thread, does it instead."""
+        self.connection().execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy what it can of the WAL into the file without waiting for any reader or
+        writer (a PASSIVE checkpoint): (frames in the WAL, frames copied)."""
+        with self.read() as conn:
+            _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(frames), int(copied)
+
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         with unavailable_on_sqlite_error():
