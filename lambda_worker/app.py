@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 
 from lambda_worker.actions import get_action, known_actions
 from lambda_worker.actions.registry import ActionFunc
@@ -96,7 +98,24 @@ async def _signed(request: Request, config: WorkerConfig) -> bool:
     return signature_is_valid(config.callback_secret, header, await request.body())
 
 
-@app.get("/health")
+async def callback_body(request: Request) -> TaskCallbackRequest:
+    """The body, validated as FastAPI would (a 422 naming `body` fields). Not declared as
+    a model parameter: for a model (parameter or response) FastAPI imports pydantic.v1
+    to check which major version it is, 18 ms of every cold start (benchmark 3)."""
+    try:
+        return TaskCallbackRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from None
+
+
+def _json_schema(model: type[TaskCallbackRequest] | type[TaskCallbackResponse]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": model.model_json_schema()}}}
+
+
+@app.get("/health", response_model=None)  # no model: see callback_body
 def health_check() -> dict[str, str]:
     return {"status": "ok", "service": "scheduled-tasks-lambda"}
 
@@ -104,8 +123,9 @@ def health_check() -> dict[str, str]:
 @app.post(
     "/api/v1/tasks/callback",
     response_model=None,
+    openapi_extra={"requestBody": {"required": True, **_json_schema(TaskCallbackRequest)}},
     responses={
-        200: {"model": TaskCallbackResponse, "description": "Done, or done before"},
+        200: {"description": "Done, or done before", **_json_schema(TaskCallbackResponse)},
         401: {"description": "Bad signature"},
         409: {"description": "This execution is running in another invocation"},
         422: {"description": "Unknown action"},
@@ -113,7 +133,7 @@ def health_check() -> dict[str, str]:
     },
 )
 async def handle_task_callback(
-    task: TaskCallbackRequest,
+    task: Annotated[TaskCallbackRequest, Depends(callback_body)],
     request: Request,
     worker: Annotated[Worker, Depends(get_worker)],
 ) -> Any:
