@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import Result, log, percentile
-from bench.load import post_load
+from bench.lean_load import lean_post_load
 from bench.scheduling import bodies
 from tests.processes import ROOT, base_env, free_port, running
 
@@ -69,8 +69,10 @@ def workers_bench(sequential: int = 300, count: int = 3200, clients: int = 32) -
                 )
                 log(f"  WORKERS={n}: {count} POSTs from {clients} clients")
                 warm = [{**b, "task_id": f"w{n}-{b['task_id']}"} for b in bodies(clients, "w")]
-                post_load(f"{url}/scheduler/schedule", warm, clients)
-                load = post_load(f"{url}/scheduler/schedule", bodies(count, f"load{n}"), clients)
+                lean_post_load(f"{url}/scheduler/schedule", warm, clients)
+                load = lean_post_load(
+                    f"{url}/scheduler/schedule", bodies(count, f"load{n}"), clients
+                )
                 figures[f"n{n}_requests_per_s"] = round(load.rate, 1)
                 figures[f"n{n}_failures"] = load.failures
         with server(2, Path(temp), ours=False) as url:
