@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.main import create_app
 from tests import probe_handler
@@ -287,25 +285,3 @@ def test_known_actions_are_checked_at_post_when_configured(
     (error,) = response.json()["detail"]
     assert error["loc"] == ["body", "action"]
     assert "process_payment, send_notification" in error["msg"]
-
-
-def test_the_loop_leaves_wal_checkpoints_to_another_thread(tmp_path: Path) -> None:
-    """SQLite copies the WAL back into the file in the commit that takes it past 1,000
-    pages; the engine's loop defers that to its checkpoint thread (benchmark 5)."""
-    database = Database(tmp_path / "wal.db")
-    database.defer_checkpoints()
-    page = 4096
-    for n in range(30):  # 30 commits of about 200 pages each
-        with database.write() as conn:
-            conn.execute("INSERT INTO engines VALUES (?, 0)", (f"{n}-" + "x" * 200 * page,))
-
-    copied: list[tuple[int, int]] = []
-    checkpointer = threading.Thread(target=lambda: copied.append(database.checkpoint()))
-    checkpointer.start()
-    checkpointer.join()
-    ((frames, done),) = copied
-    assert frames > 5_000  # no commit copied the WAL back (it would hold under 1,200)
-    assert done == frames
-    with database.read() as conn:
-        assert conn.execute("SELECT count(*) FROM engines").fetchone()[0] == 30
-    database.close()

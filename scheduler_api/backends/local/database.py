@@ -8,9 +8,12 @@ synchronous=NORMAL in WAL mode keeps every committed transaction through a proce
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,6 +107,10 @@ class Database:
         # Writers of this process queue here, handing over at once; SQLite's own busy
         # handler (for other processes) backs off by sleeping, which costs whole ms.
         self._write_lock = threading.Lock()
+        # Writers of other processes (make run WORKERS=N) queue on a lock file's flock,
+        # which the kernel hands over at once too. SQLite's lock still decides: a writer
+        # that does not take this one (the sqlite3 shell) only meets the busy handler.
+        self._lock_file = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
         with self.write() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -137,13 +144,34 @@ class Database:
     @contextmanager
     def _writer(self) -> Iterator[sqlite3.Connection]:
         """This process's turn to write, and this thread's connection."""
+        deadline = time.monotonic() + self.busy_timeout
         if not self._write_lock.acquire(timeout=self.busy_timeout):
             raise BackendUnavailableError("the local schedule store is busy or unavailable")
         try:
-            with unavailable_on_sqlite_error():
-                yield self.connection()
+            self._lock_other_processes(deadline)
+            try:
+                with unavailable_on_sqlite_error():
+                    yield self.connection()
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         finally:
             self._write_lock.release()
+
+    def _lock_other_processes(self, deadline: float) -> None:
+        """The lock file's flock, waiting at most until `deadline`: tried without
+        blocking, then polled every 0.1 to 1 ms (flock has no timeout of its own)."""
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BackendUnavailableError(
+                        "the local schedule store is busy or unavailable"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -187,6 +215,9 @@ class Database:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+        if self._lock_file >= 0:
+            os.close(self._lock_file)
+            self._lock_file = -1
 
 
 # Columns added since the first release, for files an older version created.
