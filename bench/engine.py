@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from bench.common import Result, log
+from bench.common import Result, log, median
 
 
 def _engine_run(*args: str) -> dict[str, float]:
@@ -23,20 +23,33 @@ def _engine_run(*args: str) -> dict[str, float]:
     return figures
 
 
-def dispatch(count: int, rate: int, seconds: int, high_rate: int = 1000) -> Result:
-    log("  the worker alone: handler calls in one process, ledger on")
-    worker = _engine_run("worker", "--count", "2000")
-    log(f"  burst: {count} one-time schedules due at the same second")
-    burst = _engine_run("burst", "--count", str(count))
+def dispatch(
+    count: int, rate: int, seconds: int, high_rate: int = 1000, repeats: int = 3
+) -> Result:
+    """The worker alone, the burst and the engine's rounds alone, each `repeats` times
+    alternating (medians: single runs swung by a third on a noisy host), then the two
+    steady runs."""
+    workers, bursts, rounds = [], [], []
+    for n in range(repeats):
+        log(f"  [{n + 1}/{repeats}] the worker alone: 2,000 handler calls in one process")
+        workers.append(_engine_run("worker", "--count", "2000"))
+        log(f"  [{n + 1}/{repeats}] burst: {count} one-time schedules due at the same second")
+        bursts.append(_engine_run("burst", "--count", str(count)))
+        log(f"  [{n + 1}/{repeats}] the engine's rounds alone for {count} fires, one thread")
+        rounds.append(_engine_run("rounds", "--count", str(count)))
+    worker_rate = median([run["per_second"] for run in workers])
+    burst = sorted(bursts, key=lambda run: run["runs_per_s"])[len(bursts) // 2]  # the median
+    bookkeeping_us = median([run["us_per_run"] for run in rounds])
     log(f"  steady: {rate} fires/s for {seconds} s")
     steady = _engine_run("steady", "--rate", str(rate), "--seconds", str(seconds))
     high_seconds = min(seconds, 20)
     log(f"  steady: {high_rate} fires/s for {high_seconds} s")
     high = _engine_run("steady", "--rate", str(high_rate), "--seconds", str(high_seconds))
-    burst_ratio = burst["runs_per_s"] / worker["per_second"]
+    burst_ratio = burst["runs_per_s"] / worker_rate
+    worker_us = 1e6 / worker_rate
     whole = all(
         run["succeeded"] == run["scheduled"] and run["ran_twice"] == 0 and run["lost"] == 0
-        for run in (burst, steady, high)
+        for run in (*bursts, steady, high)
     )
     met = (
         whole
@@ -54,12 +67,17 @@ def dispatch(count: int, rate: int, seconds: int, high_rate: int = 1000) -> Resu
         runs=(
             f"burst of {count}; steady {rate}/s for {seconds} s and {high_rate}/s for"
             f" {min(seconds, 20)} s;"
-            " the worker alone 2,000 calls"
+            f" the worker alone, the burst and the rounds alone: median of {repeats} each"
         ),
         figures={
-            "worker_alone_per_s": worker["per_second"],
+            "worker_alone_per_s": worker_rate,
             "burst_runs_per_s": burst["runs_per_s"],
             "burst_ratio_to_worker": round(burst_ratio, 2),
+            # Handler and bookkeeping share one GIL: even with no contention at all, the
+            # burst can reach at most worker_us / (worker_us + bookkeeping_us).
+            "worker_us_per_run": round(worker_us, 1),
+            "bookkeeping_us_per_run_one_thread": bookkeeping_us,
+            "ratio_bound_on_one_gil": round(worker_us / (worker_us + bookkeeping_us), 2),
             "burst_all_done_after_due_s": burst["all_done_after_due_s"],
             "burst_lateness_p50_s": burst["lateness_p50_s"],
             "burst_lateness_p99_s": burst["lateness_p99_s"],

@@ -3,6 +3,8 @@ local backend, runs the engine, reports what happened as one JSON line on stderr
 
     python -m bench.engine_run burst --count 10000
     python -m bench.engine_run steady --rate 200 --seconds 60
+    python -m bench.engine_run worker --count 2000     # the handler alone
+    python -m bench.engine_run rounds --count 5000     # the engine's rounds alone
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench import counting_handler
 from bench.common import percentile
+from scheduler_api.backends.local.invoker import Outcome
+from scheduler_api.backends.local.queue import Finished
 from scheduler_api.clock import system_clock
 from scheduler_api.config import Settings
 from scheduler_api.schemas import ScheduleTaskRequest
@@ -103,9 +108,29 @@ def worker_rate(count: int) -> dict[str, float | int]:
     }
 
 
+def bookkeeping(runtime: Any, concurrency: int) -> dict[str, float | int]:
+    """The engine's rounds alone, in this one thread: every fire due, each claimed and
+    its outcome (a made-up success) recorded, `concurrency` per round, as the loop does
+    (checkpoints left to another thread). No handler, no thread to contend with: what a
+    run costs the engine at the least."""
+    engine = runtime.engine
+    engine.database.defer_checkpoints()
+    finished: list[Finished] = []
+    done = 0
+    started = time.perf_counter()
+    while True:
+        claimed = engine.queue.run_round(finished, concurrency, heartbeat=True).claimed
+        if not claimed and not finished:
+            break
+        done += len(claimed)
+        finished = [Finished(item, Outcome(False, 200, None, item.input)) for item in claimed]
+    elapsed = time.perf_counter() - started
+    return {"runs": done, "us_per_run": round(elapsed / max(1, done) * 1e6, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["burst", "steady", "worker"])
+    parser.add_argument("mode", choices=["burst", "steady", "worker", "rounds"])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
@@ -126,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.mode == "worker":
             print(json.dumps(worker_rate(args.count)), file=sys.stderr)
+            return 0
+        if args.mode == "rounds":
+            now = [datetime.now(UTC)]
+            runtime = build_local_runtime(settings, lambda: now[0])
+            schedule(runtime.service, [now[0] + timedelta(seconds=5)] * args.count)
+            now[0] += timedelta(seconds=6)
+            print(json.dumps(bookkeeping(runtime, args.concurrency)), file=sys.stderr)
             return 0
         runtime = build_local_runtime(settings, system_clock)
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
