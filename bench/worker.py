@@ -96,13 +96,16 @@ from mangum import Mangum
 from lambda_worker.schemas import TaskCallbackRequest
 from lambda_worker.handler import lambda_handler
 event = json.loads(sys.argv[2])
-def timed(handler, n=3000):
+def timed(handler, n=1000, repeats=3):  # the best of 3, as timeit advises
     for _ in range(300):
         handler(event, {})
-    started = time.perf_counter()
-    for _ in range(n):
-        handler(event, {})
-    return round((time.perf_counter() - started) / n * 1e6)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(n):
+            handler(event, {})
+        best = min(best, (time.perf_counter() - started) / n)
+    return round(best * 1e6)
 body_app = FastAPI()
 @body_app.post("/api/v1/tasks/callback")
 async def callback(task: TaskCallbackRequest) -> dict:
