@@ -100,31 +100,50 @@ def _raw_boto3(endpoint: str, count: int, clients: int) -> Load:
     return run_concurrently(clients, count, call)
 
 
-def local_mode(count: int, clients: int) -> Result:
+def local_mode(count: int, clients: int, repeats: int = 3) -> Result:
+    """Both servers up, their loads alternating `repeats` times; the median run of each
+    (one run per side swung the ratio from 0.41 to 0.55 on a noisy host)."""
     with tempfile.TemporaryDirectory() as temp:
         env = {
             "SCHEDULER_BACKEND": "local",
             "LOCAL_DB_PATH": f"{temp}/s.db",
             "LOG_LEVEL": "WARNING",
         }
-        with uvicorn("bench.bare_app:app", {}, Path(temp)) as bare:
+        bare_runs: list[Load] = []
+        api_runs: list[Load] = []
+        with (
+            uvicorn("bench.bare_app:app", {}, Path(temp)) as bare,
+            uvicorn("scheduler_api.main:app", env, Path(temp)) as api,
+        ):
             post_load(f"{bare}/scheduler/schedule", bodies(clients, "warm"), clients)
-            log(f"  baseline: bare FastAPI endpoint x{count}, {clients} clients")
-            baseline = post_load(f"{bare}/scheduler/schedule", bodies(count, "bare"), clients)
-        with uvicorn("scheduler_api.main:app", env, Path(temp)) as api:
             post_load(f"{api}/scheduler/schedule", bodies(clients, "warm"), clients)
-            log(f"  scheduler API (local): POST x{count}, {clients} clients")
-            api_load = post_load(f"{api}/scheduler/schedule", bodies(count, "api"), clients)
+            for n in range(repeats):
+                log(f"  [{n + 1}/{repeats}] baseline: bare FastAPI x{count}, {clients} clients")
+                bare_runs.append(
+                    post_load(f"{bare}/scheduler/schedule", bodies(count, f"bare{n}"), clients)
+                )
+                log(
+                    f"  [{n + 1}/{repeats}] scheduler API (local): POST x{count}, {clients} clients"
+                )
+                api_runs.append(
+                    post_load(f"{api}/scheduler/schedule", bodies(count, f"api{n}"), clients)
+                )
+    baseline, api_load = (
+        sorted(runs, key=lambda load: load.rate)[len(runs) // 2] for runs in (bare_runs, api_runs)
+    )
     ratio = api_load.rate / baseline.rate
     return Result(
         name="2. scheduling throughput, local mode",
         measured="POST /scheduler/schedule on the embedded SQLite backend",
-        runs=f"{count} requests, {clients} concurrent clients, 1 uvicorn worker",
+        runs=(
+            f"{count} requests, {clients} concurrent clients, 1 uvicorn worker;"
+            f" median of {repeats} runs per side, alternating"
+        ),
         figures={
             **api_load.figures("api"),
             **baseline.figures("bare_fastapi"),
             "ratio_to_bare_fastapi": round(ratio, 2),
         },
         target="ratio >= 0.5, no request fails",
-        met=ratio >= 0.5 and api_load.failures == 0,
+        met=ratio >= 0.5 and all(run.failures == 0 for run in api_runs),
     )
