@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -30,7 +29,7 @@ from tests.conftest import (
     make_settings,
     task_body,
 )
-from tests.processes import ROOT, base_env, free_port, wait_until_serving
+from tests.processes import ROOT, base_env, free_port, running
 
 
 def samples(client: TestClient, **headers: str) -> dict[tuple[str, frozenset[Any]], float]:
@@ -170,18 +169,9 @@ def workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     args = [sys.executable, "-m", "uvicorn", "scheduler_api.main:app", "--port", str(port)]
-    log = tmp_path / "uvicorn.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*args, "--workers", "2"], env=env, cwd=tmp_path, stdout=output, stderr=output
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(f"{url}/health", process, log)
+    with running([*args, "--workers", "2"], f"{url}/health", env, tmp_path):
         yield url, metrics_dir
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def test_counts_are_summed_across_uvicorn_workers(workers: tuple[str, Path]) -> None:

@@ -325,8 +325,12 @@ class LocalEngine:
         """Record the outcomes held in memory now (outside a round: tests, shutdown)."""
         with self._lock:
             finished, self._finished = self._finished, []
-        if not finished:
-            return
+        if finished:
+            self._record(finished)
+
+    def _record(self, finished: list[Finished]) -> list[RunStatus | None] | None:
+        """Record outcomes in their own transaction; if the store refuses, keep them for a
+        later round (None)."""
         try:
             statuses = self.queue.settle(finished)
         except Exception:
@@ -335,8 +339,9 @@ class LocalEngine:
                 len(finished),
             )
             self._keep(finished)
-            return
+            return None
         self._report(statuses)
+        return statuses
 
     def _release(self, execution_ids: list[str]) -> None:
         try:
@@ -368,14 +373,6 @@ class LocalEngine:
         claimed = self.queue.claim_dead_letter(dead_letter_id)
         if claimed is None:
             return None
-        done = Finished(claimed, self._invoke_observed(claimed), may_retry=False)
-        try:
-            (status,) = self.queue.settle([done])
-        except Exception:
-            logger.exception(
-                "saving redriven execution %s failed; kept to be saved later", claimed.id
-            )
-            self._keep([done])
-            return RunStatus.RUNNING
-        self._report([status])
-        return status or RunStatus.RUNNING
+        outcome = self._invoke_observed(claimed)
+        statuses = self._record([Finished(claimed, outcome, may_retry=False)])
+        return (statuses and statuses[0]) or RunStatus.RUNNING
