@@ -219,7 +219,12 @@ async function schedulePage(encoded) {
   const first = await api("GET", arnPath(arn));
   if (first.status !== 200) { view.append(el("p", { class: "notice bad" }, errorText(first.data))); return; }
   let detail = first.data;
+  // The edit form's If-Match is the ETag of the version its fields show. A refresh adopts a
+  // newer ETag only if the fields the form shows did not change (a pause, say); otherwise
+  // a save must meet the 412, not overwrite someone else's edit.
   let etag = first.etag;
+  const shown = (d) => JSON.stringify([d.schedule_expression, d.timezone, d.task]);
+  let formVersion = shown(detail);
   const task = detail.task || {};
   const heading = el("h2", {}, "Schedule ", el("code", {}, task.task_id || detail.schedule_name));
   const summary = el("dl");
@@ -242,7 +247,7 @@ async function schedulePage(encoded) {
 
   function render() {
     summary.replaceChildren(...[["State", detail.state], ["Expression", detail.schedule_expression + " " + detail.timezone],
-      ["Labels", labelsText(task.labels)], ["ARN", detail.schedule_arn]].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+      ["Labels", labelsText((detail.task || {}).labels)], ["ARN", detail.schedule_arn]].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
     pauseButton.textContent = detail.state === "ENABLED" ? "Pause" : "Resume";
   }
 
@@ -255,7 +260,11 @@ async function schedulePage(encoded) {
 
   async function refresh() {
     const again = await api("GET", arnPath(arn));
-    if (again.status === 200) { detail = again.data; etag = again.etag; render(); }
+    if (again.status === 200) {
+      detail = again.data;
+      if (shown(detail) === formVersion) etag = again.etag;
+      render();
+    }
     if (!task.task_id) return;
     const { status, data } = await api("GET", "/scheduler/tasks/" + encodeURIComponent(task.task_id) + "/runs?limit=20");
     if (status !== 200) { runsBody.replaceChildren(el("tr", {}, el("td", { colspan: 6 }, errorText(data)))); return; }
@@ -302,7 +311,13 @@ async function schedulePage(encoded) {
       try { data = JSON.parse(values.data || "{}"); } catch (_) { showError(form, "data", "not valid JSON"); return; }
       const change = { [timingName]: values[timingName], timezone: values.timezone, data };
       const { status, data: answer } = await api("PATCH", arnPath(arn), change, { "If-Match": etag });
-      if (status === 200) { notify("Saved."); await refresh(); await loadFires(); }
+      if (status === 200) {
+        etag = answer.etag;
+        formVersion = shown(answer);
+        notify("Saved.");
+        await refresh();
+        await loadFires();
+      }
       else if (status === 412) notify("This schedule changed since you opened it (someone else saved first). Reload the page to see the new version, then edit again.", true);
       else if (status === 422) showErrors(form, answer);
       else notify(errorText(answer), true);
