@@ -48,6 +48,13 @@ class PreconditionFailedError(SchedulerError):
     """If-Match named an ETag the schedule no longer has: it changed since it was read."""
 
 
+class RevisionConflictError(SchedulerError):
+    """A conditional write found the schedule at another revision than the one it was
+    computed from: someone changed it in between. TaskScheduler reads it again and
+    re-applies the change (or answers 412 when If-Match named the old version); it never
+    reaches a client as such."""
+
+
 class ScheduleStateConflictError(SchedulerError):
     """The request cannot apply to the schedule as it stands (the message says what to do)."""
 

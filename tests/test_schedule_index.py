@@ -7,6 +7,7 @@ Faults are injected below botocore (before-send), so boto3 and moto run as they 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -223,15 +224,21 @@ def test_step_3_throttled_still_answers_and_a_read_heals(
 
 
 def test_a_change_between_intent_and_settle_is_healed_not_overwritten(aws: IndexedApi) -> None:
-    """Writer A intends; writer B changes EventBridge and the table; A's settle finds
-    another rev and heals from EventBridge instead of writing its own values."""
+    """Writer A intends; a PATCH meanwhile is refused (it would be computed from a version
+    A is replacing); an unconditional writer B (as delete is) changes EventBridge and the
+    table; A's settle finds another rev and heals from EventBridge instead of writing its
+    own values."""
     arn = post(aws, "raced").json()["schedule_arn"]
     name = arn.rsplit("/", 1)[1]
     table = aws.table
     current = entry(aws, name)
     assert current is not None
     stale = table.intend(GROUP, name, lambda e: e)  # A
-    aws.client.patch(f"/scheduler/schedule/{arn}", json={"cron": "0 7 * * ? *"})  # B
+    refused = aws.client.patch(f"/scheduler/schedule/{arn}", json={"cron": "0 7 * * ? *"})
+    assert refused.status_code == 503
+    assert "kept changing" in refused.json()["detail"]
+    schedule = aws.backend.get_schedule(GROUP, name)
+    aws.backend.update_schedule(replace(schedule.spec, expression="cron(0 7 * * ? *)"))  # B
     table.settle(GROUP, name, stale)  # A, late
     stored = entry(aws, name)
     assert stored.entry.expression == "cron(0 7 * * ? *)"

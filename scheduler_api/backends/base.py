@@ -50,6 +50,10 @@ class Schedule:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     broken: str | None = None  # local engine: why it set the schedule aside (it never fires)
+    # The stored version this was read at, opaque, for update_schedule's expect_revision
+    # (local: the row's rev; AWS with SCHEDULE_TABLE: the index entry's rev; AWS alone:
+    # a digest of GetSchedule's answer). None: not read from the backend.
+    revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,14 @@ class SchedulerBackend(Protocol):
         """ScheduleNotFoundError if there is none."""
         ...
 
-    def update_schedule(self, spec: ScheduleSpec) -> str:
-        """Replace every setting of an existing schedule and return its ARN."""
+    def update_schedule(self, spec: ScheduleSpec, *, expect_revision: str | None = None) -> str:
+        """Replace every setting of an existing schedule and return its ARN.
+
+        With `expect_revision` (a Schedule.revision this backend returned), only if the
+        schedule is still at that revision: RevisionConflictError if anyone changed it
+        since. Atomic locally and with the AWS index; EventBridge alone has no
+        conditional update, so there it is checked by a GetSchedule just before the
+        UpdateSchedule (a window of one round trip)."""
         ...
 
     def delete_schedule(self, group_name: str, name: str) -> None:

@@ -5,6 +5,8 @@ AWS errors become project exceptions in backends/aws_errors.py, the one place fo
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,11 @@ from scheduler_api.backends.base import (
     ScheduleSummary,
     ScheduleTarget,
 )
-from scheduler_api.errors import BackendFailureError, IndexUnavailableError
+from scheduler_api.errors import (
+    BackendFailureError,
+    IndexUnavailableError,
+    RevisionConflictError,
+)
 from task_contract import substitute_context_attributes
 
 if TYPE_CHECKING:
@@ -84,16 +90,26 @@ class EventBridgeBackend:
             response = self._client.create_schedule(**_request(spec))
         return response["ScheduleArn"]
 
-    def update_schedule(self, spec: ScheduleSpec) -> str:
+    def update_schedule(self, spec: ScheduleSpec, *, expect_revision: str | None = None) -> str:
+        """EventBridge has no conditional update: with `expect_revision`, the schedule is
+        read again right before UpdateSchedule and the update is made only if it is
+        unchanged. That narrows the race to one round trip; it does not close it (a
+        writer in that window is overwritten). SCHEDULE_TABLE closes it."""
+        if expect_revision is not None:
+            current = self._get(spec.group_name, spec.name)
+            if _revision(current) != expect_revision:
+                raise RevisionConflictError("the schedule changed since it was read")
         request: Any = _request(spec)
         with aws_errors(SERVICE, "UpdateSchedule"):
             response = self._client.update_schedule(**request)
         return response["ScheduleArn"]
 
     def get_schedule(self, group_name: str, name: str) -> Schedule:
+        return _schedule(self._get(group_name, name))
+
+    def _get(self, group_name: str, name: str) -> GetScheduleOutputTypeDef:
         with aws_errors(SERVICE, "GetSchedule"):
-            response = self._client.get_schedule(GroupName=group_name, Name=name)
-        return _schedule(response)
+            return self._client.get_schedule(GroupName=group_name, Name=name)
 
     def delete_schedule(self, group_name: str, name: str) -> None:
         with aws_errors(SERVICE, "DeleteSchedule"):
@@ -195,4 +211,13 @@ def _schedule(response: GetScheduleOutputTypeDef) -> Schedule:
         spec=spec,
         created_at=response.get("CreationDate"),
         updated_at=response.get("LastModificationDate"),
+        revision=_revision(response),
     )
+
+
+def _revision(response: GetScheduleOutputTypeDef) -> str:
+    """A digest of everything GetSchedule says but its request metadata: it changes with
+    every UpdateSchedule (LastModificationDate, and whatever the update changed)."""
+    stored = {key: value for key, value in response.items() if key != "ResponseMetadata"}
+    canonical = json.dumps(stored, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -5,6 +5,7 @@ schedule_table describes, so that a failure at any step is healed, not left."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -18,12 +19,28 @@ from scheduler_api.backends.base import (
 from scheduler_api.backends.eventbridge import EventBridgeBackend
 from scheduler_api.backends.schedule_table import Entry, ScheduleTable
 from scheduler_api.clock import Clock
-from scheduler_api.errors import ScheduleNotFoundError, SchedulerError
+from scheduler_api.errors import (
+    RevisionConflictError,
+    ScheduleNotFoundError,
+    SchedulerError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
+_REVISION = "index:"
+_NO_ENTRY = "index:-"  # a schedule the index does not hold yet (made before it, say)
+_PENDING = "index:pending"
+
+
+def _index_rev(revision: str) -> str | None:
+    """The entry rev a Schedule.revision of ours names (None: no entry)."""
+    if revision == _NO_ENTRY:
+        return None
+    if revision == _PENDING or not revision.startswith(_REVISION):
+        raise RevisionConflictError("the schedule is being changed by another request")
+    return revision.removeprefix(_REVISION)
 
 
 class IndexedBackend:
@@ -57,7 +74,10 @@ class IndexedBackend:
         self.table.settle(spec.group_name, spec.name, intent)
         return arn
 
-    def update_schedule(self, spec: ScheduleSpec) -> str:
+    def update_schedule(self, spec: ScheduleSpec, *, expect_revision: str | None = None) -> str:
+        """With `expect_revision`, step 1 is conditioned on the index entry's rev that
+        get_schedule read, so of two changes computed from one read only the first is
+        made (DynamoDB checks the condition and writes in one transaction)."""
         now = self.clock()
         arn = self._arn_of(spec.group_name, spec.name)
 
@@ -65,7 +85,11 @@ class IndexedBackend:
             created = None if current is None else current.created_at
             return Entry.of(arn, spec, anchor=now, now=now, created_at=created, updated_at=now)
 
-        intent = self.table.intend(spec.group_name, spec.name, updated)
+        group, name = spec.group_name, spec.name
+        if expect_revision is None:
+            intent = self.table.intend(group, name, updated)
+        else:
+            intent = self.table.intend_at(group, name, _index_rev(expect_revision), updated)
         arn = self._change(
             spec.group_name, spec.name, lambda: self.eventbridge.update_schedule(spec)
         )
@@ -94,7 +118,17 @@ class IndexedBackend:
         return self.table.count_by_state(group_name)
 
     def get_schedule(self, group_name: str, name: str) -> Schedule:
-        return self.eventbridge.get_schedule(group_name, name)
+        """EventBridge's schedule, at the revision of its index entry read just before
+        (the rev first: a change made after that read then fails the rev's condition)."""
+        stored = self.table.settled(group_name, name)
+        schedule = self.eventbridge.get_schedule(group_name, name)
+        if stored is None:
+            revision = _NO_ENTRY
+        elif stored.pending_at is not None:
+            revision = _PENDING  # another writer is between its steps: not a version to build on
+        else:
+            revision = _REVISION + stored.rev
+        return replace(schedule, revision=revision)
 
     def run_now(self, schedule: Schedule, now: datetime) -> str:
         return self.eventbridge.run_now(schedule, now)

@@ -55,6 +55,7 @@ from scheduler_api.clock import Clock
 from scheduler_api.errors import (
     BackendUnavailableError,
     RequestValidationFailedError,
+    RevisionConflictError,
     SchedulerError,
 )
 
@@ -271,6 +272,36 @@ class ScheduleTable:
             if rev is not None:
                 return Intent(rev, entry)
         raise BackendUnavailableError("the schedule index is busy with this schedule; retry")
+
+    def intend_at(
+        self,
+        group: str,
+        name: str,
+        expect: str | None,
+        build: Callable[[Entry | None], Entry | None],
+    ) -> Intent:
+        """Step 1 of a change computed from the entry at rev `expect` (None: from no
+        entry): RevisionConflictError, and nothing written, if the entry is no longer
+        there, so that a change is never written over one it did not see."""
+        current = self.stored(group, name)
+        if (None if current is None else current.rev) != expect:
+            raise RevisionConflictError("the schedule changed since it was read")
+        written = None if current is None else current.entry
+        entry = build(written)
+        rev = self._replace(group, name, entry, expect=expect, pending=True, written=written)
+        if rev is None:
+            raise RevisionConflictError("the schedule changed since it was read")
+        return Intent(rev, entry)
+
+    def settled(self, group: str, name: str) -> Stored | None:
+        """The entry as it stands once no writer is in the middle of a change: a pending
+        mark older than the grace (its writer is gone) is healed first."""
+        current = self.stored(group, name)
+        pending_at = None if current is None else current.pending_at
+        if pending_at is not None and self._clock() - pending_at >= self._grace:
+            self.heal(group, name)
+            current = self.stored(group, name)
+        return current
 
     def settle(self, group: str, name: str, intent: Intent, *, removed: bool = False) -> None:
         """Step 3: the intent's values unmarked (none if `removed`). Never raises: what it

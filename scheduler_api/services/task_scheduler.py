@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,9 +32,11 @@ from scheduler_api.backends.base import (
 )
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
+    BackendUnavailableError,
     PayloadTooLargeError,
     PreconditionFailedError,
     RequestValidationFailedError,
+    RevisionConflictError,
     ScheduleConflictError,
     ScheduleExistsError,
     ScheduleNotFoundError,
@@ -63,6 +68,9 @@ SKIP_NEEDS_LEDGER = (
     "overlap=skip needs the worker's ledger: set LEDGER_DB_PATH (make run sets var/ledger.db)"
 )
 MAX_TARGET_INPUT_BYTES = 256 * 1024
+# A change is computed again when another landed between its read and its write; this
+# many times, with a growing pause between (at most about 0.7 s in all), then 503.
+CHANGE_TRIES = 8
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,17 @@ class ScheduledTask:
 
 
 class TaskScheduler:
-    def __init__(self, backend: SchedulerBackend, target: ServiceTarget, clock: Clock) -> None:
+    def __init__(
+        self,
+        backend: SchedulerBackend,
+        target: ServiceTarget,
+        clock: Clock,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.backend = backend
         self.target = target
         self.clock = clock
+        self.pause = pause  # between tries of a change that met another (see _apply)
 
     def generate_lambda_proxy_payload(
         self,
@@ -283,39 +298,30 @@ class TaskScheduler:
     def update_task(
         self, schedule_arn: str, patch: SchedulePatchRequest, if_match: str | None = None
     ) -> Schedule:
-        """PATCH: read the schedule, merge, validate as POST would, write it back whole.
+        """PATCH: read the schedule, merge, validate as POST would, write it back whole,
+        only if nobody changed it in between (else merged again onto the newer version,
+        or 412 when If-Match named the older one).
 
         EventBridge's UpdateSchedule resets every field it is not given, so the stored
         target (function, role, retry policy, dead-letter queue) and state are carried
         over; the Input is rebuilt from the merged task, signed like a new one."""
-        current = self.get_schedule(schedule_arn)
-        if not if_match_holds(if_match, etag_of(current)):
-            raise PreconditionFailedError(
-                "the schedule changed since that ETag was read: GET it again, then PATCH"
+
+        def patched(current: Schedule) -> ScheduleSpec:
+            task = decode_task(current)
+            if task is None:
+                raise ScheduleStateConflictError(
+                    "this schedule's Input is not a task of this API: it cannot be patched"
+                )
+            built = self.spec_for(_validated(merged_request(current, task, patch, self.clock())))
+            return replace(
+                built,
+                state=current.spec.state,
+                target=replace(current.spec.target, input=built.target.input),
             )
-        task = decode_task(current)
-        if task is None:
-            raise ScheduleStateConflictError(
-                "this schedule's Input is not a task of this API: it cannot be patched"
-            )
-        merged = merged_request(current, task, patch, self.clock())
-        try:
-            request = ScheduleTaskRequest.model_validate(merged)
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            field = str(error["loc"][0]) if error["loc"] else "timing"
-            raise RequestValidationFailedError(
-                field, str(error["msg"]).removeprefix("Value error, ")
-            ) from None
-        built = self.spec_for(request)
-        spec = replace(
-            built,
-            state=current.spec.state,
-            target=replace(current.spec.target, input=built.target.input),
-        )
-        self.backend.update_schedule(spec)
-        logger.info("updated schedule %s (%s)", current.arn, spec.expression)
-        return Schedule(current.arn, spec, current.created_at, self.clock())
+
+        schedule, _ = self._apply(schedule_arn, patched, if_match=if_match)
+        logger.info("updated schedule %s (%s)", schedule.arn, schedule.spec.expression)
+        return schedule
 
     def set_state(self, schedule_arn: str, state: ScheduleState) -> Schedule:
         """Pause (DISABLED) or resume (ENABLED); the same state again changes nothing."""
@@ -323,19 +329,59 @@ class TaskScheduler:
 
     def change_state(self, schedule_arn: str, state: ScheduleState) -> tuple[Schedule, bool]:
         """set_state, saying whether anything changed."""
-        current = self.get_schedule(schedule_arn)
-        if current.spec.state == state:
-            return current, False
-        spec = current.spec
-        if state == "ENABLED" and not self.next_run_times(replace(current, broken=None), 1):
-            raise ScheduleStateConflictError(
-                "its time has passed, so resuming would never run it: PATCH run_at to a new"
-                " time, or POST .../run to run it now"
+
+        def switched(current: Schedule) -> ScheduleSpec | None:
+            if current.spec.state == state:
+                return None
+            if state == "ENABLED" and not self.next_run_times(replace(current, broken=None), 1):
+                raise ScheduleStateConflictError(
+                    "its time has passed, so resuming would never run it: PATCH run_at to a"
+                    " new time, or POST .../run to run it now"
+                )
+            start = kept_start_date(current.spec.start_date, self.clock())
+            return replace(current.spec, state=state, start_date=start)
+
+        schedule, changed = self._apply(schedule_arn, switched)
+        if changed:
+            verb = "paused" if state == "DISABLED" else "resumed"
+            logger.info("%s schedule %s", verb, schedule.arn)
+        return schedule, changed
+
+    def _apply(
+        self,
+        schedule_arn: str,
+        change: Callable[[Schedule], ScheduleSpec | None],
+        *,
+        if_match: str | None = None,
+    ) -> tuple[Schedule, bool]:
+        """Read the schedule, compute `change(it)` (None: nothing to change) and write it
+        conditioned on the revision read, so that no change is written over one it did
+        not see: two changes at once (a PATCH and a pause) both land, one after the
+        other, each computed from what the other left. If-Match is checked against each
+        read, so of two PATCHes naming one ETag exactly one is made; the other is 412."""
+        for attempt in range(CHANGE_TRIES):
+            current = self.get_schedule(schedule_arn)
+            if not if_match_holds(if_match, etag_of(current)):
+                raise PreconditionFailedError(
+                    "the schedule changed since that ETag was read: GET it again, then PATCH"
+                )
+            spec = change(current)
+            if spec is None:
+                return current, False
+            try:
+                self.backend.update_schedule(spec, expect_revision=current.revision)
+            except RevisionConflictError:
+                # Full jitter, so that writers who collided do not collide again.
+                self.pause(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+                continue
+            return Schedule(current.arn, spec, current.created_at, self.clock()), True
+        if if_match is not None:  # still being changed: the version it names is not current
+            raise PreconditionFailedError(
+                "the schedule is being changed by another request: GET it again, then PATCH"
             )
-        spec = replace(spec, state=state, start_date=kept_start_date(spec.start_date, self.clock()))
-        self.backend.update_schedule(spec)
-        logger.info("%s schedule %s", "paused" if state == "DISABLED" else "resumed", current.arn)
-        return Schedule(current.arn, spec, current.created_at, self.clock()), True
+        raise BackendUnavailableError(
+            "the schedule kept changing while this request was applied to it; retry"
+        )
 
     def find_schedules(
         self, where: ScheduleFilter, *, limit: int, next_token: str | None = None
@@ -477,6 +523,18 @@ class TaskScheduler:
             created=created,
             etag=etag_of(schedule),
         )
+
+
+def _validated(merged: dict[str, Any]) -> ScheduleTaskRequest:
+    """A merged PATCH validated as a POST body; the first error names its field."""
+    try:
+        return ScheduleTaskRequest.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = str(error["loc"][0]) if error["loc"] else "timing"
+        raise RequestValidationFailedError(
+            field, str(error["msg"]).removeprefix("Value error, ")
+        ) from None
 
 
 def decode_task(schedule: Schedule) -> TaskPayload | None:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
+from sqlite3 import Row
 from typing import Any
 
 from scheduler_api.backends.base import (
@@ -33,6 +34,7 @@ from scheduler_api.clock import Clock
 from scheduler_api.errors import (
     BackendFailureError,
     RequestValidationFailedError,
+    RevisionConflictError,
     ScheduleExistsError,
     ScheduleNotFoundError,
 )
@@ -144,55 +146,42 @@ class LocalBackend:
         return arn
 
     @metered("local")
-    def update_schedule(self, spec: ScheduleSpec) -> str:
+    def update_schedule(self, spec: ScheduleSpec, *, expect_revision: str | None = None) -> str:
+        """One write transaction: the row is read, checked against `expect_revision`,
+        and replaced under the write lock, so no other change can come in between."""
         _validate(spec)
         now = self.clock()
-        fire = self._resumed_fire(spec, now) or first_fire(spec, now)
         with self.database.write() as conn:
             row = conn.execute(
+                "SELECT id, spec, rev, created_at, updated_at FROM schedules"
+                " WHERE group_name = ? AND name = ?",
+                (spec.group_name, spec.name),
+            ).fetchone()
+            if row is None:
+                raise ScheduleNotFoundError("schedule not found")
+            if expect_revision is not None and str(row["rev"]) != expect_revision:
+                raise RevisionConflictError("the schedule changed since it was read")
+            fire = _resumed_fire(spec, row, now) or first_fire(spec, now)
+            conn.execute(
                 "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?,"
-                " broken = NULL WHERE group_name = ? AND name = ? RETURNING id",
+                " broken = NULL, rev = rev + 1 WHERE id = ?",
                 (
                     spec_to_json(spec),
                     task_id_of(spec),
                     to_epoch(fire) if fire else None,
                     to_epoch(now),
-                    spec.group_name,
-                    spec.name,
+                    row["id"],
                 ),
-            ).fetchone()
-            if row is not None:
-                write_index(conn, row["id"], spec)
-        updated = row is not None
-        if not updated:
-            raise ScheduleNotFoundError("schedule not found")
+            )
+            write_index(conn, row["id"], spec)
         self.on_change(fire)
         return self.arn(spec.group_name, spec.name)
-
-    def _resumed_fire(self, spec: ScheduleSpec, now: datetime) -> datetime | None:
-        """On resume, the first fire that fell due while the schedule was paused and is
-        still within its max_lateness_seconds (so the worker will run it); None if none."""
-        lateness = max_lateness_of(spec)
-        if spec.state != "ENABLED" or lateness is None:
-            return None
-        with self.database.read() as conn:
-            row = conn.execute(
-                "SELECT spec, created_at, updated_at FROM schedules"
-                " WHERE group_name = ? AND name = ?",
-                (spec.group_name, spec.name),
-            ).fetchone()
-        if row is None or spec_from_json(row["spec"]).state != "DISABLED":
-            return None
-        paused_at = from_epoch(row["updated_at"])
-        since = max(paused_at, now - timedelta(seconds=lateness))
-        fire = next_fire_after(spec, since, from_epoch(row["created_at"]))
-        return fire if fire is not None and fire <= now else None
 
     @metered("local")
     def get_schedule(self, group_name: str, name: str) -> Schedule:
         with self.database.read() as conn:
             row = conn.execute(
-                "SELECT arn, spec, created_at, updated_at, broken FROM schedules"
+                "SELECT arn, spec, created_at, updated_at, broken, rev FROM schedules"
                 " WHERE group_name = ? AND name = ?",
                 (group_name, name),
             ).fetchone()
@@ -210,6 +199,7 @@ class LocalBackend:
             created_at=from_epoch(row["created_at"]),
             updated_at=from_epoch(row["updated_at"]),
             broken=row["broken"],
+            revision=str(row["rev"]),
         )
 
     @metered("local")
@@ -302,6 +292,21 @@ class LocalBackend:
         ]
         more = len(rows) > limit
         return SchedulePage(summaries, _encode_token(summaries[-1].name) if more else None)
+
+
+def _resumed_fire(spec: ScheduleSpec, stored: Row, now: datetime) -> datetime | None:
+    """On resume (the stored row paused, `spec` enabled), the first fire that fell due
+    while it was paused and is still within its max_lateness_seconds (so the worker will
+    run it); None if none."""
+    lateness = max_lateness_of(spec)
+    if spec.state != "ENABLED" or lateness is None:
+        return None
+    if spec_from_json(stored["spec"]).state != "DISABLED":
+        return None
+    paused_at = from_epoch(stored["updated_at"])
+    since = max(paused_at, now - timedelta(seconds=lateness))
+    fire = next_fire_after(spec, since, from_epoch(stored["created_at"]))
+    return fire if fire is not None and fire <= now else None
 
 
 def _state(spec_json: str) -> str:

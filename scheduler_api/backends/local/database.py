@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS schedules (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     broken TEXT,
+    rev INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (group_name, name)
 );
 DROP INDEX IF EXISTS schedules_next_fire;
@@ -221,7 +222,11 @@ class Database:
 
 
 # Columns added since the first release, for files an older version created.
-_ADDED_COLUMNS = {"schedules": {"broken": "TEXT", **INDEX_COLUMNS}}
+# rev: bumped by every change a client makes, so a change computed from one read can be
+# written only if nobody wrote in between (update_schedule's expect_revision).
+_ADDED_COLUMNS = {
+    "schedules": {"broken": "TEXT", "rev": "INTEGER NOT NULL DEFAULT 0", **INDEX_COLUMNS}
+}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
