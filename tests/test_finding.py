@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import Api, task_body
 
@@ -199,3 +201,35 @@ def test_a_user_id_beyond_64_bits_is_422_not_500(api: Api) -> None:
     response = api.client.post("/scheduler/schedule", json=body)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "user_id"]
+
+
+def _make_unreadable(api: Api, arn: str) -> None:
+    """Locally, a stored spec that no longer parses (a file written by hand, a bad
+    migration); on AWS, a schedule whose GetSchedule is refused (AccessDenied: 502)."""
+    name = arn.rsplit("/", 1)[1]
+    if api.local:
+        with sqlite3.connect(getattr(api.backend, "database").path) as conn:  # noqa: B009
+            conn.execute("UPDATE schedules SET spec = '{' WHERE name = ?", (name,))
+        return
+
+    def refuse(request: Any, **_: Any) -> None:
+        if f"/schedules/{name}" in request.url:
+            error: Any = {"Error": {"Code": "AccessDeniedException", "Message": "injected"}}
+            raise ClientError(error, "GetSchedule")
+
+    client = getattr(api.backend, "eventbridge")._client  # noqa: B009 - the app's own
+    client.meta.events.register_first("before-send.scheduler.GetSchedule", refuse)
+
+
+def test_an_unreadable_schedule_counts_as_failed_and_the_job_goes_on(catalogue: Api) -> None:
+    """It was a 502 partway through, with no counts, and repeating failed the same way."""
+    _make_unreadable(catalogue, listed(catalogue, user_id=456)[0]["schedule_arn"])
+    for expected_changed in (3, 0):  # the repeat finds the rest done
+        response = bulk(catalogue, operation="pause", filter={"all": True})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["matched"], body["changed"], body["failed"]) == (5, expected_changed, 1)
+    states = {i["task_id"]: i["state"] for i in listed(catalogue)}
+    assert [task for task, state in states.items() if state != "DISABLED"] in ([], ["r-456-a"])
+    resumed = bulk(catalogue, operation="resume", filter={"user_id": 7}).json()
+    assert (resumed["matched"], resumed["changed"], resumed["failed"]) == (2, 2, 0)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from scheduler_api.backends.base import IndexedSchedule, ScheduleFilter, ScheduleState
-from scheduler_api.errors import ScheduleNotFoundError, ScheduleStateConflictError
+from scheduler_api.errors import BackendUnavailableError, ScheduleNotFoundError, SchedulerError
+from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.services.task_scheduler import TaskScheduler
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,13 @@ def run_bulk(
     for done, item in enumerate(items, start=1):
         try:
             changed += _apply(scheduler, operation, item.arn)
-        except ScheduleStateConflictError:
-            failed += 1  # e.g. resuming a one-time schedule whose time has passed
+        except BackendUnavailableError:
+            raise  # throttled or down: the whole job is a 503, and repeating it finishes it
+        except (SchedulerError, ExpressionError) as exc:
+            # This schedule cannot be changed (resuming a one-time schedule whose time has
+            # passed; a stored schedule that cannot be read): the others still are.
+            logger.warning("bulk %s: %s not changed (%s)", operation, item.arn, type(exc).__name__)
+            failed += 1
         if done % PROGRESS_EVERY == 0:
             logger.info("bulk %s: %d of %d done, %d changed", operation, done, len(items), changed)
     logger.info(
