@@ -313,7 +313,8 @@ def test_run_now_on_aws_invokes_the_worker_as_eventbridge_would(clock: FakeClock
     signature = verified_signature(
         secret, headers["X-Scheduler-Signature"], event["body"].encode(), lowered
     )
-    assert signature is not None and signature.covers_context
+    assert signature is not None
+    assert signature.covers_context
     assert lambda_handler(event, {})["statusCode"] == 200  # what the worker makes of it
 
 
