@@ -168,15 +168,20 @@ def sign_event(event: dict[str, Any], secret: str, timestamp: int) -> None:
     _set_header(event, SIGNATURE_HEADER, value)
 
 
-def sign_delivery(event: dict[str, Any], secret: str, timestamp: int) -> None:
+def sign_delivery(event: dict[str, Any], secret: str, timestamp: int) -> bool:
     """v2, made by whoever delivers the event (the local engine at each attempt, the API's
     run-now): `t=<timestamp>,v2=<HMAC>` over t, the context headers and the body, so none
-    of them can be changed. Replaces the Input's v1."""
+    of them can be changed. It replaces the Input's v1, and only a valid one: an Input
+    changed where it is stored (the SQLite file, the schedule) is not vouched for, it is
+    left as it is for the worker to refuse. Returns whether it signed."""
     headers = event["headers"]
-    context = [headers.get(name) for name in SIGNED_CONTEXT_HEADERS]
     body = (event.get("body") or "").encode()
+    if not signature_is_valid(secret, headers.get(SIGNATURE_HEADER), body):
+        return False
+    context = [headers.get(name) for name in SIGNED_CONTEXT_HEADERS]
     value = _context_signature(secret, str(timestamp), context, body)
     _set_header(event, SIGNATURE_HEADER, f"t={timestamp},v2={value}")
+    return True
 
 
 @dataclass(frozen=True)

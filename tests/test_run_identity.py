@@ -299,3 +299,42 @@ def test_an_older_file_keeps_its_executions_and_takes_manual_runs_of_one_instant
         assert {"executions_by_status_due", "executions_task"} <= indexes
     finally:
         database.close()
+
+
+def test_a_signed_dead_letter_redriven_after_the_event_age_runs(
+    signing_app: LocalApp, tmp_path: Path, ran: list[str]
+) -> None:
+    """A redrive is old by nature: the engine signs it when it sends it, so the worker's
+    age bound (for Inputs signed at creation) does not refuse it."""
+    use_worker(sqlite_ledger(tmp_path, signing_app.clock), signing_app.clock, SECRET)
+    client = signing_app.client
+    probe_handler.FAILURES["redriven"] = 3  # the first try and both retries raise
+    assert client.post("/scheduler/schedule", json=probe_task("redriven")).status_code == 200
+    for seconds in (31 * 60, 61, 121):  # its time, then each retry (60 s, 120 s later)
+        signing_app.advance(seconds)
+    (run,) = signing_app.runs("redriven")
+    assert run["status"] == "DEAD_LETTERED"
+    signing_app.clock.advance(timedelta(hours=3))  # well past the 3600 s of event age
+    (letter,) = client.get("/scheduler/dead-letters").json()["dead_letters"]
+    response = client.post(f"/scheduler/dead-letters/{letter['id']}/redrive")
+    assert response.json()["status"] == "SUCCEEDED"
+    assert ran == ["redriven"]
+
+
+def test_an_input_changed_in_the_store_is_not_vouched_for_by_the_engine(
+    signing_app: LocalApp, tmp_path: Path, ran: list[str]
+) -> None:
+    """The engine re-signs only an Input whose own signature holds: one edited in the
+    SQLite file (another user, say) is delivered as it is, and the worker refuses it."""
+    use_worker(sqlite_ledger(tmp_path, signing_app.clock), signing_app.clock, SECRET)
+    client = signing_app.client
+    assert client.post("/scheduler/schedule", json=probe_task("edited")).status_code == 200
+    database = signing_app.runtime.database
+    assert database is not None
+    with database.write() as conn:
+        (spec,) = conn.execute("SELECT spec FROM schedules").fetchone()
+        conn.execute("UPDATE schedules SET spec = ?", (spec.replace("456", "457"),))
+    signing_app.advance(31 * 60)
+    (run,) = signing_app.runs("edited")
+    assert (run["status"], run["status_code"]) == ("FAILED", 401)
+    assert ran == []

@@ -86,6 +86,7 @@ class EventBridgeBackend:
         )
         mark_manual_run(event, execution_id)
         if self._callback_secret is not None:
+            # Not vouched for if the stored signature does not hold: the worker refuses it.
             sign_delivery(event, self._callback_secret, int(now.timestamp()))
         with aws_errors("Lambda", "Invoke", missing_is_not_found=False):
             self._lambda.invoke(

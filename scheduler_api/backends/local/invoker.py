@@ -119,7 +119,11 @@ def delivery_text(
         mark_manual_run(event, manual_run)
     if signing is not None:
         secret, now = signing
-        sign_delivery(event, secret, now)
+        if not sign_delivery(event, secret, now):
+            logger.warning(
+                "the stored Input's signature does not hold (changed, or made with another"
+                " secret): delivered as it is, for the worker to refuse"
+            )
     return json.dumps(event, separators=(",", ":"))
 
 
