@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +33,11 @@ SCHEDULED_TIME_HEADER = "X-Scheduler-Scheduled-Time"
 EXECUTION_ID_HEADER = "X-Scheduler-Execution-Id"
 ATTEMPT_HEADER = "X-Scheduler-Attempt"
 RUN_AT_HEADER = "X-Task-Run-At"
+# Set on a run-now's delivery (not in the stored Input): the run's own id. The worker keys
+# such a run apart from every scheduled fire (EventBridge's times have whole seconds).
+MANUAL_RUN_HEADER = "X-Task-Manual-Run"
+# In the ledger's key of a manual run: "<scheduled time>#manual-<its id>".
+MANUAL_KEY_MARK = "#manual-"
 SIGNATURE_HEADER = "X-Scheduler-Signature"
 # On the worker's 200 answer when it did not run the action on purpose: why (a policy).
 SKIPPED_HEADER = "X-Task-Skipped"
@@ -118,26 +125,111 @@ LABEL_VALUE_MAX = 128
 MAX_LATENESS_RANGE = (60, 86400)
 
 
+# A signature's t is a Unix time this service wrote: none was signed before this moment
+# (2024-01-01T00:00:00Z), so an older t (t=1, t=0) is not one of ours.
+SIGNATURE_EPOCH = 1_704_067_200
+# The headers a v2 signature covers besides the body, in this order.
+SIGNED_CONTEXT_HEADERS = (
+    SCHEDULE_ARN_HEADER,
+    SCHEDULED_TIME_HEADER,
+    EXECUTION_ID_HEADER,
+    ATTEMPT_HEADER,
+    RUN_AT_HEADER,
+    MANUAL_RUN_HEADER,
+)
+
+
 def _signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+def _context_signature(secret: str, timestamp: str, context: list[str | None], body: bytes) -> str:
+    # The JSON array ends where it ends, so no header value can run into the body.
+    message = b"v2." + timestamp.encode() + b"." + json.dumps(context).encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _set_header(event: dict[str, Any], name: str, value: str) -> None:
+    event["headers"][name] = value
+    if isinstance(event.get("multiValueHeaders"), dict):
+        event["multiValueHeaders"][name] = [value]
+
+
+def mark_manual_run(event: dict[str, Any], run_id: str) -> None:
+    """Tell the worker this delivery is a run-now, `run_id` its own execution."""
+    _set_header(event, MANUAL_RUN_HEADER, run_id)
+
+
 def sign_event(event: dict[str, Any], secret: str, timestamp: int) -> None:
-    """Add `t=<timestamp>,v1=<HMAC-SHA256("<t>.<body>")>` to the event's headers."""
+    """v1, made when a schedule is created: `t=<timestamp>,v1=<HMAC-SHA256("<t>.<body>")>`.
+    It covers the body only: EventBridge fills the X-Scheduler-* headers in later."""
     body = (event.get("body") or "").encode()
     value = f"t={timestamp},v1={_signature(secret, str(timestamp), body)}"
-    event["headers"][SIGNATURE_HEADER] = value
-    event["multiValueHeaders"][SIGNATURE_HEADER] = [value]
+    _set_header(event, SIGNATURE_HEADER, value)
+
+
+def sign_delivery(event: dict[str, Any], secret: str, timestamp: int) -> bool:
+    """v2, made by whoever delivers the event (the local engine at each attempt, the API's
+    run-now): `t=<timestamp>,v2=<HMAC>` over t, the context headers and the body, so none
+    of them can be changed. It replaces the Input's v1, and only a valid one: an Input
+    changed where it is stored (the SQLite file, the schedule) is not vouched for, it is
+    left as it is for the worker to refuse. Returns whether it signed."""
+    headers = event["headers"]
+    body = (event.get("body") or "").encode()
+    if not signature_is_valid(secret, headers.get(SIGNATURE_HEADER), body):
+        return False
+    context = [headers.get(name) for name in SIGNED_CONTEXT_HEADERS]
+    value = _context_signature(secret, str(timestamp), context, body)
+    _set_header(event, SIGNATURE_HEADER, f"t={timestamp},v2={value}")
+    return True
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A valid signature: when it was made (t) and what it covers (v1: the body only)."""
+
+    timestamp: int
+    covers_context: bool
+
+
+def verified_signature(
+    secret: str, header: str | None, body: bytes, headers: Mapping[str, str]
+) -> Signature | None:
+    """The signature if it is valid for this body (v2: and these context headers), else
+    None. A header with v2 is judged by v2 alone: dropping v2 leaves no v1 to fall back on
+    unless the sender kept one, and a v1 covers nothing but the body anyway."""
+    if not header or len(header) > 512:
+        return None
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    timestamp = parts.get("t", "")
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        return None
+    if "v2" in parts:
+        context = [headers.get(name.lower()) for name in SIGNED_CONTEXT_HEADERS]
+        expected = _context_signature(secret, timestamp, context, body)
+        valid = hmac.compare_digest(expected.encode(), parts["v2"].encode())
+        return Signature(int(timestamp), covers_context=True) if valid else None
+    given = parts.get("v1", "")
+    if given and hmac.compare_digest(_signature(secret, timestamp, body).encode(), given.encode()):
+        return Signature(int(timestamp), covers_context=False)
+    return None
 
 
 def signature_is_valid(secret: str, header: str | None, body: bytes) -> bool:
-    if not header:
-        return False
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    timestamp, given = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not given:
-        return False
-    return hmac.compare_digest(_signature(secret, timestamp, body), given)
+    """Whether a v1 signature is valid for this body (what the API signs at creation)."""
+    found = verified_signature(secret, header, body, {})
+    return found is not None and not found.covers_context
+
+
+def parse_scheduled_time(text: str) -> datetime | None:
+    """An ISO 8601 time with its zone (EventBridge's `2030-01-01T09:00:00Z`), else None."""
+    if len(text) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 class RunStatus(StrEnum):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
@@ -24,56 +24,22 @@ from pydantic import ValidationError
 from lambda_worker.actions import get_action, known_actions
 from lambda_worker.actions.registry import ActionFunc
 from lambda_worker.config import WorkerConfig, default_ledger, worker_config
+from lambda_worker.delivery import (
+    DeliveryError,
+    SchedulerContext,
+    check_window,
+    scheduler_context,
+    signature_of,
+)
 from lambda_worker.ledger.base import Ledger
 from lambda_worker.logs import log_fields
 from lambda_worker.policies import OVERLAP_REASON, lateness_reason, no_overlap
 from lambda_worker.schemas import TaskCallbackRequest, TaskCallbackResponse
-from task_contract import (
-    SKIPPED_HEADER,
-    UNSUBSTITUTED_PREFIX,
-    LedgerRecord,
-    RunStatus,
-    signature_is_valid,
-)
+from task_contract import SKIPPED_HEADER, LedgerRecord, RunStatus
 
 logger = logging.getLogger("lambda_worker.callback")
 
 app = FastAPI(title="Scheduled Tasks Lambda", version="0.1.0")
-
-
-@dataclass(frozen=True)
-class SchedulerContext:
-    """What EventBridge Scheduler substituted into the X-Scheduler-* headers."""
-
-    schedule_arn: str | None
-    scheduled_time: str | None
-    execution_id: str | None
-    attempt: int | None
-    run_at: str | None  # a one-time task's own time, set by the scheduler API
-
-    @property
-    def ledger_time(self) -> str | None:
-        """The execution's time in the ledger key: each run of a cron has its own."""
-        return self.scheduled_time or self.run_at
-
-
-def _substituted(value: str | None) -> str | None:
-    # Left as "<aws.scheduler...>" when the event was not sent by EventBridge Scheduler.
-    return None if value is None or value.startswith(UNSUBSTITUTED_PREFIX) else value
-
-
-def scheduler_context(request: Request) -> SchedulerContext:
-    """Read straight from the headers: declared Header parameters and sub-dependencies
-    each cost FastAPI more per call than a hello-world invocation does in all."""
-    headers = request.headers
-    attempt = _substituted(headers.get("x-scheduler-attempt"))
-    return SchedulerContext(
-        schedule_arn=_substituted(headers.get("x-scheduler-schedule-arn")),
-        scheduled_time=_substituted(headers.get("x-scheduler-scheduled-time")),
-        execution_id=_substituted(headers.get("x-scheduler-execution-id")),
-        attempt=int(attempt) if attempt and attempt.isdigit() else None,
-        run_at=headers.get("x-task-run-at"),
-    )
 
 
 @dataclass(frozen=True)
@@ -90,25 +56,33 @@ async def get_worker() -> Worker:
     return Worker(worker_config(), default_ledger())
 
 
-async def _signed(request: Request, config: WorkerConfig) -> bool:
-    """With SCHEDULER_CALLBACK_SECRET set, only signed callbacks run (401 is not retried)."""
-    if config.callback_secret is None:
-        return True
-    header = request.headers.get("x-scheduler-signature")
-    return signature_is_valid(config.callback_secret, header, await request.body())
-
-
-async def callback_body(request: Request) -> TaskCallbackRequest:
+def callback_body(body: bytes) -> TaskCallbackRequest:
     """The body, validated as FastAPI would (a 422 naming `body` fields). Not declared as
     a model parameter: for a model (parameter or response) FastAPI imports pydantic.v1
-    to check which major version it is, 18 ms of every cold start (benchmark 3)."""
+    to check which major version it is, 18 ms of every cold start (benchmark 3); and read
+    only once the signature holds, so an unsigned caller learns nothing of the model."""
     try:
-        return TaskCallbackRequest.model_validate_json(await request.body())
+        return TaskCallbackRequest.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in errors]
         ) from None
+
+
+def _delivery(request: Request, body: bytes, worker: Worker) -> SchedulerContext | JSONResponse:
+    """The delivery's context if the worker believes it, else the refusal: 401 for a
+    missing or bad signature (checked first, before anything else is read), 400 for a
+    malformed header, 401 for a signed delivery whose times no real one carries."""
+    headers = request.headers
+    try:
+        signature = signature_of(worker.config, headers, body)
+        context = scheduler_context(headers)
+        check_window(signature, context, worker.config, worker.clock())
+    except DeliveryError as exc:
+        logger.warning("refused a callback: %s", exc.detail)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return context
 
 
 def _json_schema(model: type[TaskCallbackRequest] | type[TaskCallbackResponse]) -> dict[str, Any]:
@@ -126,24 +100,24 @@ def health_check() -> dict[str, str]:
     openapi_extra={"requestBody": {"required": True, **_json_schema(TaskCallbackRequest)}},
     responses={
         200: {"description": "Done, or done before", **_json_schema(TaskCallbackResponse)},
-        401: {"description": "Bad signature"},
+        400: {"description": "A malformed X-Scheduler-* or X-Task-* header"},
+        401: {"description": "Bad signature, or a signed delivery outside its time bounds"},
         409: {"description": "This execution is running in another invocation"},
         422: {"description": "Unknown action"},
         500: {"description": "Action failed"},
     },
 )
 async def handle_task_callback(
-    task: Annotated[TaskCallbackRequest, Depends(callback_body)],
-    request: Request,
-    worker: Annotated[Worker, Depends(get_worker)],
+    request: Request, worker: Annotated[Worker, Depends(get_worker)]
 ) -> Any:
-    """Run the task's action once per (task_id, scheduled time). 2xx: done (or done
-    before: the recorded result). 4xx: not to be retried. 5xx: failed; lambda_handler
-    raises so Lambda retries and then dead-letters it."""
-    if not await _signed(request, worker.config):
-        logger.warning("rejected a callback with a missing or bad signature")
-        raise HTTPException(401, "Missing or invalid X-Scheduler-Signature")
-    context = scheduler_context(request)
+    """Run the task's action once per (task_id, scheduled time), a manual run once per
+    run. 2xx: done (or done before: the recorded result). 4xx: not to be retried. 5xx:
+    failed; lambda_handler raises so Lambda retries and then dead-letters it."""
+    body = await request.body()
+    context = _delivery(request, body, worker)
+    if isinstance(context, JSONResponse):
+        return context
+    task = callback_body(body)
     ledger = worker.ledger
     with log_fields(
         task_id=task.task_id,
@@ -157,7 +131,7 @@ async def handle_task_callback(
     ):
         func = get_action(task.action)
         record: LedgerRecord | None = None
-        if ledger is not None and context.ledger_time is not None:
+        if ledger is not None and context.ledger_key is not None:
             claimed = _claim(ledger, task, context)
             if isinstance(claimed, Response):
                 return claimed  # done before, or running elsewhere
@@ -187,10 +161,10 @@ def _claim(
     ledger: Ledger, task: TaskCallbackRequest, context: SchedulerContext
 ) -> LedgerRecord | Response:
     """The record to run under, or the answer for a delivery that must not run."""
-    assert context.ledger_time is not None
+    assert context.ledger_key is not None
     claim = ledger.claim(
         task.task_id,
-        context.ledger_time,
+        context.ledger_key,
         attempt=context.attempt or 1,
         execution_id=context.execution_id,
         schedule_arn=context.schedule_arn,

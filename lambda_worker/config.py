@@ -25,6 +25,8 @@ ENVIRONMENT_VARIABLES = (
     "LEDGER_TTL_DAYS",
     "LAMBDA_MAX_RETRIES",
     "SCHEDULER_CALLBACK_SECRET",
+    "SCHEDULER_MAX_EVENT_AGE_SECONDS",
+    "LAMBDA_MAX_EVENT_AGE_SECONDS",
     "LOG_LEVEL",
     "METRICS_NAMESPACE",
 )
@@ -32,6 +34,7 @@ DEFAULT_LEDGER_TIMEOUT_SECONDS = 900.0  # Lambda's longest timeout
 DEFAULT_LEDGER_TTL_DAYS = 7
 DEFAULT_MAX_RETRIES = 2  # Lambda's default for asynchronous invocations
 DEFAULT_METRICS_NAMESPACE = "ScheduledTasks"
+DEFAULT_MAX_EVENT_AGE_SECONDS = 3600  # the API's SCHEDULER_MAX_EVENT_AGE_SECONDS default
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 Number = TypeVar("Number", int, float)
@@ -70,6 +73,9 @@ class WorkerConfig:
     ledger_ttl_seconds: int = DEFAULT_LEDGER_TTL_DAYS * 86400
     max_retries: int = DEFAULT_MAX_RETRIES
     callback_secret: str | None = None
+    # With a secret, how old a signed delivery's scheduled time may be: EventBridge's
+    # maximum event age, plus Lambda's own (its asynchronous retries) on AWS.
+    max_event_age_seconds: int = DEFAULT_MAX_EVENT_AGE_SECONDS
     log_level: str = "INFO"
     # One CloudWatch embedded-metric line per invocation, on Lambda only (it sets
     # AWS_LAMBDA_FUNCTION_NAME); the local engine's process has /metrics instead.
@@ -94,10 +100,20 @@ class WorkerConfig:
             ledger_ttl_seconds=ttl_days * 86400,
             max_retries=_number(environ, "LAMBDA_MAX_RETRIES", int, DEFAULT_MAX_RETRIES, 0, 2),
             callback_secret=environ.get("SCHEDULER_CALLBACK_SECRET") or None,
+            max_event_age_seconds=_max_event_age(environ),
             log_level=level,
             emit_metrics=bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")),
             metrics_namespace=_namespace(environ),
         )
+
+
+def _max_event_age(environ: Mapping[str, str]) -> int:
+    """EventBridge's age (the API's setting, the local engine's too) plus, on AWS, the
+    age Lambda keeps retrying an event for (0 where nothing but the engine retries)."""
+    scheduler = _number(
+        environ, "SCHEDULER_MAX_EVENT_AGE_SECONDS", int, DEFAULT_MAX_EVENT_AGE_SECONDS, 60, 86400
+    )
+    return scheduler + _number(environ, "LAMBDA_MAX_EVENT_AGE_SECONDS", int, 0, 60, 21600)
 
 
 def _namespace(environ: Mapping[str, str]) -> str:

@@ -7,6 +7,8 @@ TaskFailedError: Lambda's asynchronous retries and on-failure destination take o
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import time
 from typing import Any
@@ -59,13 +61,79 @@ def _report(event: dict[str, Any], status: int, response: dict[str, Any], starte
     emit(line)
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def _text(value: Any) -> bool:
+    """A str Mangum can encode: a lone surrogate ("\\ud800") is valid JSON, not UTF-8."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _strings(value: Any, *, lists: bool = False) -> bool:
+    """None, or a dict of str to str (to lists of str with `lists`)."""
+    if value is None:
+        return True
+    if not isinstance(value, dict):
+        return False
+    for key, item in value.items():
+        items = item if lists and isinstance(item, list) else [item]
+        if not _text(key) or (lists and not isinstance(item, list)):
+            return False
+        if not all(_text(one) for one in items):
+            return False
+    return True
+
+
+def _malformed_key(event: dict[str, Any]) -> str | None:
+    """The first key whose value Mangum would crash on (TypeError, AttributeError), if any."""
+    for key in ("resource", "path", "httpMethod"):
+        if not _text(event[key]):
+            return key
+    request_context = event["requestContext"]
+    if not isinstance(request_context, dict):
+        return "requestContext"
+    if not isinstance(request_context.get("identity", {}), dict):
+        return "requestContext.identity"
+    for key in ("headers", "queryStringParameters"):
+        if not _strings(event.get(key)):
+            return key
+    for key in ("multiValueHeaders", "multiValueQueryStringParameters"):
+        if not _strings(event.get(key), lists=True):
+            return key
+    body = event.get("body")
+    if body is not None and not _text(body):
+        return "body"
+    encoded = event.get("isBase64Encoded")
+    if encoded not in (None, False, True):
+        return "isBase64Encoded"
+    if encoded:
+        try:
+            base64.b64decode(body or "", validate=True)
+        except binascii.Error:
+            return "body"
+    return None
+
+
+def _check_event(event: Any) -> None:
     if not isinstance(event, dict) or any(key not in event for key in REQUIRED_EVENT_KEYS):
         keys = sorted(event) if isinstance(event, dict) else type(event).__name__
         raise UnsupportedEventError(
             "expected an API Gateway REST proxy event with keys "
             f"{', '.join(REQUIRED_EVENT_KEYS)} (the Input the scheduler API builds); got {keys}"
         )
+    malformed = _malformed_key(event)
+    if malformed is not None:
+        raise UnsupportedEventError(
+            f"expected an API Gateway REST proxy event; its {malformed!r} is not of the"
+            " proxy event's type (text, or objects of text)"
+        )
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    _check_event(event)
     started = time.perf_counter()
     with log_fields(lambda_request_id=_lambda_request_id(context)):
         response: dict[str, Any] = _asgi_handler(event, context)

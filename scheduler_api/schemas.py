@@ -369,6 +369,9 @@ class RunOut(BaseModel):
     finished_at: datetime | None
     status_code: int | None
     error: str | None
+    trigger: Literal["schedule", "manual"] = Field(
+        "schedule", description="schedule: a fire of the schedule; manual: a run-now"
+    )
 
 
 class RunListResponse(BaseModel):

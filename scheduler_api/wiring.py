@@ -103,10 +103,12 @@ def _target(
         callback_path=settings.callback_path,
         known_actions=settings.action_names,
         worker_has_ledger=worker_has_ledger,
-        callback_secret=(
-            settings.callback_secret.get_secret_value() if settings.callback_secret else None
-        ),
+        callback_secret=_secret(settings),
     )
+
+
+def _secret(settings: Settings) -> str | None:
+    return settings.callback_secret.get_secret_value() if settings.callback_secret else None
 
 
 def build_aws_runtime(
@@ -129,11 +131,12 @@ def build_aws_runtime(
     if settings.ledger_table:
         assert dynamodb is not None
         runs = LedgerRunHistory(settings.ledger_table, dynamodb)
-    backend: SchedulerBackend = EventBridgeBackend(client, lambda_client)
+    secret = _secret(settings)  # run-now signs what it sends
+    backend: SchedulerBackend = EventBridgeBackend(client, lambda_client, secret)
     if settings.schedule_table:
         assert dynamodb is not None
         backend = IndexedBackend(
-            EventBridgeBackend(client, lambda_client),
+            EventBridgeBackend(client, lambda_client, secret),
             dynamodb,
             settings.schedule_table,
             clock,
@@ -159,6 +162,7 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         concurrency=settings.local_concurrency,
         shutdown_grace_seconds=settings.local_shutdown_grace_seconds,
         observer=EngineMetrics(),
+        callback_secret=_secret(settings),
     )
     backend = LocalBackend(
         database,

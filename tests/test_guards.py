@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -166,7 +167,9 @@ def signed_event(
 
 
 @pytest.fixture
-def signing_worker() -> Iterator[list[str]]:
+def signing_worker(clock: FakeClock) -> Iterator[list[str]]:
+    """The worker with the secret, on the test's clock (it bounds a signed delivery's
+    times by its own clock)."""
     calls: list[str] = []
 
     @action("signed_probe")
@@ -174,7 +177,7 @@ def signing_worker() -> Iterator[list[str]]:
         calls.append(task.task_id)
 
     worker_app.dependency_overrides[get_worker] = lambda: Worker(
-        WorkerConfig(callback_secret=SECRET), None
+        WorkerConfig(callback_secret=SECRET), None, clock=lambda: clock().timestamp()
     )
     yield calls
     worker_app.dependency_overrides.clear()
@@ -187,6 +190,7 @@ def test_signed_callbacks_run_and_others_are_401(
     body = {**task_body("signed-1"), "action": "signed_probe"}
     event = signed_event(scheduler_client, clock, body)
     assert event["headers"]["X-Scheduler-Signature"].startswith("t=")
+    clock.advance(timedelta(minutes=30, seconds=30))  # its time, 00:31:00
     assert lambda_handler(event, {})["statusCode"] == 200
     assert signing_worker == ["signed-1"]
 

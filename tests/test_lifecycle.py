@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from lambda_worker.handler import lambda_handler
 from scheduler_api.main import create_app
-from task_contract import signature_is_valid
+from task_contract import signature_is_valid, verified_signature
 from tests.conftest import (
     AUTH,
     GROUP,
@@ -307,7 +307,14 @@ def test_run_now_on_aws_invokes_the_worker_as_eventbridge_would(clock: FakeClock
     assert headers["X-Scheduler-Scheduled-Time"] == "2030-01-01T00:00:30Z"
     assert headers["X-Scheduler-Execution-Id"] == response.json()["execution_id"]
     assert headers["X-Scheduler-Attempt"] == "1"
-    assert signature_is_valid(secret, headers["X-Scheduler-Signature"], event["body"].encode())
+    assert headers["X-Task-Manual-Run"] == response.json()["execution_id"]
+    # Signed at the invoke, over the body and every context header (v2), not only the body.
+    lowered = {name.lower(): value for name, value in headers.items()}
+    signature = verified_signature(
+        secret, headers["X-Scheduler-Signature"], event["body"].encode(), lowered
+    )
+    assert signature is not None
+    assert signature.covers_context
     assert lambda_handler(event, {})["statusCode"] == 200  # what the worker makes of it
 
 

@@ -11,7 +11,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from scheduler_api.backends.aws_errors import aws_errors
 from scheduler_api.backends.local.history import Run
 from scheduler_api.backends.timing import from_epoch
-from task_contract import LedgerRecord
+from task_contract import MANUAL_KEY_MARK, LedgerRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,7 +33,10 @@ class LedgerRunHistory:
                 ScanIndexForward=False,  # newest scheduled time first
                 Limit=limit,
             )
-        return [_run(self._record(dict(item))) for item in response.get("Items", [])]
+        items = response.get("Items", [])
+        # "#running" is the task's overlap lock, kept in the same table: not a run.
+        runs = [item for item in items if not item["scheduled_time"].get("S", "").startswith("#")]
+        return [_run(self._record(dict(item))) for item in runs]
 
     def _record(self, item: dict[str, object]) -> LedgerRecord:
         values = {key: self._deserializer.deserialize(value) for key, value in item.items()}  # type: ignore[arg-type]
@@ -41,10 +44,13 @@ class LedgerRunHistory:
 
 
 def _run(record: LedgerRecord) -> Run:
+    # The worker keys a run-now "<time>#manual-<its id>", apart from the fire of that time.
+    time, manual, _ = record.scheduled_time.partition(MANUAL_KEY_MARK)
     return Run(
         execution_id=record.execution_id or f"{record.task_id}@{record.scheduled_time}",
         schedule_arn=record.schedule_arn or "",
-        scheduled_time=datetime.fromisoformat(record.scheduled_time.replace("Z", "+00:00")),
+        scheduled_time=datetime.fromisoformat(time.replace("Z", "+00:00")),
+        trigger="manual" if manual else "schedule",
         status=record.status,
         attempts=record.attempts,
         started_at=from_epoch(record.started_at),

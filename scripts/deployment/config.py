@@ -24,6 +24,10 @@ class DeployConfig(BaseSettings):
     timeout_seconds: int = Field(60, ge=1, le=900, alias="LAMBDA_TIMEOUT_SECONDS")
     max_retries: int = Field(2, ge=0, le=2, alias="LAMBDA_MAX_RETRIES")
     max_event_age_seconds: int = Field(3600, ge=60, le=21600, alias="LAMBDA_MAX_EVENT_AGE_SECONDS")
+    # The API's setting: the worker bounds a signed delivery's age by it (plus Lambda's).
+    scheduler_max_event_age_seconds: int = Field(
+        3600, ge=60, le=86400, alias="SCHEDULER_MAX_EVENT_AGE_SECONDS"
+    )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
     group_name: str = Field(

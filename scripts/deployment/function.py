@@ -26,6 +26,9 @@ def wanted_configuration(deployer: Deployer, role_arn: str) -> dict[str, Any]:
         "LEDGER_IN_PROGRESS_TIMEOUT_SECONDS": str(config.timeout_seconds),
         # The ledger tells RETRYING from DEAD_LETTERED by counting Lambda's tries.
         "LAMBDA_MAX_RETRIES": str(config.max_retries),
+        # With a secret, a signed delivery older than both ages together is refused.
+        "SCHEDULER_MAX_EVENT_AGE_SECONDS": str(config.scheduler_max_event_age_seconds),
+        "LAMBDA_MAX_EVENT_AGE_SECONDS": str(config.max_event_age_seconds),
     }
     if config.callback_secret:
         variables["SCHEDULER_CALLBACK_SECRET"] = config.callback_secret.get_secret_value()

@@ -245,9 +245,17 @@ class LocalBackend:
             ).fetchone()
             if row is None:
                 raise ScheduleNotFoundError("schedule not found")
-            execution_id, _ = add_execution(
-                conn, row, schedule.spec, scheduled=now, due=now, delete_schedule=False
+            execution_id, added = add_execution(
+                conn,
+                row,
+                schedule.spec,
+                scheduled=now,
+                due=now,
+                delete_schedule=False,
+                manual=True,
             )
+            if not added:  # its own run_key: only a clash of random ids could do this
+                raise BackendFailureError("the run could not be recorded; ask again")
         self.on_change(now)
         return execution_id
 

@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS executions (
     finished_at REAL,
     status_code INTEGER,
     error TEXT,
-    UNIQUE (schedule_id, scheduled_time)
+    run_key TEXT NOT NULL DEFAULT '',
+    UNIQUE (schedule_id, scheduled_time, run_key)
 );
 DROP INDEX IF EXISTS executions_due;
 CREATE INDEX IF NOT EXISTS executions_by_status_due ON executions (status, due_at);
@@ -113,6 +114,7 @@ class Database:
         # that does not take this one (the sqlite3 shell) only meets the busy handler.
         self._lock_file = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
         with self.write() as conn:
+            _rebuild_executions_with_run_key(conn)
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -235,6 +237,24 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
         for name, kind in columns.items():
             if name not in present:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+def _rebuild_executions_with_run_key(conn: sqlite3.Connection) -> None:
+    """A file from before manual runs had their own key: its executions were UNIQUE on
+    (schedule_id, scheduled_time), which merged two run-nows of one instant into one.
+    SQLite cannot change a table's constraints in place, so the table is copied into one
+    of the new shape (in the caller's transaction) and its indexes made again by SCHEMA."""
+    present = [row[1] for row in conn.execute("PRAGMA table_info(executions)")]
+    if not present or "run_key" in present:
+        return
+    conn.execute("ALTER TABLE executions RENAME TO executions_before_run_key")
+    create = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS executions") :]
+    conn.execute(create[: create.index(";")])
+    columns = ", ".join(present)
+    conn.execute(
+        f"INSERT INTO executions ({columns}) SELECT {columns} FROM executions_before_run_key"  # noqa: S608 - names from PRAGMA
+    )
+    conn.execute("DROP TABLE executions_before_run_key")
 
 
 @contextmanager

@@ -83,8 +83,10 @@ class LocalEngine:
         shutdown_grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
         observer: EngineObserver | None = None,
+        callback_secret: str | None = None,
     ) -> None:
         self.database = database
+        self.callback_secret = callback_secret  # signs each delivery (v2) when set
         self.clock = clock
         self.observer = observer
         self.handler = handler
@@ -365,6 +367,10 @@ class LocalEngine:
             execution_id=claimed.id,
             attempt=claimed.attempt,
             function_arn=claimed.target_arn,
+            manual_run=claimed.manual_run,
+            signing=None
+            if self.callback_secret is None
+            else (self.callback_secret, int(self.clock().timestamp())),
         )
 
     def redrive(self, dead_letter_id: int) -> RunStatus | None:

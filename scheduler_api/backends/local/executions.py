@@ -19,13 +19,17 @@ def add_execution(
     scheduled: datetime,
     due: datetime,
     delete_schedule: bool,
+    manual: bool = False,
 ) -> tuple[str, int]:
-    """(its id, 1 if added or 0 if that fire of that schedule exists already)."""
+    """(its id, 1 if added or 0 if that fire of that schedule exists already).
+
+    A manual run (run-now) is keyed by its own id (run_key), so it is always added: two in
+    one instant, or one at the instant of a fire, are each their own execution."""
     execution_id = uuid.uuid4().hex
     added = conn.execute(
         "INSERT OR IGNORE INTO executions (id, schedule_id, schedule_arn, group_name,"
         " schedule_name, task_id, scheduled_time, due_at, status, input, target_arn,"
-        " max_event_age, delete_schedule) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " max_event_age, delete_schedule, run_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             execution_id,
             schedule["id"],
@@ -40,6 +44,7 @@ def add_execution(
             spec.target.arn,
             timedelta(seconds=spec.target.maximum_event_age_seconds).total_seconds(),
             int(delete_schedule),
+            execution_id if manual else "",
         ),
     ).rowcount
     return execution_id, added

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from sqlite3 import Row
-from typing import Any
+from typing import Any, Literal
 
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.timing import from_epoch
@@ -22,6 +22,9 @@ class AttemptRecord:
     error: str | None
 
 
+Trigger = Literal["schedule", "manual"]
+
+
 @dataclass(frozen=True)
 class Run:
     execution_id: str
@@ -33,6 +36,7 @@ class Run:
     finished_at: datetime | None
     status_code: int | None
     error: str | None
+    trigger: Trigger = "schedule"  # manual: a run-now
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ def _run(row: Row) -> Run:
         finished_at=_maybe(row["finished_at"]),
         status_code=row["status_code"],
         error=row["error"],
+        trigger="manual" if row["run_key"] else "schedule",
     )
 
 

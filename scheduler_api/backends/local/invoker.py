@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from scheduler_api.config import ConfigurationError
-from task_contract import SKIPPED_HEADER, TaskFailedError, substitute_context_attributes
+from task_contract import (
+    SKIPPED_HEADER,
+    TaskFailedError,
+    mark_manual_run,
+    sign_delivery,
+    substitute_context_attributes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +82,11 @@ def invoke(
     execution_id: str,
     attempt: int,
     function_arn: str,
+    manual_run: str | None = None,
+    signing: tuple[str, int] | None = None,
 ) -> Outcome:
+    """`signing` is (secret, now): the delivery is then signed (v2) over its time,
+    execution id, attempt and body, so nothing of it can be changed on the way."""
     event_text = substitute_context_attributes(
         input_text,
         schedule_arn=schedule_arn,
@@ -84,9 +94,12 @@ def invoke(
         execution_id=execution_id,
         attempt=attempt,
     )
+    event = json.loads(event_text)
+    if manual_run is not None or signing is not None:
+        event_text = delivery_text(event, manual_run, signing)
     _ensure_event_loop()
     try:
-        response = handler(json.loads(event_text), LocalLambdaContext(function_arn))
+        response = handler(event, LocalLambdaContext(function_arn))
     except BaseException as exc:  # SystemExit from an action too: the engine goes on
         # The message can hold anything the handler put there: it goes to the log only.
         logger.warning("execution %s attempt %d raised", execution_id, attempt, exc_info=exc)
@@ -96,6 +109,22 @@ def invoke(
     status_code = response.get("statusCode") if isinstance(response, dict) else None
     error = None if status_code is None or status_code < 400 else f"callback answered {status_code}"
     return Outcome(False, status_code, error, event_text, _skipped(response))
+
+
+def delivery_text(
+    event: dict[str, Any], manual_run: str | None, signing: tuple[str, int] | None
+) -> str:
+    """Mark a run-now's event with its id and sign it (v2), in place; the event as text."""
+    if manual_run is not None:
+        mark_manual_run(event, manual_run)
+    if signing is not None:
+        secret, now = signing
+        if not sign_delivery(event, secret, now):
+            logger.warning(
+                "the stored Input's signature does not hold (changed, or made with another"
+                " secret): delivered as it is, for the worker to refuse"
+            )
+    return json.dumps(event, separators=(",", ":"))
 
 
 def _skipped(response: Any) -> str | None:

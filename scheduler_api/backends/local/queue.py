@@ -47,6 +47,7 @@ class Claimed:
     attempt: int
     input: str
     target_arn: str
+    manual_run: str | None = None  # a run-now: its id, which keys it apart from every fire
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,7 @@ def _next_attempt(row: Row) -> Claimed:
         attempt=row["attempts"] + 1,
         input=row["input"],
         target_arn=row["target_arn"],
+        manual_run=row["run_key"] or None,
     )
 
 
