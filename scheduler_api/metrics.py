@@ -43,6 +43,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+# Every label value comes from a bounded set: h11 accepts any token as a method (DESIGN.md
+# fact 23), so a raw method label would let any client add series without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
 
 REQUESTS = Counter(
     "scheduler_api_requests_total", "HTTP requests by route template and status",
@@ -194,9 +198,20 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, sending)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = str(scope.get("method", ""))
-            REQUESTS.labels(method=method, route=template, status=str(status)).inc()
+            template = getattr(route, "path", None) or "unmatched"  # our templates: bounded
+            method = method_label(str(scope.get("method", "")))
+            REQUESTS.labels(method=method, route=template, status=status_label(status)).inc()
             REQUEST_SECONDS.labels(method=method, route=template).observe(
                 time.perf_counter() - started
             )
+
+
+def method_label(method: str) -> str:
+    """The method as counted: one of KNOWN_METHODS, or `other`."""
+    return method if method in KNOWN_METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    """An HTTP status code (100-599), or `other`: the app sends only those, but the label
+    stays bounded whatever an inner layer sends."""
+    return str(status) if 100 <= status <= 599 else OTHER
