@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -26,9 +27,14 @@ from scheduler_api.api.routes import (
 )
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.clock import Clock, system_clock
-from scheduler_api.config import Settings, load_settings
+from scheduler_api.config import (
+    ConfigurationError,
+    Settings,
+    check_multiprocess_dir,
+    load_settings,
+)
 from scheduler_api.dashboard.routes import install_dashboard
-from scheduler_api.metrics import RequestMetricsMiddleware
+from scheduler_api.metrics import RequestMetricsMiddleware, instruments
 from scheduler_api.observability import RequestIdMiddleware, configure_logging
 from scheduler_api.startup import ConfigurationErrorMiddleware
 from scheduler_api.wiring import Runtime, build_aws_runtime, build_local_runtime
@@ -60,6 +66,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or load_settings()
         configure_logging(resolved.log_level)
+        start_metrics()
         runtime: Runtime
         if resolved.backend_name == "local":
             runtime = build_local_runtime(resolved, clock)
@@ -110,6 +117,18 @@ def create_app(
     app.include_router(overview.router)
     app.include_router(runs.router)
     return app
+
+
+def start_metrics() -> None:
+    """Make the metrics now, so a multiprocess directory that cannot be written stops the
+    start with one line rather than failing requests later."""
+    check_multiprocess_dir(os.environ)
+    try:
+        instruments()
+    except OSError as exc:  # e.g. removed or made read-only since it was checked
+        raise ConfigurationError(
+            f"bad setting: PROMETHEUS_MULTIPROC_DIR: cannot write there ({exc.strerror})"
+        ) from None
 
 
 async def stop_engine(engine: LocalEngine) -> None:

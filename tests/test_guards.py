@@ -72,8 +72,9 @@ def test_scheduler_routes_need_a_bearer_token(
 def test_several_tokens_allow_rotation(
     scheduler_client: EventBridgeSchedulerClient, clock: FakeClock
 ) -> None:
-    with app_client(scheduler_client, clock, api_tokens="old-token, new-token") as client:
-        for token in ("old-token", "new-token"):
+    tokens = "old-token-0123456789, new-token-0123456789"
+    with app_client(scheduler_client, clock, api_tokens=tokens) as client:
+        for token in ("old-token-0123456789", "new-token-0123456789"):
             headers = {"Authorization": f"Bearer {token}"}
             assert client.get("/scheduler/schedules", headers=headers).status_code == 200
         assert (
