@@ -262,3 +262,26 @@ def test_the_page_is_loopback_only_without_tokens_and_says_what_it_loads(tmp_pat
         assert signed.status_code == 200
         assert "httponly" in signed.headers["set-cookie"].lower()
         assert "samesite=strict" in signed.headers["set-cookie"].lower()
+
+
+def test_every_path_that_serves_the_page_forbids_framing(tmp_path: Path) -> None:
+    """The page has one URL, and every response that carries it also carries its CSP (the
+    static mount used to serve a copy with none, which another origin could frame)."""
+    with TestClient(create_app(make_local_settings(tmp_path / "s.db"), start_engine=False)) as c:
+        paths = [
+            "/dashboard", "/dashboard/", "/dashboard/static/index.html", "/dashboard/static/",
+            "/dashboard/static", "/dashboard/static/../page.html", "/dashboard/index.html",
+            "/dashboard/static/%2e%2e/page.html",
+        ]  # fmt: skip
+        serving = []
+        for path in paths:
+            answer = c.get(path)
+            if 'id="sign-in"' in answer.text:
+                serving.append(str(answer.url.path))
+                policy = answer.headers.get("Content-Security-Policy", "")
+                assert "frame-ancestors 'none'" in policy, path
+                assert "default-src 'self'" in policy, path
+        assert set(serving) == {"/dashboard"}
+        script = c.get("/dashboard/static/dashboard.js")
+        assert script.status_code == 200
+        assert script.headers["X-Content-Type-Options"] == "nosniff"

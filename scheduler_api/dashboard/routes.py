@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.types import Scope
 
 from scheduler_api.api.auth import (
     DASHBOARD_HEADER,
@@ -18,8 +19,9 @@ from scheduler_api.api.auth import (
     token_known,
 )
 
-STATIC = Path(__file__).resolve().parent / "static"
-PAGE = (STATIC / "index.html").read_text(encoding="utf-8")  # read once, not per request
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"  # the page's assets only: the page itself has one URL, /dashboard
+PAGE = (HERE / "page.html").read_text(encoding="utf-8")  # read once, not per request
 # No inline script or style, nothing from another origin.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -92,6 +94,15 @@ async def sign_out(request: Request, response: Response) -> dict[str, Any]:
     return {"signed_in": False}
 
 
+class _Assets(StaticFiles):
+    """The page's script and style, with the page's headers (nosniff matters for them)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
 def install_dashboard(app: FastAPI) -> None:
     app.include_router(router)
-    app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
+    app.mount("/dashboard/static", _Assets(directory=STATIC), name="dashboard-static")
