@@ -9,10 +9,12 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from fastapi import FastAPI
 
+from scheduler_api.api.csrf import CrossSiteGuardMiddleware, origin_of
 from scheduler_api.api.docs import install_offline_docs
 from scheduler_api.api.errors import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
@@ -77,6 +79,10 @@ def create_app(
         app.state.runtime = runtime
         app.state.task_scheduler = runtime.service
         app.state.api_tokens = resolved.tokens
+        app.state.public_origin = origin_of(resolved.public_url) if resolved.public_url else None
+        app.state.public_host = (
+            urlsplit(resolved.public_url).hostname if resolved.public_url else None
+        )
         secret = resolved.metrics_token
         app.state.metrics_token = secret.get_secret_value() if secret else None
         if not resolved.tokens:
@@ -103,6 +109,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(CrossSiteGuardMiddleware)  # before the body is read
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outside the body limit: the 413 carries its id
     app.add_middleware(ConfigurationErrorMiddleware)  # start-up only

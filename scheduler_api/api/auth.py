@@ -4,13 +4,19 @@ configured (local development), loopback clients only.
 The dashboard signs in once and keeps the token in an HttpOnly, SameSite=Strict cookie.
 The cookie alone is not enough: a request must also carry the DASHBOARD_HEADER, which a
 page of another site cannot set without a CORS preflight this app never grants, so a
-cross-site form or link cannot act with the user's cookie (CSRF)."""
+cross-site form or link cannot act with the user's cookie (CSRF); api.csrf refuses every
+cross-site change, cookie or not.
+
+Loopback-only mode also wants a loopback name in Host: a hostile name that resolves to
+127.0.0.1 (DNS rebinding) would otherwise let another site's page read and act through
+the user's browser as a loopback client, its Origin matching its Host."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,11 +29,36 @@ DASHBOARD_HEADER = "X-Scheduler-Dashboard"
 bearer = HTTPBearer(auto_error=False, description="A token from SCHEDULER_API_TOKENS")
 
 
+LOOPBACK_ONLY = "No SCHEDULER_API_TOKENS are configured: only loopback clients are answered"
+LOOPBACK_NAMES = "No SCHEDULER_API_TOKENS are configured: use localhost, 127.0.0.1 or [::1]"
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _loopback_name(request: Request) -> bool:
+    """The Host header names this machine (or PUBLIC_URL's host); absent, not a browser."""
+    host = request.headers.get("host")
+    if host is None:
+        return True
+    try:
+        name = urlsplit(f"http://{host}").hostname or ""
+    except ValueError:
+        return False
+    public: str | None = getattr(request.app.state, "public_host", None)
+    return name == "localhost" or _is_loopback(name) or name == public
+
+
+def require_loopback(request: Request) -> None:
+    """Loopback-only mode: a loopback client, reaching us by a loopback name."""
+    if not loopback(request):
+        raise HTTPException(403, LOOPBACK_ONLY)
+    if not _loopback_name(request):
+        raise HTTPException(403, LOOPBACK_NAMES)
 
 
 def _known(given: str, tokens: list[str]) -> bool:
@@ -44,11 +75,7 @@ async def require_caller(
 ) -> None:
     tokens: list[str] = request.app.state.api_tokens
     if not tokens:
-        host = request.client.host if request.client else ""
-        if not _is_loopback(host):
-            raise HTTPException(
-                403, "No SCHEDULER_API_TOKENS are configured: only loopback clients are answered"
-            )
+        require_loopback(request)
         return
     if credentials is not None and _known(credentials.credentials, tokens):
         return

@@ -15,7 +15,7 @@ from scheduler_api.api.auth import (
     DASHBOARD_HEADER,
     SESSION_COOKIE,
     dashboard_session_valid,
-    loopback,
+    require_loopback,
     token_known,
 )
 
@@ -45,10 +45,8 @@ def _tokens(request: Request) -> list[str]:
 
 def _allowed_here(request: Request) -> None:
     """With no tokens configured, loopback clients only, as the API."""
-    if not _tokens(request) and not loopback(request):
-        raise HTTPException(
-            403, "No SCHEDULER_API_TOKENS are configured: only loopback clients are answered"
-        )
+    if not _tokens(request):
+        require_loopback(request)
 
 
 def _from_dashboard(request: Request) -> None:
