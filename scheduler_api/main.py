@@ -18,6 +18,7 @@ from scheduler_api.api.csrf import CrossSiteGuardMiddleware, origin_of
 from scheduler_api.api.docs import install_offline_docs
 from scheduler_api.api.errors import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
+from scheduler_api.api.ratelimit import GuessLimiter
 from scheduler_api.api.routes import (
     finding,
     health,
@@ -79,6 +80,7 @@ def create_app(
         app.state.runtime = runtime
         app.state.task_scheduler = runtime.service
         app.state.api_tokens = resolved.tokens
+        app.state.sign_in_limiter = GuessLimiter()
         app.state.public_origin = origin_of(resolved.public_url) if resolved.public_url else None
         app.state.public_host = (
             urlsplit(resolved.public_url).hostname if resolved.public_url else None

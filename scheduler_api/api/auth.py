@@ -1,7 +1,8 @@
 """Who may call /scheduler: a bearer token from SCHEDULER_API_TOKENS, or, with none
 configured (local development), loopback clients only.
 
-The dashboard signs in once and keeps the token in an HttpOnly, SameSite=Strict cookie.
+The dashboard signs in once and keeps a session (api.sessions: signed with the token,
+not the token) in an HttpOnly, SameSite=Strict cookie.
 The cookie alone is not enough: a request must also carry the DASHBOARD_HEADER, which a
 page of another site cannot set without a CORS preflight this app never grants, so a
 cross-site form or link cannot act with the user's cookie (CSRF); api.csrf refuses every
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from scheduler_api.api.sessions import session_valid
 from scheduler_api.schemas import error_doc
+
+if TYPE_CHECKING:
+    from scheduler_api.wiring import Runtime
 
 SESSION_COOKIE = "scheduler_session"
 DASHBOARD_HEADER = "X-Scheduler-Dashboard"
@@ -89,7 +94,15 @@ def dashboard_session_valid(request: Request, tokens: list[str]) -> bool:
     """The dashboard's cookie, sent with its header (see the module's docstring)."""
     session = request.cookies.get(SESSION_COOKIE)
     sent_by_dashboard = request.headers.get(DASHBOARD_HEADER) == "1"
-    return bool(session) and sent_by_dashboard and _known(str(session), tokens)
+    if not session or not sent_by_dashboard:
+        return False
+    return session_valid(session, tokens, now_seconds(request))
+
+
+def now_seconds(request: Request) -> float:
+    """The app's clock (injected in tests), as a Unix time."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime.service.clock().timestamp()
 
 
 def token_known(given: str, tokens: list[str]) -> bool:

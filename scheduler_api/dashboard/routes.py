@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,12 @@ from scheduler_api.api.auth import (
     DASHBOARD_HEADER,
     SESSION_COOKIE,
     dashboard_session_valid,
+    now_seconds,
     require_loopback,
     token_known,
 )
+from scheduler_api.api.ratelimit import GuessLimiter
+from scheduler_api.api.sessions import SESSION_SECONDS, issue_session
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"  # the page's assets only: the page itself has one URL, /dashboard
@@ -54,6 +58,21 @@ def _from_dashboard(request: Request) -> None:
         raise HTTPException(403, f"send the {DASHBOARD_HEADER} header")
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _limit_guesses(request: Request) -> None:
+    """A few wrong tries per client, then one every few seconds (429, Retry-After)."""
+    limiter: GuessLimiter = request.app.state.sign_in_limiter
+    wait = limiter.take(_client(request), now_seconds(request))
+    if wait > 0:
+        raise HTTPException(
+            429, "Too many sign-in attempts: wait and try again",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )  # fmt: skip
+
+
 @router.get("", response_class=HTMLResponse)
 async def page(request: Request) -> HTMLResponse:
     _allowed_here(request)
@@ -72,11 +91,15 @@ async def session(request: Request) -> dict[str, Any]:
 async def sign_in(request: Request, body: SignIn, response: Response) -> dict[str, Any]:
     _allowed_here(request)
     _from_dashboard(request)
+    _limit_guesses(request)  # spent before the check, so concurrent guesses count too
     if not token_known(body.token, _tokens(request)):
         raise HTTPException(401, "That token is not one of SCHEDULER_API_TOKENS")
+    limiter: GuessLimiter = request.app.state.sign_in_limiter
+    limiter.refund(_client(request))
     response.set_cookie(
         SESSION_COOKIE,
-        body.token,
+        issue_session(body.token, now_seconds(request)),
+        max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
