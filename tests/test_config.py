@@ -104,6 +104,8 @@ def start_server(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[
         ({"prometheus_multiproc_dir": "no-such-dir"}, ["PROMETHEUS_MULTIPROC_DIR", "existing"]),
         ({"SCHEDULER_API_TOKENS": ","}, ["SCHEDULER_API_TOKENS", "no token"]),
         ({"SCHEDULER_API_TOKENS": "x"}, ["SCHEDULER_API_TOKENS", "16"]),
+        ({"PUBLIC_URL": "localhost:8000"}, ["PUBLIC_URL", "http://"]),
+        ({"PUBLIC_URL": "http://localhost:port"}, ["PUBLIC_URL", "http://"]),
     ],
 )
 def test_a_bad_setting_stops_the_server_with_one_line_naming_it(
