@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -356,3 +357,38 @@ def test_the_cookie_is_a_session_that_dies_with_its_token(tmp_path: Path) -> Non
         }  # fmt: skip
         clock.advance(timedelta(hours=12))
         assert lists(c, lasting) == 401  # expired
+
+
+def concurrent_guesses(url: str, source: str, count: int) -> list[int]:
+    """`count` wrong sign-ins from `source`, released together by a barrier."""
+    barrier = threading.Barrier(count)
+    codes: list[int] = []
+
+    def guess(number: int) -> None:
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(transport=transport, timeout=10) as client:
+            barrier.wait()
+            answer = client.post(
+                f"{url}/dashboard/session",
+                json={"token": f"guess-{number:04d}-000000000"},
+                headers={"X-Scheduler-Dashboard": "1"},
+            )
+            codes.append(answer.status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+def test_concurrent_guesses_are_limited_too(server: tuple[str, Path]) -> None:
+    """30 wrong guesses released at once against the real server: 5 are answered, the
+    rest are 429, in each trial (each from its own loopback address, its own bucket)."""
+    url, _ = server
+    for trial in range(5):
+        codes = concurrent_guesses(url, f"127.0.0.{20 + trial}", 30)
+        assert len(codes) == 30
+        assert sorted(set(codes)) == [401, 429]
+        assert 5 <= codes.count(401) <= 6  # 6 only if a refill came due during the trial
