@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +20,7 @@ _SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$")
 
 
 LOCAL_ACCOUNT_ID = "000000000000"
+MIN_TOKEN_LENGTH = 16  # SCHEDULER_API_TOKENS and METRICS_TOKEN
 
 
 class ConfigurationError(RuntimeError):
@@ -64,7 +67,9 @@ class Settings(BaseSettings):
     api_tokens: SecretStr | None = Field(None, alias="SCHEDULER_API_TOKENS")
     callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
     # /metrics: this bearer token, or any of SCHEDULER_API_TOKENS (none: loopback only).
-    metrics_token: SecretStr | None = Field(None, min_length=16, alias="METRICS_TOKEN")
+    metrics_token: SecretStr | None = Field(
+        None, min_length=MIN_TOKEN_LENGTH, alias="METRICS_TOKEN"
+    )
     # Read by prometheus-client from the process environment when it is imported; checked
     # here so that a value only in .env (too late for it) is an error, not silently ignored.
     prometheus_multiproc_dir: Path | None = Field(None, alias="PROMETHEUS_MULTIPROC_DIR")
@@ -97,10 +102,46 @@ class Settings(BaseSettings):
     def _multiproc_dir(cls, value: Path | None) -> Path | None:
         if value is None:
             return value
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != str(value):
+        # prometheus-client also reads the lower-case spelling (as pydantic-settings does).
+        spelled = os.environ.get(
+            "PROMETHEUS_MULTIPROC_DIR",
+            os.environ.get("prometheus_multiproc_dir"),  # noqa: SIM112
+        )
+        if spelled != str(value):
             raise ValueError("must be set in the environment of the process, not only in .env")
-        if not value.is_dir():
-            raise ValueError("must be an existing directory (empty it before each start)")
+        problem = _multiproc_dir_problem(str(value))
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        """Its origin is accepted as a browser's Origin, and its host as Host in
+        loopback-only mode (api.csrf, api.auth): it must be a URL with both."""
+        if value is None:
+            return value
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is no number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _tokens_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        """A value that lists no token would silently mean open (loopback) mode, and a
+        short one can be guessed: both are refused. The message never holds a token."""
+        if value is None:
+            return value
+        tokens = _split_tokens(value.get_secret_value())
+        if not tokens:
+            raise ValueError("lists no token (unset it for loopback-only mode)")
+        if any(len(token) < MIN_TOKEN_LENGTH for token in tokens):
+            raise ValueError(f"each token must be at least {MIN_TOKEN_LENGTH} characters")
         return value
 
     @field_validator("lambda_arn")
@@ -140,8 +181,7 @@ class Settings(BaseSettings):
     @property
     def tokens(self) -> list[str]:
         """SCHEDULER_API_TOKENS split on commas; several at once let a token be rotated."""
-        raw = self.api_tokens.get_secret_value() if self.api_tokens else ""
-        return [token.strip() for token in raw.split(",") if token.strip()]
+        return _split_tokens(self.api_tokens.get_secret_value() if self.api_tokens else "")
 
     @property
     def action_names(self) -> frozenset[str] | None:
@@ -157,6 +197,10 @@ class Settings(BaseSettings):
             return self.backend
         configured = self.lambda_arn or self.lambda_function_name or self.target_role_arn
         return "aws" if configured else "local"
+
+
+def _split_tokens(raw: str) -> list[str]:
+    return [token.strip() for token in raw.split(",") if token.strip()]
 
 
 def account_of(lambda_arn: str) -> str:
@@ -184,6 +228,29 @@ def describe_errors(error: ValidationError) -> str:
         names = ".".join(str(part) for part in item["loc"])
         parts.append(f"{names}: {message}" if names else message)
     return "; ".join(parts)
+
+
+def _multiproc_dir_problem(path: str) -> str | None:
+    if not path or not os.path.isdir(path):
+        return "must be an existing directory (empty it before each start)"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "must be a directory this process can write to"
+    return None
+
+
+def check_multiprocess_dir(environ: Mapping[str, str]) -> None:
+    """prometheus-client turns multiprocess mode on when the variable is in the environment
+    at all (either spelling, even empty) and then writes its files there: anything but a
+    writable directory is a ConfigurationError, whatever Settings saw."""
+    name = next(
+        (key for key in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir") if key in environ),
+        None,
+    )
+    if name is None:
+        return
+    problem = _multiproc_dir_problem(environ[name])
+    if problem:
+        raise ConfigurationError(f"bad setting: {name}: {problem}")
 
 
 def load_settings() -> Settings:

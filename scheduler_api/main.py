@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from fastapi import FastAPI
 
+from scheduler_api.api.csrf import CrossSiteGuardMiddleware, origin_of
 from scheduler_api.api.docs import install_offline_docs
 from scheduler_api.api.errors import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
+from scheduler_api.api.ratelimit import GuessLimiter
 from scheduler_api.api.routes import (
     finding,
     health,
@@ -26,9 +30,14 @@ from scheduler_api.api.routes import (
 )
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.clock import Clock, system_clock
-from scheduler_api.config import Settings, load_settings
+from scheduler_api.config import (
+    ConfigurationError,
+    Settings,
+    check_multiprocess_dir,
+    load_settings,
+)
 from scheduler_api.dashboard.routes import install_dashboard
-from scheduler_api.metrics import RequestMetricsMiddleware
+from scheduler_api.metrics import RequestMetricsMiddleware, instruments
 from scheduler_api.observability import RequestIdMiddleware, configure_logging
 from scheduler_api.startup import ConfigurationErrorMiddleware
 from scheduler_api.wiring import Runtime, build_aws_runtime, build_local_runtime
@@ -60,6 +69,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or load_settings()
         configure_logging(resolved.log_level)
+        start_metrics()
         runtime: Runtime
         if resolved.backend_name == "local":
             runtime = build_local_runtime(resolved, clock)
@@ -70,6 +80,11 @@ def create_app(
         app.state.runtime = runtime
         app.state.task_scheduler = runtime.service
         app.state.api_tokens = resolved.tokens
+        app.state.sign_in_limiter = GuessLimiter()
+        app.state.public_origin = origin_of(resolved.public_url) if resolved.public_url else None
+        app.state.public_host = (
+            urlsplit(resolved.public_url).hostname if resolved.public_url else None
+        )
         secret = resolved.metrics_token
         app.state.metrics_token = secret.get_secret_value() if secret else None
         if not resolved.tokens:
@@ -96,6 +111,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(CrossSiteGuardMiddleware)  # before the body is read
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outside the body limit: the 413 carries its id
     app.add_middleware(ConfigurationErrorMiddleware)  # start-up only
@@ -110,6 +126,18 @@ def create_app(
     app.include_router(overview.router)
     app.include_router(runs.router)
     return app
+
+
+def start_metrics() -> None:
+    """Make the metrics now, so a multiprocess directory that cannot be written stops the
+    start with one line rather than failing requests later."""
+    check_multiprocess_dir(os.environ)
+    try:
+        instruments()
+    except OSError as exc:  # e.g. removed or made read-only since it was checked
+        raise ConfigurationError(
+            f"bad setting: PROMETHEUS_MULTIPROC_DIR: cannot write there ({exc.strerror})"
+        ) from None
 
 
 async def stop_engine(engine: LocalEngine) -> None:

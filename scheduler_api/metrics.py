@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from prometheus_client import (
@@ -43,45 +44,73 @@ P = ParamSpec("P")
 R = TypeVar("R")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+# Every label value comes from a bounded set: h11 accepts any token as a method (DESIGN.md
+# fact 23), so a raw method label would let any client add series without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
 
-REQUESTS = Counter(
-    "scheduler_api_requests_total", "HTTP requests by route template and status",
-    ["method", "route", "status"],
-)  # fmt: skip
-REQUEST_SECONDS = Histogram(
-    "scheduler_api_request_seconds", "HTTP request latency by route template",
-    ["method", "route"], buckets=LATENCY_BUCKETS,
-)  # fmt: skip
-BACKEND_SECONDS = Histogram(
-    "scheduler_backend_call_seconds", "Backend call latency by operation",
-    ["operation"], buckets=LATENCY_BUCKETS,
-)  # fmt: skip
-BACKEND_ERRORS = Counter(
-    "scheduler_backend_errors_total", "Backend calls that raised, by operation and error",
-    ["operation", "error"],
-)  # fmt: skip
-FIRES = Counter("scheduler_fires_total", "Scheduled times the local engine fired (first attempts)")
-RUNS = Counter(
-    "scheduler_runs_total", "Finished attempts of the local engine, by status", ["status"]
-)
-RETRIES = Counter("scheduler_retries_total", "Attempts that raised and will be retried")
-LATENESS = Histogram(
-    "scheduler_fire_lateness_seconds", "How late a fire started after its scheduled time",
-    buckets=LATENESS_BUCKETS,
-)  # fmt: skip
+
+@dataclass(frozen=True)
+class Instruments:
+    requests: Counter
+    request_seconds: Histogram
+    backend_seconds: Histogram
+    backend_errors: Counter
+    fires: Counter
+    runs: Counter
+    retries: Counter
+    lateness: Histogram
+
+
+@functools.cache
+def instruments() -> Instruments:
+    """The process's metrics, made on first use rather than at import: in multiprocess
+    mode making one opens a file in PROMETHEUS_MULTIPROC_DIR, and a bad directory must be
+    the settings' one-line error at start-up (create_app's lifespan checks it first), not
+    an import traceback that `--workers N` restarts for ever."""
+    return Instruments(
+        requests=Counter(
+            "scheduler_api_requests_total", "HTTP requests by route template and status",
+            ["method", "route", "status"],
+        ),
+        request_seconds=Histogram(
+            "scheduler_api_request_seconds", "HTTP request latency by route template",
+            ["method", "route"], buckets=LATENCY_BUCKETS,
+        ),
+        backend_seconds=Histogram(
+            "scheduler_backend_call_seconds", "Backend call latency by operation",
+            ["operation"], buckets=LATENCY_BUCKETS,
+        ),
+        backend_errors=Counter(
+            "scheduler_backend_errors_total",
+            "Backend calls that raised, by operation and error", ["operation", "error"],
+        ),
+        fires=Counter(
+            "scheduler_fires_total", "Scheduled times the local engine fired (first attempts)"
+        ),
+        runs=Counter(
+            "scheduler_runs_total", "Finished attempts of the local engine, by status",
+            ["status"],
+        ),
+        retries=Counter("scheduler_retries_total", "Attempts that raised and will be retried"),
+        lateness=Histogram(
+            "scheduler_fire_lateness_seconds", "How late a fire started after its scheduled time",
+            buckets=LATENESS_BUCKETS,
+        ),
+    )  # fmt: skip
 
 
 class EngineMetrics:
     """What the local engine reports as it runs (its observer)."""
 
     def fired(self, lateness_seconds: float) -> None:
-        FIRES.inc()
-        LATENESS.observe(max(0.0, lateness_seconds))
+        instruments().fires.inc()
+        instruments().lateness.observe(max(0.0, lateness_seconds))
 
     def finished(self, status: RunStatus) -> None:
-        RUNS.labels(status=str(status)).inc()
+        instruments().runs.labels(status=str(status)).inc()
         if status == RunStatus.RETRYING:
-            RETRIES.inc()
+            instruments().retries.inc()
 
 
 @contextmanager
@@ -91,10 +120,12 @@ def backend_call(operation: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        BACKEND_ERRORS.labels(operation=operation, error=type(exc).__name__).inc()
+        instruments().backend_errors.labels(operation=operation, error=type(exc).__name__).inc()
         raise
     finally:
-        BACKEND_SECONDS.labels(operation=operation).observe(time.perf_counter() - started)
+        instruments().backend_seconds.labels(operation=operation).observe(
+            time.perf_counter() - started
+        )
 
 
 def metered(prefix: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -194,9 +225,23 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, sending)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = str(scope.get("method", ""))
-            REQUESTS.labels(method=method, route=template, status=str(status)).inc()
-            REQUEST_SECONDS.labels(method=method, route=template).observe(
+            template = getattr(route, "path", None) or "unmatched"  # our templates: bounded
+            method = method_label(str(scope.get("method", "")))
+            measured = instruments()
+            measured.requests.labels(
+                method=method, route=template, status=status_label(status)
+            ).inc()
+            measured.request_seconds.labels(method=method, route=template).observe(
                 time.perf_counter() - started
             )
+
+
+def method_label(method: str) -> str:
+    """The method as counted: one of KNOWN_METHODS, or `other`."""
+    return method if method in KNOWN_METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    """An HTTP status code (100-599), or `other`: the app sends only those, but the label
+    stays bounded whatever an inner layer sends."""
+    return str(status) if 100 <= status <= 599 else OTHER

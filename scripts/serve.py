@@ -31,7 +31,14 @@ from uvicorn.supervisors import Multiprocess
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scheduler_api.config import (  # after the path is set
+    ConfigurationError,
+    check_multiprocess_dir,
+    load_settings,
+)
+
 APP = "scheduler_api.main:app"
+STARTUP_FAILURE = 3  # uvicorn's exit status when the app does not start
 MULTIPROC_DIR = Path("var/prometheus-multiproc")
 
 
@@ -55,6 +62,13 @@ def prepare_metrics_dir() -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(MULTIPROC_DIR.resolve())
 
 
+def check_settings() -> None:
+    """Every worker would refuse the same bad setting; said once here, before any starts
+    (uvicorn's supervisor then reports each worker's failure and still exits 0)."""
+    load_settings()
+    check_multiprocess_dir(os.environ)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -71,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.run(APP, host=args.host, port=args.port, **options)
         return 0
     prepare_metrics_dir()
+    try:
+        check_settings()
+    except ConfigurationError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return STARTUP_FAILURE
     config = uvicorn.Config(APP, host=args.host, port=args.port, workers=args.workers, **options)
     try:
         sock = listening_socket(args.host, args.port)

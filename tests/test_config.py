@@ -98,6 +98,14 @@ def start_server(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[
         ({"LOCAL_LAMBDA_HANDLER": "nowhere.handler"}, ["LOCAL_LAMBDA_HANDLER", "nowhere"]),
         ({"LEDGER_TTL_DAYS": "abc"}, ["LEDGER_TTL_DAYS", "whole number"]),
         ({"SCHEDULER_BACKEND": "aws"}, ["SCHEDULER_LAMBDA_ARN"]),
+        ({"PROMETHEUS_MULTIPROC_DIR": "no-such-dir"}, ["PROMETHEUS_MULTIPROC_DIR", "existing"]),
+        ({"PROMETHEUS_MULTIPROC_DIR": "a-file"}, ["PROMETHEUS_MULTIPROC_DIR", "directory"]),
+        ({"PROMETHEUS_MULTIPROC_DIR": ""}, ["PROMETHEUS_MULTIPROC_DIR", "directory"]),
+        ({"prometheus_multiproc_dir": "no-such-dir"}, ["PROMETHEUS_MULTIPROC_DIR", "existing"]),
+        ({"SCHEDULER_API_TOKENS": ","}, ["SCHEDULER_API_TOKENS", "no token"]),
+        ({"SCHEDULER_API_TOKENS": "x"}, ["SCHEDULER_API_TOKENS", "16"]),
+        ({"PUBLIC_URL": "localhost:8000"}, ["PUBLIC_URL", "http://"]),
+        ({"PUBLIC_URL": "http://localhost:port"}, ["PUBLIC_URL", "http://"]),
     ],
 )
 def test_a_bad_setting_stops_the_server_with_one_line_naming_it(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from scheduler_api.main import create_app
-from tests.conftest import API_TOKEN, make_local_settings, task_body
+from tests.conftest import API_TOKEN, FakeClock, make_local_settings, task_body
 from tests.processes import scheduler_api
 
 TOKEN = "dashboard-token-0123456789"
@@ -262,3 +264,131 @@ def test_the_page_is_loopback_only_without_tokens_and_says_what_it_loads(tmp_pat
         assert signed.status_code == 200
         assert "httponly" in signed.headers["set-cookie"].lower()
         assert "samesite=strict" in signed.headers["set-cookie"].lower()
+
+
+def test_every_path_that_serves_the_page_forbids_framing(tmp_path: Path) -> None:
+    """The page has one URL, and every response that carries it also carries its CSP (the
+    static mount used to serve a copy with none, which another origin could frame)."""
+    with TestClient(create_app(make_local_settings(tmp_path / "s.db"), start_engine=False)) as c:
+        paths = [
+            "/dashboard", "/dashboard/", "/dashboard/static/index.html", "/dashboard/static/",
+            "/dashboard/static", "/dashboard/static/../page.html", "/dashboard/index.html",
+            "/dashboard/static/%2e%2e/page.html",
+        ]  # fmt: skip
+        serving = []
+        for path in paths:
+            answer = c.get(path)
+            if 'id="sign-in"' in answer.text:
+                serving.append(str(answer.url.path))
+                policy = answer.headers.get("Content-Security-Policy", "")
+                assert "frame-ancestors 'none'" in policy, path
+                assert "default-src 'self'" in policy, path
+        assert set(serving) == {"/dashboard"}
+        script = c.get("/dashboard/static/dashboard.js")
+        assert script.status_code == 200
+        assert script.headers["X-Content-Type-Options"] == "nosniff"
+
+
+DASHBOARD = {"X-Scheduler-Dashboard": "1"}
+
+
+def test_sign_in_guesses_are_limited_per_client(tmp_path: Path) -> None:
+    """Five wrong tries at once, then one every 10 s (the app's clock, moved by hand)."""
+    clock = FakeClock()
+    app = create_app(make_local_settings(tmp_path / "s.db"), clock=clock, start_engine=False)
+    with TestClient(app, headers=DASHBOARD, client=("198.51.100.1", 1)) as guesser:
+        for attempt in range(5):
+            wrong = {"token": f"wrong-guess-{attempt:04d}-0000"}
+            assert guesser.post("/dashboard/session", json=wrong).status_code == 401
+        limited = guesser.post("/dashboard/session", json={"token": API_TOKEN})
+        assert limited.status_code == 429  # even the right one, until the wait is over
+        assert limited.headers["Retry-After"] == "10"
+        assert "set-cookie" not in limited.headers
+        clock.advance(timedelta(seconds=9))
+        assert guesser.post("/dashboard/session", json={"token": "x" * 20}).status_code == 429
+        clock.advance(timedelta(seconds=1))
+        for _ in range(3):  # a right token spends nothing
+            assert guesser.post("/dashboard/session", json={"token": API_TOKEN}).status_code == 200
+        assert guesser.post("/dashboard/session", json={"token": "y" * 20}).status_code == 401
+        assert guesser.post("/dashboard/session", json={"token": "z" * 20}).status_code == 429
+        # Another client has its own bucket (same app, lifespan already run).
+        other = TestClient(app, headers=DASHBOARD, client=("198.51.100.2", 1))
+        assert other.post("/dashboard/session", json={"token": API_TOKEN}).status_code == 200
+
+
+def test_the_cookie_is_a_session_that_dies_with_its_token(tmp_path: Path) -> None:
+    """The cookie is not the token; it is refused once its token leaves the settings
+    (another token's sessions still work), when tampered with, and after 12 hours."""
+    clock = FakeClock()
+    kept, removed = "kept-token-0123456789", "removed-token-0123456789"
+    db = tmp_path / "s.db"
+    both = make_local_settings(db, api_tokens=f"{removed},{kept}")
+
+    def session_of(client: TestClient, token: str) -> str:
+        signed = client.post("/dashboard/session", json={"token": token})
+        assert signed.status_code == 200
+        value: str = signed.cookies["scheduler_session"]
+        assert token not in value
+        assert value.count(".") == 2
+        return value
+
+    def lists(client: TestClient, value: str) -> int:
+        client.cookies.clear()
+        client.cookies.set("scheduler_session", value)
+        status: int = client.get("/scheduler/schedules").status_code
+        return status
+
+    with TestClient(create_app(both, clock=clock, start_engine=False), headers=DASHBOARD) as c:
+        doomed, lasting = session_of(c, removed), session_of(c, kept)
+        assert session_of(c, kept) != lasting  # a new session each time
+        assert lists(c, doomed) == 200
+        assert lists(c, lasting) == 200
+        assert lists(c, removed) == 401  # the raw token is no session
+        nonce, issued, mac = lasting.split(".")
+        assert lists(c, f"{nonce}x.{issued}.{mac}") == 401  # tampered
+        assert lists(c, f"{nonce}.{int(issued) - 1}.{mac}") == 401
+    rotated = make_local_settings(db, api_tokens=kept)  # the token is removed: a restart
+    with TestClient(create_app(rotated, clock=clock, start_engine=False), headers=DASHBOARD) as c:
+        assert lists(c, doomed) == 401
+        assert lists(c, lasting) == 200
+        c.cookies.set("scheduler_session", doomed)
+        assert c.get("/dashboard/session").json() == {
+            "tokens_required": True, "signed_in": False,
+        }  # fmt: skip
+        clock.advance(timedelta(hours=12))
+        assert lists(c, lasting) == 401  # expired
+
+
+def concurrent_guesses(url: str, source: str, count: int) -> list[int]:
+    """`count` wrong sign-ins from `source`, released together by a barrier."""
+    barrier = threading.Barrier(count)
+    codes: list[int] = []
+
+    def guess(number: int) -> None:
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(transport=transport, timeout=10) as client:
+            barrier.wait()
+            answer = client.post(
+                f"{url}/dashboard/session",
+                json={"token": f"guess-{number:04d}-000000000"},
+                headers={"X-Scheduler-Dashboard": "1"},
+            )
+            codes.append(answer.status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+def test_concurrent_guesses_are_limited_too(server: tuple[str, Path]) -> None:
+    """30 wrong guesses released at once against the real server: 5 are answered, the
+    rest are 429, in each trial (each from its own loopback address, its own bucket)."""
+    url, _ = server
+    for trial in range(5):
+        codes = concurrent_guesses(url, f"127.0.0.{20 + trial}", 30)
+        assert len(codes) == 30
+        assert sorted(set(codes)) == [401, 429]
+        assert 5 <= codes.count(401) <= 6  # 6 only if a refill came due during the trial

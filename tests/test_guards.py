@@ -38,10 +38,11 @@ def app_client(
     clock: FakeClock,
     *,
     client: tuple[str, int] = ("203.0.113.7", 4000),
+    base_url: str = "http://testserver",
     **overrides: Any,
 ) -> TestClient:
     app = create_app(make_settings(**overrides), scheduler_client=scheduler_client, clock=clock)
-    return TestClient(app, client=client)
+    return TestClient(app, client=client, base_url=base_url)
 
 
 def test_scheduler_routes_need_a_bearer_token(
@@ -73,8 +74,9 @@ def test_scheduler_routes_need_a_bearer_token(
 def test_several_tokens_allow_rotation(
     scheduler_client: EventBridgeSchedulerClient, clock: FakeClock
 ) -> None:
-    with app_client(scheduler_client, clock, api_tokens="old-token, new-token") as client:
-        for token in ("old-token", "new-token"):
+    tokens = "old-token-0123456789, new-token-0123456789"
+    with app_client(scheduler_client, clock, api_tokens=tokens) as client:
+        for token in ("old-token-0123456789", "new-token-0123456789"):
             headers = {"Authorization": f"Bearer {token}"}
             assert client.get("/scheduler/schedules", headers=headers).status_code == 200
         assert (
@@ -93,8 +95,31 @@ def test_without_tokens_only_loopback_is_answered(
         assert remote.get("/health").status_code == 200
     assert "SCHEDULER_API_TOKENS is not set" in capsys.readouterr().err
     for host in ("127.0.0.1", "::1"):
-        with app_client(scheduler_client, clock, api_tokens=None, client=(host, 1)) as local:
-            assert local.get("/scheduler/schedules").status_code == 200
+        for url in ("http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"):
+            with app_client(
+                scheduler_client, clock, api_tokens=None, client=(host, 1), base_url=url
+            ) as local:
+                assert local.get("/scheduler/schedules").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/scheduler/schedules", "/dashboard", "/metrics"])
+def test_without_tokens_a_rebound_name_is_refused(
+    scheduler_client: EventBridgeSchedulerClient, clock: FakeClock, path: str
+) -> None:
+    """DNS rebinding: a hostile name that resolves to 127.0.0.1 makes the user's browser a
+    loopback client whose Origin matches its Host; its Host is no loopback name. PUBLIC_URL
+    names the one other host that is accepted."""
+    with app_client(
+        scheduler_client, clock, api_tokens=None, client=("127.0.0.1", 1),
+        base_url="http://rebind.attacker.example:8000",
+        public_url="https://scheduler.internal.example",
+    ) as rebound:  # fmt: skip
+        refused = rebound.get(path)
+        assert refused.status_code == 403
+        assert "localhost" in refused.json()["detail"]
+        assert refused.json()["request_id"]
+        named = rebound.get(path, headers={"Host": "scheduler.internal.example"})
+        assert named.status_code == 200
 
 
 def test_bodies_over_64_kb_are_413(client: TestClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -259,3 +260,50 @@ def test_a_multiprocess_directory_only_in_dotenv_is_refused(
     dotenv.write_text(f"PROMETHEUS_MULTIPROC_DIR={tmp_path}\n")
     with pytest.raises(ValueError, match="PROMETHEUS_MULTIPROC_DIR"):
         Settings(_env_file=dotenv)
+
+
+def raw_request(port: int, method: str, path: str) -> bytes:
+    """One request over a plain socket: an HTTP client would refuse a made-up method, and
+    h11 (uvicorn's parser) accepts any token as one."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+        )
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return reply
+
+
+def request_series(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("scheduler_api_requests_total")]
+
+
+def test_made_up_methods_add_no_series(tmp_path: Path) -> None:
+    """Each made-up method is counted as `other`: /metrics stays the same size however
+    many a client invents (they were a series each, without end)."""
+    port = free_port()
+    env = {
+        **base_env(),
+        "SCHEDULER_BACKEND": "local",
+        "LOCAL_DB_PATH": str(tmp_path / "s.db"),
+        "SCHEDULER_API_TOKENS": API_TOKEN,
+    }
+    args = [sys.executable, "-m", "uvicorn", "scheduler_api.main:app", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with (
+        running(args, f"{url}/health", env, tmp_path),
+        httpx.Client(base_url=url, headers=AUTH) as client,
+    ):
+        for path in ("/health", "/scheduler/schedules", "/no-such-path"):
+            assert raw_request(port, "WARMUP", path).startswith(b"HTTP/1.1 ")
+        client.get("/metrics")  # counted after it answers: the next scrape shows it
+        before = request_series(client.get("/metrics").text)
+        for index in range(300):
+            path = ("/health", "/scheduler/schedules", "/no-such-path")[index % 3]
+            assert raw_request(port, f"MADEUP{index}", path).startswith(b"HTTP/1.1 ")
+        after = request_series(client.get("/metrics").text)
+    assert "MADEUP" not in "\n".join(after)
+    assert len(after) == len(before)
+    counted = sum(float(line.split()[-1]) for line in after if 'method="other"' in line)
+    assert counted >= 303

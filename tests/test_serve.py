@@ -93,3 +93,20 @@ def test_two_workers_serve_and_stop_on_ctrl_c(tmp_path: Path) -> None:
             process.kill()
             process.wait()
     assert "2 worker processes" in log.read_text()
+
+
+def test_a_bad_setting_stops_several_workers_at_once_with_one_line(tmp_path: Path) -> None:
+    """Said once by the launcher, exit status 3, no worker started (they used to die at
+    import and be restarted for ever)."""
+    env = {**base_env(), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")}
+    args = [sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(free_port())]
+    result = subprocess.run(
+        [*args, "--workers", "2"], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "serve: bad setting: PROMETHEUS_MULTIPROC_DIR: must be an existing directory"
+        " (empty it before each start)"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -9,17 +10,22 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.types import Scope
 
 from scheduler_api.api.auth import (
     DASHBOARD_HEADER,
     SESSION_COOKIE,
     dashboard_session_valid,
-    loopback,
+    now_seconds,
+    require_loopback,
     token_known,
 )
+from scheduler_api.api.ratelimit import GuessLimiter
+from scheduler_api.api.sessions import SESSION_SECONDS, issue_session
 
-STATIC = Path(__file__).resolve().parent / "static"
-PAGE = (STATIC / "index.html").read_text(encoding="utf-8")  # read once, not per request
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"  # the page's assets only: the page itself has one URL, /dashboard
+PAGE = (HERE / "page.html").read_text(encoding="utf-8")  # read once, not per request
 # No inline script or style, nothing from another origin.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -43,15 +49,28 @@ def _tokens(request: Request) -> list[str]:
 
 def _allowed_here(request: Request) -> None:
     """With no tokens configured, loopback clients only, as the API."""
-    if not _tokens(request) and not loopback(request):
-        raise HTTPException(
-            403, "No SCHEDULER_API_TOKENS are configured: only loopback clients are answered"
-        )
+    if not _tokens(request):
+        require_loopback(request)
 
 
 def _from_dashboard(request: Request) -> None:
     if request.headers.get(DASHBOARD_HEADER) != "1":
         raise HTTPException(403, f"send the {DASHBOARD_HEADER} header")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _limit_guesses(request: Request) -> None:
+    """A few wrong tries per client, then one every few seconds (429, Retry-After)."""
+    limiter: GuessLimiter = request.app.state.sign_in_limiter
+    wait = limiter.take(_client(request), now_seconds(request))
+    if wait > 0:
+        raise HTTPException(
+            429, "Too many sign-in attempts: wait and try again",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )  # fmt: skip
 
 
 @router.get("", response_class=HTMLResponse)
@@ -72,11 +91,15 @@ async def session(request: Request) -> dict[str, Any]:
 async def sign_in(request: Request, body: SignIn, response: Response) -> dict[str, Any]:
     _allowed_here(request)
     _from_dashboard(request)
+    _limit_guesses(request)  # spent before the check, so concurrent guesses count too
     if not token_known(body.token, _tokens(request)):
         raise HTTPException(401, "That token is not one of SCHEDULER_API_TOKENS")
+    limiter: GuessLimiter = request.app.state.sign_in_limiter
+    limiter.refund(_client(request))
     response.set_cookie(
         SESSION_COOKIE,
-        body.token,
+        issue_session(body.token, now_seconds(request)),
+        max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -92,6 +115,15 @@ async def sign_out(request: Request, response: Response) -> dict[str, Any]:
     return {"signed_in": False}
 
 
+class _Assets(StaticFiles):
+    """The page's script and style, with the page's headers (nosniff matters for them)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
 def install_dashboard(app: FastAPI) -> None:
     app.include_router(router)
-    app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
+    app.mount("/dashboard/static", _Assets(directory=STATIC), name="dashboard-static")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.api.auth import bearer, loopback, token_known
+from scheduler_api.api.auth import bearer, require_loopback, token_known
 from scheduler_api.metrics import LocalEngineCollector, exposition
 from scheduler_api.wiring import Runtime
 
@@ -24,8 +24,7 @@ async def require_scraper(
     if request.app.state.metrics_token:
         allowed.append(request.app.state.metrics_token)
     if not allowed:
-        if not loopback(request):
-            raise HTTPException(403, "No tokens are configured: only loopback clients are answered")
+        require_loopback(request)
         return
     if credentials is None or not token_known(credentials.credentials, allowed):
         raise HTTPException(

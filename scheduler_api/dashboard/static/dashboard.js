@@ -87,6 +87,9 @@ document.getElementById("sign-in-form").addEventListener("submit", async (event)
     document.getElementById("sign-in").hidden = true;
     document.getElementById("sign-out").hidden = false;
     route();
+  } else if (answer.status === 429) {
+    const wait = answer.headers.get("Retry-After") || "a few";
+    document.getElementById("sign-in-error").textContent = `Too many attempts: try again in ${wait} s.`;
   } else {
     document.getElementById("sign-in-error").textContent = "That token was refused.";
   }
