@@ -3,10 +3,12 @@
 
 - what POST and PATCH accept, the worker can run (a lone surrogate, NaN: refused);
 - dates, rates and time zones beyond what the fire computation or AWS takes: 422;
+- forged page tokens: 422.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import math
@@ -376,3 +378,53 @@ def test_the_local_engine_refuses_such_a_zone_as_aws_does(local_app: LocalApp) -
     schedule = backend.get_schedule(GROUP, "engine")
     with pytest.raises(BackendFailureError, match="not an IANA time zone name"):
         backend.update_schedule(replace(schedule.spec, timezone="localtime"))
+
+
+# --- page tokens ---
+
+
+def token(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+FORGED_TOKENS = {
+    "surrogate-in-index-shape": token(json.dumps(["\ud800"]).encode()),  # DynamoDB index's
+    "surrogate-in-local-shape": token(json.dumps([0, "\ud800", "x"]).encode()),
+    "1500-brackets": token(b"[" * 1500),  # 2,000 characters: under the length limit
+    "760-nested-pairs": token(b"[" * 760 + b"]" * 760),
+    "nan-sort": token(b'[NaN, "a", "b"]'),
+    "infinite-sort": token(b"[1e400]"),
+    "boolean-sort": token(b'[true, "a", "b"]'),
+    "object": token(b'{"sort": 1}'),
+    "empty-list": token(b"[]"),
+    "surrogate-bytes": token(b"\xed\xa0\x80"),  # not UTF-8
+    "not-base64": "not base64!",
+    "not-ascii": "%ED%A0%80",
+}
+
+
+@pytest.mark.parametrize("name", FORGED_TOKENS)
+@pytest.mark.parametrize("filtered", [True, False], ids=["filtered", "unfiltered"])
+def test_a_forged_next_token_is_422_naming_it(finder: Api, name: str, filtered: bool) -> None:
+    forged = FORGED_TOKENS[name]
+    query = {"next_token": forged, **({"user_id": "1"} if filtered else {})}
+    if forged.startswith("%"):
+        response = finder.client.get(f"/scheduler/schedules?next_token={forged}")
+    else:
+        response = finder.client.get("/scheduler/schedules", params=query)
+    assert locs(response) == [["query", "next_token"]]
+
+
+def test_real_tokens_still_page_through(finder: Api) -> None:
+    for task_id in ("page-a", "page-b", "page-c"):
+        assert finder.client.post("/scheduler/schedule", json=task_body(task_id)).is_success
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 1, "user_id": 456}
+    while True:
+        page = finder.client.get("/scheduler/schedules", params=params)
+        assert page.status_code == 200, page.text
+        seen += [item["task_id"] for item in page.json()["schedules"]]
+        if page.json()["next_token"] is None:
+            break
+        params["next_token"] = page.json()["next_token"]
+    assert sorted(seen) == ["page-a", "page-b", "page-c"]
