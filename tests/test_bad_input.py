@@ -3,7 +3,7 @@
 
 - what POST and PATCH accept, the worker can run (a lone surrogate, NaN: refused);
 - dates, rates and time zones beyond what the fire computation or AWS takes: 422;
-- forged page tokens: 422.
+- forged page tokens and too many label filters: 422.
 """
 
 from __future__ import annotations
@@ -428,3 +428,25 @@ def test_real_tokens_still_page_through(finder: Api) -> None:
             break
         params["next_token"] = page.json()["next_token"]
     assert sorted(seen) == ["page-a", "page-b", "page-c"]
+
+
+# --- label filters ---
+
+
+@pytest.mark.parametrize("count", [11, 1000])
+def test_more_label_filters_than_a_task_has_labels_is_422(finder: Api, count: int) -> None:
+    params = [("label", f"k{i}:v") for i in range(count)]
+    response = finder.client.get("/scheduler/schedules", params=params)
+    assert locs(response) == [["query", "label"]]
+    assert "10" in response.json()["detail"][0]["msg"]
+
+
+def test_ten_label_filters_are_fine(finder: Api) -> None:
+    labels = {f"k{i}": "v" for i in range(10)}
+    assert finder.client.post(
+        "/scheduler/schedule", json={**task_body("ten"), "labels": labels}
+    ).is_success
+    params = [("label", f"{key}:v") for key in labels]
+    response = finder.client.get("/scheduler/schedules", params=params)
+    assert response.status_code == 200, response.text
+    assert [item["task_id"] for item in response.json()["schedules"]] == ["ten"]
