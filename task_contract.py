@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,6 +120,11 @@ def substitute_context_attributes(
 
 
 Overlap = Literal["allow", "skip"]
+TASK_ID_MAX_LENGTH = 128
+ACTION_MAX_LENGTH = 128
+# How deeply objects and arrays may nest in a task's data (the worker's JSON parser gives up
+# near 200; the API keeps far below it).
+MAX_DATA_DEPTH = 32
 MAX_LABELS = 10
 LABEL_KEY_PATTERN = r"^[a-z0-9_.-]{1,64}$"
 LABEL_VALUE_MAX = 128
@@ -137,6 +143,63 @@ SIGNED_CONTEXT_HEADERS = (
     RUN_AT_HEADER,
     MANUAL_RUN_HEADER,
 )
+
+
+JsonPath = tuple[str | int, ...]
+
+
+def json_problem(value: Any) -> tuple[JsonPath, str] | None:
+    """The first place in `value` (in document order) that the worker could not receive
+    as it was sent, and why; None when there is none. What it finds:
+
+    - text that is not Unicode: a lone surrogate such as "\\ud800" (half of an emoji cut in
+      two) is valid JSON, but json.dumps escapes it and the worker's parser refuses the
+      escape, so every run would fail;
+    - NaN and Infinity: json.dumps writes them, strict JSON parsers (and the API's own
+      answers, which show them as null) do not carry them;
+    - an object key that is not text, or anything that is not a JSON value.
+    """
+    stack: list[tuple[Any, JsonPath]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        problem = _value_problem(item)
+        if problem is not None:
+            return path, problem
+        children: list[tuple[Any, JsonPath]] = []
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return (*path, str(key)), "object keys must be text"
+                if not _is_unicode(key):
+                    # Escaped in the path, which an error answer must be able to carry.
+                    escaped = key.encode("utf-8", "backslashreplace").decode()
+                    return (*path, escaped), f"the key is not valid Unicode text: {_LONE_SURROGATE}"
+                children.append((child, (*path, key)))
+        elif isinstance(item, list):
+            children = [(child, (*path, index)) for index, child in enumerate(item)]
+        stack.extend(reversed(children))
+    return None
+
+
+_LONE_SURROGATE = "it holds a lone surrogate (half of a character, e.g. a cut emoji)"
+
+
+def _value_problem(item: Any) -> str | None:
+    if isinstance(item, str):
+        return None if _is_unicode(item) else f"not valid Unicode text: {_LONE_SURROGATE}"
+    if isinstance(item, float):
+        return None if math.isfinite(item) else "NaN and Infinity are not JSON numbers"
+    if item is None or isinstance(item, bool | int | dict | list):
+        return None
+    return f"{type(item).__name__} is not a JSON value"
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _signature(secret: str, timestamp: str, body: bytes) -> str:

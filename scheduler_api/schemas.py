@@ -11,27 +11,43 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from scheduler_api.backends.base import ScheduleKind
-from scheduler_api.scheduling.expressions import parse_cron, parse_rate, parse_timezone
+from scheduler_api.scheduling.expressions import (
+    check_date_range,
+    check_rate_interval,
+    check_timezone,
+    parse_cron,
+    parse_rate,
+)
 from task_contract import (
+    ACTION_MAX_LENGTH,
     LABEL_KEY_PATTERN,
     LABEL_VALUE_MAX,
+    MAX_DATA_DEPTH,
     MAX_LABELS,
     MAX_LATENESS_RANGE,
+    TASK_ID_MAX_LENGTH,
     Overlap,
     RunStatus,
+    json_problem,
 )
 
+__all__ = ["MAX_DATA_DEPTH"]  # api.limits reads it from here
+
 TaskId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    str,
+    StringConstraints(min_length=1, max_length=TASK_ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9._:-]+$"),
 ]
+# Constrained, so pydantic also refuses text with a lone surrogate in it (string_unicode).
+ActionName = Annotated[str, StringConstraints(min_length=1, max_length=ACTION_MAX_LENGTH)]
 _TIMING_FIELDS = ("delay_minutes", "run_at", "cron", "rate")
-MAX_DATA_DEPTH = 32
 # A 64-bit signed integer, as SQLite and most databases store one.
 UserId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY_PATTERN)]
@@ -55,7 +71,7 @@ OverlapPolicy = Annotated[
 
 
 def _timezone(value: str) -> str:
-    parse_timezone(value)
+    check_timezone(value)
     return value
 
 
@@ -65,11 +81,39 @@ def _shallow(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _deliverable(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse what the worker could never receive (task_contract.json_problem), with the
+    loc of the very key or item: ["body", "data", "key", 0]."""
+    found = json_problem(value)
+    if found is None:
+        return value
+    path, reason = found
+    error = PydanticCustomError("value_error", "{reason}", {"reason": reason})
+    # Raised as a ValidationError, pydantic prefixes the field's own loc to this path. No
+    # input: the offending text is what no JSON answer could carry.
+    raise ValidationError.from_exception_data(
+        "data", [InitErrorDetails(type=error, loc=path, input=None)]
+    )
+
+
+def _rate(value: str) -> str:
+    rate = parse_rate(value)
+    check_rate_interval(rate)
+    return rate.render()
+
+
+def _in_range(value: datetime) -> datetime:
+    check_date_range(value)
+    return value
+
+
 # Validated where they are declared, so POST and PATCH check them alike.
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 CronText = Annotated[str, AfterValidator(lambda value: parse_cron(value).render())]
-RateText = Annotated[str, AfterValidator(lambda value: parse_rate(value).render())]
-TaskData = Annotated[dict[str, Any], AfterValidator(_shallow)]
+RateText = Annotated[str, AfterValidator(_rate)]
+TaskData = Annotated[dict[str, Any], AfterValidator(_shallow), AfterValidator(_deliverable)]
+# A date whose fires this API can compute and list, in any time zone (see check_date_range).
+Moment = Annotated[datetime, AfterValidator(_in_range)]
 
 
 def _depth(value: Any) -> int:
@@ -91,7 +135,7 @@ class TaskPayload(BaseModel):
 
     task_id: TaskId
     user_id: UserId
-    action: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    action: ActionName
     data: TaskData = Field(default_factory=dict)
     labels: Labels = Field(default_factory=dict)
     overlap: OverlapPolicy = "allow"
@@ -133,14 +177,14 @@ class ScheduleTaskRequest(TaskPayload):
     )
 
     delay_minutes: int | None = Field(None, ge=1, le=10080, description="Run once, this late")
-    run_at: datetime | None = Field(
+    run_at: Moment | None = Field(
         None, description="Run once at this time (ISO 8601; naive times are read in timezone)"
     )
     cron: CronText | None = Field(None, description="AWS 6-field cron, with or without cron(...)")
     rate: RateText | None = Field(None, description="'5 minutes' or 'rate(5 minutes)'")
     timezone: TimeZoneName = Field("UTC", description="IANA time zone the schedule is read in")
-    start_date: datetime | None = Field(None, description="Recurring only: first possible run")
-    end_date: datetime | None = Field(None, description="Recurring only: last possible run")
+    start_date: Moment | None = Field(None, description="Recurring only: first possible run")
+    end_date: Moment | None = Field(None, description="Recurring only: last possible run")
     flexible_window_minutes: int | None = Field(None, ge=1, le=1440)
 
     @model_validator(mode="after")
@@ -181,14 +225,14 @@ class SchedulePatchRequest(BaseModel):
     )
 
     delay_minutes: int | None = Field(None, ge=1, le=10080)
-    run_at: datetime | None = None
+    run_at: Moment | None = None
     cron: CronText | None = None
     rate: RateText | None = None
     timezone: TimeZoneName | None = None
-    start_date: datetime | None = None
-    end_date: datetime | None = None
+    start_date: Moment | None = None
+    end_date: Moment | None = None
     flexible_window_minutes: int | None = Field(None, ge=1, le=1440)
-    action: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    action: ActionName | None = None
     data: TaskData | None = None
     labels: Labels | None = None
     overlap: OverlapPolicy | None = None
@@ -292,7 +336,7 @@ class BulkFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: UserId | None = None
-    action: str | None = None
+    action: ActionName | None = None
     state: Literal["ENABLED", "DISABLED"] | None = None
     labels: Labels = Field(default_factory=dict)
     kind: ScheduleKind | None = None

@@ -49,6 +49,7 @@ from scheduler_api.backends.base import (
     ScheduleKind,
     ScheduleSpec,
 )
+from scheduler_api.backends.page_tokens import decode_token
 from scheduler_api.backends.task_fields import kind_of, labels_in, task_body
 from scheduler_api.backends.timing import upcoming_fire
 from scheduler_api.clock import Clock
@@ -663,10 +664,8 @@ def _encode(sort: str) -> str:
 
 
 def _decode(token: str) -> str:
-    try:
-        (sort,) = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError) as exc:
-        raise RequestValidationFailedError("next_token", "invalid next_token", "query") from exc
-    if not isinstance(sort, str):
+    """[sort], as _encode wrote it: anything else is refused (see page_tokens)."""
+    decoded = decode_token(token)
+    if not (isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], str)):
         raise RequestValidationFailedError("next_token", "invalid next_token", "query")
-    return sort
+    return decoded[0]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler_api.scheduling.cron import CronSchedule
@@ -22,6 +24,13 @@ _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$", re.ASCII)
 _RATE = re.compile(r"^(\d{1,9})\s+(minute|minutes|hour|hours|day|days)$", re.ASCII)
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 MAX_RATE_VALUE = 1_000_000
+# The years AWS documents for cron's year field. Every date a request gives (run_at,
+# start_date, end_date, preview's after) must lie in them: then no fire computed from it,
+# in any time zone, at any allowed rate, can leave datetime's range (year 9999).
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+# 100 years: even preview's 50 fires of the longest rate from the last year stay in range.
+MAX_RATE_INTERVAL = timedelta(days=36_525)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)  # room for any UTC offset
 
 
 @dataclass(frozen=True)
@@ -107,10 +116,44 @@ def parse_expression(text: str) -> ScheduleExpression:
 
 
 def parse_timezone(name: str) -> ZoneInfo:
+    """The zone of a stored schedule (lenient: one stored before check_timezone existed
+    still loads)."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ExpressionError(f"{name!r} is not an IANA time zone name") from exc
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    """The IANA names a request may give: the zones of the tzdata package this project
+    pins, without Factory (a placeholder, not a place). The system's zoneinfo directory is
+    not asked: it also holds localtime, posixrules, posix/* and right/* (leap-second
+    clocks), which are files, not IANA zone names, and which AWS refuses."""
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(listed.split()) - {"Factory"}
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """A time zone a request names: an IANA zone name (see timezone_names)."""
+    if name not in timezone_names():
+        raise ExpressionError(
+            f"{name!r} is not an IANA time zone name (e.g. UTC, Europe/Paris, Asia/Seoul)"
+        )
+    return parse_timezone(name)
+
+
+def check_rate_interval(rate: RateExpression) -> None:
+    if rate.interval > MAX_RATE_INTERVAL:
+        raise ExpressionError(
+            f"rate must be at most {MAX_RATE_INTERVAL.days} days (100 years) apart"
+        )
+
+
+def check_date_range(value: datetime) -> None:
+    """A date a request gives, as written (before any time zone shifts it)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ExpressionError(f"dates must lie in the years {FIRST_YEAR} to {LAST_YEAR}")
 
 
 def skipped_local_time(local: datetime, timezone: str) -> str:
@@ -166,9 +209,14 @@ def never_fires_reason(
 
 
 def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:
-    """A naive local time in UTC; None when DST skips it. A repeated time maps to its first."""
+    """A naive local time in UTC; None when DST skips it. A repeated time maps to its first.
+    None, too, for a time UTC cannot hold (at(9999-12-31T23:59:00) west of Greenwich, on a
+    schedule made elsewhere: requests cannot give one)."""
     aware = local.replace(tzinfo=zone, fold=0)
-    in_utc = aware.astimezone(UTC)
+    try:
+        in_utc = aware.astimezone(UTC)
+    except OverflowError:
+        return None
     if in_utc.astimezone(zone).replace(tzinfo=None) != local:
         return None
     return in_utc
@@ -204,8 +252,13 @@ def _rate_times(
 ) -> list[datetime]:
     interval = rate.interval
     skipped = 0 if first > after else (after - first) // interval + 1
+    if skipped * interval > _LATEST - first:
+        return []
     start = first + skipped * interval
-    return [start + k * interval for k in range(count)]
+    # Fires past datetime's range are never listed (a rate made elsewhere, longer than
+    # MAX_RATE_INTERVAL): none of them is due within this side of year 9999.
+    representable = (_LATEST - start) // interval + 1
+    return [start + k * interval for k in range(min(count, representable))]
 
 
 def _cron_times(cron: CronSchedule, zone: ZoneInfo, after: datetime, count: int) -> list[datetime]:

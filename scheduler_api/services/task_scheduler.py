@@ -42,8 +42,12 @@ from scheduler_api.errors import (
     ScheduleNotFoundError,
     ScheduleStateConflictError,
 )
+from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.scheduling.expressions import (
     AtExpression,
+    RateExpression,
+    check_date_range,
+    check_rate_interval,
     local_to_utc,
     never_fires_reason,
     next_fire_times,
@@ -59,7 +63,13 @@ from scheduler_api.services.patching import (
     kept_start_date,
     merged_request,
 )
-from task_contract import RUN_AT_HEADER, HttpMethod, build_proxy_event, sign_event
+from task_contract import (
+    RUN_AT_HEADER,
+    HttpMethod,
+    build_proxy_event,
+    json_problem,
+    sign_event,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +236,7 @@ class TaskScheduler:
                 due = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
             local = due.astimezone(zone).replace(tzinfo=None)
         elif run_at is not None:
+            _check_in_range("run_at", run_at)
             local = run_at.astimezone(zone).replace(tzinfo=None) if run_at.tzinfo else run_at
             local = local.replace(microsecond=0)
         else:
@@ -266,6 +277,11 @@ class TaskScheduler:
         expression = parse_expression(schedule_expression)
         if isinstance(expression, AtExpression):
             raise RequestValidationFailedError("schedule_expression", "use cron() or rate()")
+        if isinstance(expression, RateExpression):
+            _check_rate(expression_field, expression)
+        for field, value in (("start_date", start_date), ("end_date", end_date)):
+            if value is not None:
+                _check_in_range(field, value)
         start = _aware(start_date, zone)
         end = _aware(end_date, zone)
         now = self.clock()
@@ -469,6 +485,10 @@ class TaskScheduler:
         headers: dict[str, str] | None = None,
         **options: Any,
     ) -> ScheduleSpec:
+        problem = json_problem(callback_body)
+        if problem is not None:  # what the worker could never parse (POST's model says where)
+            path, reason = problem
+            raise RequestValidationFailedError(str(path[0]) if path else "body", reason)
         task_id = str(callback_body["task_id"])
         target = self.target
         payload = self.generate_lambda_proxy_payload(
@@ -544,6 +564,20 @@ def decode_task(schedule: Schedule) -> TaskPayload | None:
         return TaskPayload.model_validate_json(event["body"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _check_in_range(field: str, value: datetime) -> None:
+    try:
+        check_date_range(value)
+    except ExpressionError as exc:
+        raise RequestValidationFailedError(field, str(exc)) from None
+
+
+def _check_rate(field: str, rate: RateExpression) -> None:
+    try:
+        check_rate_interval(rate)
+    except ExpressionError as exc:
+        raise RequestValidationFailedError(field, str(exc)) from None
 
 
 def _aware(value: datetime | None, zone: Any) -> datetime | None:

@@ -27,6 +27,7 @@ from scheduler_api.schemas import (
     error_doc,
 )
 from scheduler_api.services.bulk import run_bulk
+from task_contract import MAX_LABELS
 
 router = protected_router("finding")
 
@@ -43,7 +44,13 @@ async def list_schedules(
     user_id: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
     action: Annotated[str | None, Query(max_length=128)] = None,
     state: Literal["ENABLED", "DISABLED"] | None = None,
-    label: Annotated[list[str], Query(description="key:value; repeat to AND several")] = [],  # noqa: B006 - FastAPI copies it
+    label: Annotated[
+        list[str],
+        Query(
+            max_length=MAX_LABELS,  # a task has at most as many; each is a clause of the query
+            description=f"key:value; repeat to AND several (at most {MAX_LABELS})",
+        ),
+    ] = [],  # noqa: B006 - FastAPI copies it
     kind: ScheduleKind | None = None,
     next_before: datetime | None = None,
     next_after: datetime | None = None,

@@ -18,10 +18,14 @@ from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundE
 from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.scheduling.expressions import (
     AtExpression,
+    RateExpression,
+    ScheduleExpression,
+    check_date_range,
+    check_rate_interval,
+    check_timezone,
     first_fires,
     local_to_utc,
     parse_expression,
-    parse_timezone,
     skipped_local_time,
 )
 from scheduler_api.schemas import (
@@ -116,13 +120,19 @@ async def preview(
     schedule created at `after` (default: now): a rate() fires at once. One that would
     never fire is a 422 saying why, as POST says it."""
     try:
-        zone = parse_timezone(timezone)
+        zone = check_timezone(timezone)
     except ExpressionError as exc:
         raise RequestValidationFailedError("timezone", str(exc), "query") from exc
     try:
         parsed = parse_expression(expression)
+        _check_computable(parsed)
     except ExpressionError as exc:
         raise RequestValidationFailedError("expression", str(exc), "query") from exc
+    if after is not None:
+        try:
+            check_date_range(after)
+        except ExpressionError as exc:
+            raise RequestValidationFailedError("after", str(exc), "query") from exc
     start = service.clock() if after is None else after
     if start.tzinfo is None:
         start = start.replace(tzinfo=zone)
@@ -139,3 +149,12 @@ async def preview(
     return PreviewResponse(
         expression=expression, timezone=timezone, after=start, next_run_times=times
     )
+
+
+def _check_computable(parsed: ScheduleExpression) -> None:
+    """What POST would refuse of an expression: an at() outside the years a request may
+    give, a rate() longer than MAX_RATE_INTERVAL."""
+    if isinstance(parsed, AtExpression):
+        check_date_range(parsed.when)
+    elif isinstance(parsed, RateExpression):
+        check_rate_interval(parsed)

@@ -40,7 +40,7 @@ from scheduler_api.errors import (
 )
 from scheduler_api.metrics import metered
 from scheduler_api.scheduling.errors import ExpressionError
-from scheduler_api.scheduling.expressions import parse_expression, parse_timezone
+from scheduler_api.scheduling.expressions import check_timezone, parse_expression
 
 
 def spec_to_json(spec: ScheduleSpec) -> str:
@@ -330,7 +330,7 @@ def _validate(spec: ScheduleSpec) -> None:
     """What AWS would refuse with a ValidationException."""
     try:
         parse_expression(spec.expression)
-        parse_timezone(spec.timezone)
+        check_timezone(spec.timezone)  # AWS refuses localtime, posixrules, right/UTC too
     except ExpressionError as exc:
         raise BackendFailureError(f"invalid schedule: {exc}") from exc
 

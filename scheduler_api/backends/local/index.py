@@ -7,7 +7,6 @@ between two pages neither repeats nor hides another one.
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 from typing import Any
@@ -18,9 +17,9 @@ from scheduler_api.backends.base import (
     ScheduleFilter,
     ScheduleSpec,
 )
+from scheduler_api.backends.page_tokens import decode_token, encode_token, invalid_token
 from scheduler_api.backends.task_fields import kind_of, labels_in, task_body
 from scheduler_api.backends.timing import from_epoch, to_epoch
-from scheduler_api.errors import RequestValidationFailedError
 
 # Not scheduled to fire (paused, finished): sorted after every time. The order and the
 # index below must use the same expressions for SQLite to walk the index.
@@ -177,12 +176,17 @@ def _item(row: sqlite3.Row) -> IndexedSchedule:
 
 
 def _encode(sort: float, task_id: str, name: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([sort, task_id, name]).encode()).decode()
+    return encode_token([sort, task_id, name])
 
 
 def _decode(token: str) -> tuple[float, str, str]:
-    try:
-        sort, task_id, name = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return float(sort), str(task_id), str(name)
-    except (ValueError, TypeError) as exc:
-        raise RequestValidationFailedError("next_token", "invalid next_token", "query") from exc
+    """[sort, task_id, name], as _encode wrote it: anything else is refused."""
+    decoded = decode_token(token)
+    if not (isinstance(decoded, list) and len(decoded) == 3):
+        raise invalid_token()
+    sort, task_id, name = decoded
+    if isinstance(sort, bool) or not isinstance(sort, int | float):
+        raise invalid_token()
+    if not (isinstance(task_id, str) and isinstance(name, str)):
+        raise invalid_token()
+    return float(sort), task_id, name
