@@ -38,6 +38,7 @@ from lambda_worker.schemas import TaskCallbackRequest, TaskCallbackResponse
 from task_contract import SKIPPED_HEADER, LedgerRecord, RunStatus
 
 logger = logging.getLogger("lambda_worker.callback")
+EARLIER_ATTEMPT_RUNNING = "EarlierAttemptRunning"  # the 503's `error`: the run's reason
 
 app = FastAPI(title="Scheduled Tasks Lambda", version="0.1.0")
 
@@ -105,6 +106,7 @@ def health_check() -> dict[str, str]:
         409: {"description": "This execution is running in another invocation"},
         422: {"description": "Unknown action"},
         500: {"description": "Action failed"},
+        503: {"description": "An earlier attempt of this execution is still running"},
     },
 )
 async def handle_task_callback(
@@ -179,6 +181,18 @@ def _claim(
         return JSONResponse(
             {"detail": "This execution is running in another invocation", "task_id": task.task_id},
             status_code=409,
+        )
+    if claim.outcome == "wait":
+        # Not a duplicate (a 409, never retried) but a retry that came early: a 5xx, so
+        # the engine tries again after its backoff, by when the earlier attempt has ended.
+        logger.warning("attempt %d of this execution is still running", claim.record.attempt)
+        return JSONResponse(
+            {
+                "detail": "An earlier attempt of this execution is still running",
+                "task_id": task.task_id,
+                "error": EARLIER_ATTEMPT_RUNNING,
+            },
+            status_code=503,
         )
     return claim.record
 

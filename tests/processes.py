@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -132,3 +133,40 @@ def uvicorn_with_log(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def engine_process(
+    db_path: Path, env: dict[str, str], stale_after: float
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A local engine alone in a process (tests/engine_process.py), and its owner."""
+    ready = db_path.parent / f"engine-{free_port()}.ready"
+    log = ready.with_suffix(".log")
+    args = [
+        sys.executable,
+        "-m",
+        "tests.engine_process",
+        str(db_path),
+        str(ready),
+        str(stale_after),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            args, env={**base_env(), **env}, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not ready.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the engine did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.05)  # readiness poll of another process, not waiting for time
+        yield process, ready.read_text()
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a test that failed while it was stopped
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

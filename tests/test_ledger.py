@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.app import Worker, app, get_worker
 from lambda_worker.config import WorkerConfig
 from lambda_worker.ledger.base import Ledger, LedgerStore
+from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.backends.local.invoker import invoke
 from task_contract import TaskFailedError
+from tests.conftest import create_table
 from tests.test_worker import scheduled_event
 
 TIMEOUT = 900.0
@@ -123,6 +133,141 @@ def test_a_later_attempt_supersedes_an_abandoned_one(ledger: Ledger) -> None:
     assert ledger.claim("job", T1, attempt=1, execution_id="e1").outcome == "run"
     assert ledger.claim("job", T1, attempt=2, execution_id="e1").outcome == "run"
     assert ledger.claim("job", T1, attempt=2, execution_id="e1").outcome == "busy"
+
+
+def test_a_later_attempt_while_the_holder_lives_waits_on_sqlite(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Another process (here: another store, with its own lock) runs attempt 1: attempt 2
+    waits instead of running beside it, until the holder is gone (issue 18)."""
+    path = tmp_path / "ledger.db"
+    holder = Ledger(
+        SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60, clock=clock
+    )
+    ours = Ledger(SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60, clock=clock)
+    running = holder.claim("job", T1, attempt=1, execution_id="e1")
+    assert running.outcome == "run"
+    waiting = ours.claim("job", T1, attempt=2, execution_id="e1")
+    assert (waiting.outcome, waiting.record.attempt) == ("wait", 1)
+    assert ours.claim("job", T1, attempt=1, execution_id="e1").outcome == "busy"  # a duplicate
+    clock.now += TIMEOUT + 1
+    assert ours.claim("job", T1, attempt=2, execution_id="e1").outcome == "run"  # timed out
+
+
+def test_a_later_attempt_takes_over_at_once_when_the_holder_died_on_sqlite(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "ledger.db"
+    store = SQLiteLedgerStore(path)
+    dying = Ledger(store, in_progress_timeout=TIMEOUT, ttl_seconds=60, clock=clock)
+    ours = Ledger(SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60, clock=clock)
+    crashed = dying.claim("job", T1, attempt=1, execution_id="e1")
+    assert ours.claim("job", T1, attempt=2, execution_id="e1").outcome == "wait"
+    fcntl.flock(store.lock.fd, fcntl.LOCK_UN)  # what the kernel does when it dies
+    takeover = ours.claim("job", T1, attempt=2, execution_id="e1")
+    assert takeover.outcome == "run"
+    dying.succeed(crashed.record, {"late": True})  # refused: no longer its record
+    ours.succeed(takeover.record, {"late": False})
+    (record,) = ours.store.list_for_task("job", 10)
+    assert (record.attempt, record.result_data()) == (2, {"late": False})
+
+
+@pytest.mark.parametrize("holder", [None, "another-host:1:abcd"])
+def test_a_holder_this_host_cannot_check_keeps_the_attempt_rule_on_sqlite(
+    tmp_path: Path, clock: Clock, holder: str | None
+) -> None:
+    """A record from before holders, or another host's (its flock is not ours to see)."""
+    path = tmp_path / "ledger.db"
+    ledger = Ledger(
+        SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60, clock=clock
+    )
+    other = Ledger(
+        SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60, clock=clock
+    )
+    assert other.claim("job", T1, attempt=1, execution_id="e1").outcome == "run"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE ledger SET holder = ?", (holder,))
+    assert ledger.claim("job", T1, attempt=2, execution_id="e1").outcome == "run"
+
+
+HOLDER_SCRIPT = """
+import sys, time
+from pathlib import Path
+from lambda_worker.ledger.base import Ledger
+from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
+ledger = Ledger(SQLiteLedgerStore(Path(sys.argv[1])), in_progress_timeout=900, ttl_seconds=60)
+print(ledger.claim("job", sys.argv[2], attempt=1, execution_id="e1").outcome, flush=True)
+time.sleep(600)  # an action that runs long, until the test kills it
+"""
+
+
+def test_a_later_attempt_waits_for_a_live_process_and_takes_over_from_a_killed_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER_SCRIPT, str(path), T1], stdout=subprocess.PIPE, env=env
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"run"
+        ours = Ledger(SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60)
+        assert ours.claim("job", T1, attempt=2, execution_id="e1").outcome == "wait"
+        os.kill(holder.pid, signal.SIGSTOP)  # stopped, not dead: still waits
+        assert ours.claim("job", T1, attempt=2, execution_id="e1").outcome == "wait"
+        holder.kill()
+        holder.wait()
+        assert ours.claim("job", T1, attempt=2, execution_id="e1").outcome == "run"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+def test_a_later_attempt_takes_over_at_once_on_dynamodb(clock: Clock) -> None:
+    """Lambda retries only after the earlier attempt ended (fact 20): no holder to check."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client)
+        first = Ledger(
+            DynamoDBLedgerStore("ledger", client),
+            in_progress_timeout=TIMEOUT,
+            ttl_seconds=60,
+            clock=clock,
+        )
+        second = Ledger(
+            DynamoDBLedgerStore("ledger", client),
+            in_progress_timeout=TIMEOUT,
+            ttl_seconds=60,
+            clock=clock,
+        )
+        assert first.claim("job", T1, attempt=1, execution_id="e1").outcome == "run"
+        assert second.claim("job", T1, attempt=2, execution_id="e1").outcome == "run"
+
+
+def test_a_delivery_that_must_wait_is_a_503_the_engine_retries(
+    tmp_path: Path, counted_action: list[str]
+) -> None:
+    """Through the real lambda_handler: a 5xx, so the engine retries it after its backoff,
+    unlike the 409 of a duplicate, which is never retried."""
+    from lambda_worker.handler import lambda_handler
+
+    path = tmp_path / "ledger.db"
+    holder = Ledger(SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60)
+    ours = Ledger(SQLiteLedgerStore(path), in_progress_timeout=TIMEOUT, ttl_seconds=60)
+    assert (
+        holder.claim("once", "2030-01-01T09:00:00Z", attempt=1, execution_id="e").outcome == "run"
+    )
+    app.dependency_overrides[get_worker] = lambda: Worker(WorkerConfig(), ours)
+    try:
+        event = scheduled_event({"task_id": "once", "user_id": 1, "action": "counted"}, attempt=2)
+        with pytest.raises(TaskFailedError) as raised:
+            lambda_handler(event, {})
+    finally:
+        app.dependency_overrides.clear()
+    assert (raised.value.status_code, raised.value.error_type) == (503, "EarlierAttemptRunning")
+    assert counted_action == []
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import random
 from dataclasses import replace
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler_api.backends.local.engine import LocalEngine
+from scheduler_api.backends.local.queue import ExecutionQueue, RetryPolicy
 from scheduler_api.main import create_app
 from tests import probe_handler
 from tests.conftest import (
@@ -235,7 +237,7 @@ def test_a_4xx_answer_is_failed_and_not_retried(local_app: LocalApp) -> None:
     assert local_app.advance(3600) == 0
 
 
-def test_a_dead_engines_execution_is_taken_over(local_app: LocalApp) -> None:
+def test_a_dead_engines_execution_is_taken_over_at_once(local_app: LocalApp) -> None:
     schedule(local_app, "orphan", run_at="2030-01-01T00:01:00Z")
     database = local_app.runtime.database
     assert database is not None
@@ -244,12 +246,36 @@ def test_a_dead_engines_execution_is_taken_over(local_app: LocalApp) -> None:
     dying.queue.heartbeat()
     dying.queue.materialize()
     assert len(dying.queue.claim(10)) == 1  # claimed, then it "dies" before running it
-    assert local_app.engine.tick() == 0  # its holder's heartbeat is fresh
-    assert local_app.advance(6) == 1  # heartbeat stale after 5 s: taken over
+    assert local_app.engine.tick() == 0  # it holds its lock: alive
+    assert local_app.advance(60) == 0  # a minute without a heartbeat: still alive
+    fcntl.flock(dying.queue.lock.fd, fcntl.LOCK_UN)  # what the kernel does when it dies
+    assert local_app.engine.tick() == 1  # taken over at once, not after a staleness
     (run,) = local_app.runs("orphan")
     assert run["status"] == "SUCCEEDED"
     assert run["attempts"] == 2
     assert len(events_for("orphan")) == 1
+    assert not dying.queue.lock.path.exists()  # the dead engine's file is cleaned up
+
+
+def test_an_engine_without_a_lock_file_is_judged_by_its_heartbeat(local_app: LocalApp) -> None:
+    """Another host's engine, or one of a version before lock files: stale after 5 s."""
+    schedule(local_app, "elsewhere", run_at="2030-01-01T00:01:00Z")
+    database = local_app.runtime.database
+    assert database is not None
+    remote = ExecutionQueue(
+        database,
+        owner="another-host:123:abcd",
+        clock=local_app.clock,
+        retry=RetryPolicy(),
+        rng=random.Random(),
+    )
+    local_app.clock.advance(timedelta(seconds=30))
+    remote.heartbeat()
+    remote.materialize()
+    assert len(remote.claim(10)) == 1  # its lock is held, but not one this host judges by
+    assert local_app.engine.tick() == 0  # its heartbeat is fresh
+    assert local_app.advance(6) == 1  # stale after 5 s: taken over
+    assert local_app.runs("elsewhere")[0]["status"] == "SUCCEEDED"
 
 
 def test_runs_route_validates_and_is_empty_for_unknown_tasks(local_app: LocalApp) -> None:

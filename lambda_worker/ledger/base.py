@@ -28,9 +28,9 @@ DEFAULT_MAX_ATTEMPTS = 3
 class LedgerStore(Protocol):
     def try_claim(self, record: LedgerRecord, stale_before: float) -> tuple[bool, LedgerRecord]:
         """Write `record` (RUNNING) if the key is free, finished without success, held by a
-        holder older than stale_before, or held by an earlier attempt; counts the claim in
-        `attempts`. Returns (True, the stored record) when written, else (False, the
-        record that stands in the way)."""
+        holder older than stale_before, or held by an earlier attempt (the SQLite store:
+        one whose holder is gone); counts the claim in `attempts`. Returns (True, the
+        stored record) when written, else (False, the record that stands in the way)."""
         ...
 
     def finish(self, record: LedgerRecord) -> bool:
@@ -51,9 +51,11 @@ class LedgerStore(Protocol):
 
 @dataclass(frozen=True)
 class Claim:
-    """How a delivery stands: `run` it, `replay` a finished result, or it is `busy`."""
+    """How a delivery stands: `run` it, `replay` a finished result, it is `busy` (the same
+    attempt runs elsewhere), or it must `wait`: an earlier attempt is still running, in a
+    process that lives (the SQLite store only; see its _RECLAIMABLE)."""
 
-    outcome: Literal["run", "replay", "busy"]
+    outcome: Literal["run", "replay", "busy", "wait"]
     record: LedgerRecord
 
 
@@ -100,6 +102,8 @@ class Ledger:
             return Claim("run", stored)
         if stored.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
             return Claim("replay", stored)
+        if stored.status == RunStatus.RUNNING and stored.attempt < attempt:
+            return Claim("wait", stored)
         return Claim("busy", stored)
 
     def lock_task(self, task_id: str) -> str | None:

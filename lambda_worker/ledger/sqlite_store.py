@@ -1,4 +1,5 @@
-"""The ledger in a SQLite file (local mode): the same conditions as DynamoDB's, in SQL."""
+"""The ledger in a SQLite file (local mode): the same conditions as DynamoDB's, in SQL,
+but for one: a later attempt takes over a running one only when its holder is gone."""
 
 from __future__ import annotations
 
@@ -6,23 +7,40 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from lambda_worker.ledger.holders import HolderLock
 from task_contract import LEDGER_FIELDS, LedgerRecord
 
+# `holder`: the claiming process's lock (holders.py); a column of this store only.
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS ledger (
-    {", ".join(LEDGER_FIELDS)},
+    {", ".join(LEDGER_FIELDS)}, holder,
     PRIMARY KEY (task_id, scheduled_time)
 )"""
 _LOCKS = """
 CREATE TABLE IF NOT EXISTS task_locks (task_id PRIMARY KEY, token, started_at)"""
 _COLUMNS = ", ".join(LEDGER_FIELDS)
 # A claim may replace a record that finished without success, one whose holder is older
-# than the timeout (it died), or one held by an earlier attempt. IN_PROGRESS is RUNNING
-# as an older version wrote it.
+# than the timeout (it died), or one held by an earlier attempt whose holder is gone.
+# IN_PROGRESS is RUNNING as an older version wrote it.
+#
+# Why "whose holder is gone", unlike DynamoDB's rule: on Lambda a higher attempt comes
+# only after the lower one ended (Lambda retries after a function error or timeout, fact
+# 20), so it may take over at once, and the DynamoDB store keeps that rule. Here the
+# local engine calls the handler in its own process, and the ledger can check instead of
+# assume: while the claiming process lives, its invocation may still be running. That is
+# what happened when an engine took a live one for dead (a file locked from outside, a
+# stopped process: issue 18), and what a shutdown that released an action still running
+# after its grace hands over. The later attempt then waits (Claim "wait", a 503 the
+# engine retries) instead of running beside the first; once the holder's process has
+# died, its invocation died with it, and the later attempt takes over at once, as after
+# Lambda's crash-then-retry. A holder that cannot be checked (another host's, a record
+# from before holders) keeps the attempt rule, and so does this process's own: its
+# engine never invokes a higher attempt while it still runs the lower one, so one means
+# the lower attempt ended without its record finished (that write failed, say).
 _RECLAIMABLE = (
     "ledger.status IN ('FAILED', 'RETRYING', 'DEAD_LETTERED')"
-    " OR (ledger.status IN ('RUNNING', 'IN_PROGRESS')"
-    "     AND (ledger.started_at < ? OR ledger.attempt < excluded.attempt))"
+    " OR (ledger.status IN ('RUNNING', 'IN_PROGRESS') AND (ledger.started_at < ?"
+    "     OR (ledger.attempt < excluded.attempt AND holder_gone(ledger.holder))))"
 )
 
 
@@ -30,12 +48,13 @@ class SQLiteLedgerStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.lock = HolderLock(path)
         self._local = threading.local()
         conn = self._conn()
         conn.execute(_SCHEMA)
         conn.execute(_LOCKS)
         present = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
-        for missing in (name for name in LEDGER_FIELDS if name not in present):
+        for missing in (name for name in (*LEDGER_FIELDS, "holder") if name not in present):
             conn.execute(f"ALTER TABLE ledger ADD COLUMN {missing}")  # a file from an older version
 
     def _conn(self) -> sqlite3.Connection:
@@ -45,17 +64,27 @@ class SQLiteLedgerStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.row_factory = sqlite3.Row
+            conn.create_function("holder_gone", 1, self._holder_gone)
             self._local.conn = conn
         return conn
 
+    def _holder_gone(self, holder: str | None) -> bool:
+        """Whether the process that claimed a record is gone (see _RECLAIMABLE)."""
+        if holder is None or holder == self.lock.name:
+            return True  # from before holders, or this process's own: the attempt rule
+        if holder.partition(":")[0] != self.lock.host:
+            return True  # another host's lock is not this kernel's to see
+        return self.lock.is_gone(holder)
+
     def try_claim(self, record: LedgerRecord, stale_before: float) -> tuple[bool, LedgerRecord]:
         conn = self._conn()
-        values = [getattr(record, name) for name in LEDGER_FIELDS]
+        self.lock.hold()  # before a record names it
+        values = [*(getattr(record, name) for name in LEDGER_FIELDS), self.lock.name]
         written = conn.execute(
             # Column names are constants; every value is a bound parameter.
-            f"INSERT INTO ledger ({_COLUMNS}) VALUES ({', '.join('?' * len(LEDGER_FIELDS))})"  # noqa: S608
+            f"INSERT INTO ledger ({_COLUMNS}, holder) VALUES ({', '.join('?' * len(values))})"  # noqa: S608
             " ON CONFLICT (task_id, scheduled_time) DO UPDATE SET status = excluded.status,"
-            " token = excluded.token, attempt = excluded.attempt,"
+            " token = excluded.token, attempt = excluded.attempt, holder = excluded.holder,"
             " attempts = ledger.attempts + 1, started_at = excluded.started_at,"
             " expires_at = excluded.expires_at, execution_id = excluded.execution_id,"
             " schedule_arn = excluded.schedule_arn,"

@@ -42,7 +42,9 @@ from task_contract import RunStatus
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
-HEARTBEAT_SECONDS = 1.0  # well inside the 5 s after which an engine counts as dead
+# Well inside the 5 s after which an engine whose lock file this host cannot see (another
+# host's) counts as dead; this host's engines are judged by their lock (liveness.py).
+HEARTBEAT_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 5.0
 STALLED_AFTER_POLLS = 25  # /health: no round completed for this many poll periods
 SHUTDOWN_GRACE_SECONDS = 10.0

@@ -3,8 +3,10 @@
 Every step is one write transaction, so any number of engines on one file agree:
 - materialize: each fire that fell due becomes one execution row; UNIQUE(schedule_id,
   scheduled_time) makes a second engine's attempt at the same fire a no-op.
-- claim: an engine takes due executions that nobody holds, or whose holder stopped
-  heart-beating (it died), and records an attempt.
+- claim: an engine takes due executions that nobody holds, or whose holder died, and
+  records an attempt. An engine of this host is dead when its lock file's flock is free
+  (liveness.py), never because its heartbeat is late: a file locked from outside or a
+  stopped process delays heartbeats while the actions go on running.
 - settle: the holder records the outcome: done, retry later, or dead-lettered.
 
 The engine's loop does all of a round in one transaction (`run_round`): the outcomes its
@@ -17,7 +19,6 @@ worker alone (bench/README.md, benchmark 5).
 from __future__ import annotations
 
 import logging
-import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ from scheduler_api.backends.local.backend import spec_from_json
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.executions import add_execution
 from scheduler_api.backends.local.invoker import Outcome
+from scheduler_api.backends.local.liveness import (
+    EngineLock,
+    Holder,
+    host_of,
+    lock_dir,
+    probe,
+    sweep,
+)
 from scheduler_api.backends.timing import from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
 from task_contract import RunStatus
@@ -90,13 +99,19 @@ class ExecutionQueue:
         self.clock = clock
         self.retry = retry
         self.rng = rng
+        # Only for engines whose lock this one cannot see (another host's, or one with no
+        # lock file): for those, a heartbeat older than this still means dead.
         self.stale_after = stale_after_seconds
+        self.host = host_of(owner)
+        self.locks = lock_dir(database.path)
+        self.lock = EngineLock(self.locks, owner)
 
     def heartbeat(self) -> None:
         with self.database.write() as conn:
             self._heartbeat(conn, self.clock())
 
     def _heartbeat(self, conn: Connection, now: datetime) -> None:
+        self.lock.hold()  # before the row that names this engine to the others
         conn.execute(
             "INSERT INTO engines (owner, heartbeat_at) VALUES (?, ?)"
             " ON CONFLICT(owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
@@ -115,20 +130,22 @@ class ExecutionQueue:
             return Round(statuses, self._claim(conn, limit, now))
 
     def reap_dead_neighbours(self) -> int:
-        """Forget engines of this host whose process is gone (killed, crashed), so their
-        leases are taken over at once instead of after the heartbeat goes stale."""
-        host = self.owner.split(":", 1)[0]
-        with self.database.write() as conn:
-            owners = [row["owner"] for row in conn.execute("SELECT owner FROM engines")]
-            dead = [owner for owner in owners if _is_dead_local_process(owner, host)]
-            for owner in dead:
-                conn.execute("DELETE FROM engines WHERE owner = ?", (owner,))
+        """Forget engines of this host whose process is gone (killed, crashed): their rows
+        and lock files. Their leases are taken over by the next claim, whoever makes it."""
+        dead = sweep(self.locks, self.host)
+        if dead:
+            with self.database.write() as conn:
+                conn.executemany("DELETE FROM engines WHERE owner = ?", [(o,) for o in dead])
         return len(dead)
 
     def retire(self) -> None:
-        """Say this engine is gone, so its leases can be taken over at once."""
-        with self.database.write() as conn:
-            conn.execute("DELETE FROM engines WHERE owner = ?", (self.owner,))
+        """Say this engine is gone, so its leases can be taken over at once. The lock goes
+        even if the row cannot be deleted: the heartbeat then ages as a dead engine's."""
+        try:
+            with self.database.write() as conn:
+                conn.execute("DELETE FROM engines WHERE owner = ?", (self.owner,))
+        finally:
+            self.lock.close()
 
     def seconds_until_due(self) -> float | None:
         """How long until the next fire or execution falls due (None: nothing scheduled)."""
@@ -214,27 +231,16 @@ class ExecutionQueue:
     def _claim(self, conn: Connection, limit: int, now: datetime) -> list[Claimed]:
         if limit <= 0:
             return []
+        self._free_leases_of_dead_engines(conn, now)
         # Never its own leases: what this engine holds is running, or waiting to be
         # saved, even if its heartbeat went stale while the file was locked.
         rows = conn.execute(
             "SELECT * FROM executions WHERE status IN (?, ?, ?)"
-            " AND due_at <= ? AND (lease_owner IS NULL OR (lease_owner != ? AND lease_owner"
-            "      NOT IN (SELECT owner FROM engines WHERE heartbeat_at >= ?)))"
-            " ORDER BY due_at LIMIT ?",
-            (
-                RunStatus.PENDING,
-                RunStatus.RETRYING,
-                RunStatus.RUNNING,
-                to_epoch(now),
-                self.owner,
-                to_epoch(now) - self.stale_after,
-                limit,
-            ),
+            " AND due_at <= ? AND lease_owner IS NULL ORDER BY due_at LIMIT ?",
+            (RunStatus.PENDING, RunStatus.RETRYING, RunStatus.RUNNING, to_epoch(now), limit),
         ).fetchall()
         taking: list[Claimed] = []
         for row in rows:
-            if row["lease_owner"] is not None:
-                _abandon_open_attempt(conn, row["id"], now)
             if to_epoch(now) - row["scheduled_time"] > row["max_event_age"]:
                 _dead_letter(conn, row, row["input"], "MaximumEventAge exceeded", now)
                 continue
@@ -244,6 +250,45 @@ class ExecutionQueue:
                 logger.exception("execution %s cannot be claimed; skipped", row["id"])
         self._take(conn, taking, now)
         return taking
+
+    def _free_leases_of_dead_engines(self, conn: Connection, now: datetime) -> None:
+        """Close the open attempts of engines that died and free their leases, to be
+        claimed again. Only the engines that hold leases are looked at: a few per round,
+        each a lock tried without waiting."""
+        holders = [
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT lease_owner FROM executions"
+                " WHERE status = ? AND lease_owner IS NOT NULL AND lease_owner != ?",
+                (RunStatus.RUNNING, self.owner),
+            )
+        ]
+        for owner in holders:
+            if self._is_alive(conn, owner, now):
+                continue
+            conn.execute(
+                "UPDATE attempts SET finished_at = ?, error = 'abandoned: its engine stopped'"
+                " WHERE finished_at IS NULL AND execution_id IN"
+                "  (SELECT id FROM executions WHERE status = ? AND lease_owner = ?)",
+                (to_epoch(now), RunStatus.RUNNING, owner),
+            )
+            # Only RUNNING rows have a lease; saying so lets SQLite use the status index.
+            freed = conn.execute(
+                "UPDATE executions SET lease_owner = NULL WHERE status = ? AND lease_owner = ?",
+                (RunStatus.RUNNING, owner),
+            ).rowcount
+            conn.execute("DELETE FROM engines WHERE owner = ?", (owner,))
+            logger.warning("engine %s is gone; its %d execution(s) run again", owner, freed)
+
+    def _is_alive(self, conn: Connection, owner: str, now: datetime) -> bool:
+        if host_of(owner) == self.host:
+            holder = probe(self.locks, owner)
+            if holder is not Holder.UNKNOWN:
+                return holder is Holder.ALIVE
+        # Another host's engine (its flock is not this kernel's to see), or one without a
+        # lock file: its heartbeat decides, as it did before lock files.
+        row = conn.execute("SELECT heartbeat_at FROM engines WHERE owner = ?", (owner,)).fetchone()
+        return row is not None and row[0] >= to_epoch(now) - self.stale_after
 
     def release(self, execution_ids: list[str], reason: str) -> int:
         """Give up this engine's lease on executions it cannot finish (shutdown): their
@@ -281,6 +326,8 @@ class ExecutionQueue:
 
     def _take(self, conn: Connection, claimed: list[Claimed], now: datetime) -> None:
         """Lease executions to this engine and open their attempts."""
+        if claimed:
+            self.lock.hold()  # before any lease: a lease without it would look dead
         conn.executemany(
             "UPDATE executions SET lease_owner = ?, attempts = ?, status = ?,"
             " started_at = COALESCE(started_at, ?) WHERE id = ?",
@@ -405,20 +452,6 @@ def _why(outcome: Outcome) -> str | None:
     return outcome.error or outcome.skipped
 
 
-def _is_dead_local_process(owner: str, host: str) -> bool:
-    owner_host, _, rest = owner.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if owner_host != host or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, but another user's
-        return False
-    return False
-
-
 def _set_aside(conn: Connection, row: Row, exc: Exception) -> None:
     """Mark a schedule the engine cannot process as broken; it fires no more until it is
     replaced. Logged once: a broken schedule is not selected again."""
@@ -426,14 +459,6 @@ def _set_aside(conn: Connection, row: Row, exc: Exception) -> None:
     logger.error("schedule %s set aside as broken: %s", row["arn"], reason, exc_info=exc)
     conn.execute(
         "UPDATE schedules SET next_fire_at = NULL, broken = ? WHERE id = ?", (reason, row["id"])
-    )
-
-
-def _abandon_open_attempt(conn: Connection, execution_id: str, now: datetime) -> None:
-    conn.execute(
-        "UPDATE attempts SET finished_at = ?, error = 'abandoned: its engine stopped'"
-        " WHERE execution_id = ? AND finished_at IS NULL",
-        (to_epoch(now), execution_id),
     )
 
 
