@@ -359,6 +359,21 @@ def test_the_cookie_is_a_session_that_dies_with_its_token(tmp_path: Path) -> Non
         assert lists(c, lasting) == 401  # expired
 
 
+def test_a_forged_session_cookie_is_401_never_a_500(tmp_path: Path) -> None:
+    """Anyone can send a cookie: an issue time of 5,000 digits (int() refuses more than
+    4,300) or of non-ASCII digits is a wrong session, not an unhandled error."""
+    app = create_app(make_local_settings(tmp_path / "s.db"), start_engine=False)
+    forged = [f"nonce.{'9' * 5000}.mac", "nonce.\u00b2\u00b3.mac", f"nonce.{'1' * 40}.mac"]
+    with TestClient(app, headers=DASHBOARD, raise_server_exceptions=False) as client:
+        for value in forged:
+            cookie = f"scheduler_session={value}".encode("latin-1")
+            answer = client.get("/scheduler/schedules", headers=[(b"cookie", cookie)])
+            assert answer.status_code == 401, (value[:20], answer.text)
+            session = client.get("/dashboard/session", headers=[(b"cookie", cookie)])
+            assert session.status_code == 200, (value[:20], session.text)
+            assert session.json()["signed_in"] is False
+
+
 def concurrent_guesses(url: str, source: str, count: int) -> list[int]:
     """`count` wrong sign-ins from `source`, released together by a barrier."""
     barrier = threading.Barrier(count)

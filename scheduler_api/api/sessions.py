@@ -31,7 +31,8 @@ def session_valid(value: str, tokens: list[str], now: float) -> bool:
     """Made from one of `tokens` less than SESSION_SECONDS ago; compared with every
     token in constant time, without stopping at a match."""
     parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit():
+    # ASCII digits, and few: int() raises on 4,301 digits, and on "²" though isdigit() holds.
+    if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()) or len(parts[1]) > 12:
         return False
     nonce, issued, mac = parts
     if not 0 <= now - int(issued) < SESSION_SECONDS:
