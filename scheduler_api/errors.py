@@ -36,6 +36,12 @@ class BackendUnavailableError(SchedulerError):
     """Throttled, or the backend is down or unreachable: the client may retry later."""
 
 
+class ScheduleBusyError(BackendUnavailableError):
+    """One schedule kept being changed by others while a change was applied to it (or, on
+    the AWS index, another writer is between its steps): a 503 for that change, but only
+    that schedule is busy, so a bulk job counts it as failed and goes on."""
+
+
 class BackendFailureError(SchedulerError):
     """The backend refused the call for a reason the client cannot fix by retrying."""
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Api, task_body
+from scheduler_api.backends.schedule_table import PENDING_GRACE
+from tests.conftest import GROUP, Api, FakeClock, indexed_aws_app, task_body
 
 
 def add(
@@ -233,3 +234,25 @@ def test_an_unreadable_schedule_counts_as_failed_and_the_job_goes_on(catalogue: 
     assert [task for task, state in states.items() if state != "DISABLED"] in ([], ["r-456-a"])
     resumed = bulk(catalogue, operation="resume", filter={"user_id": 7}).json()
     assert (resumed["matched"], resumed["changed"], resumed["failed"]) == (2, 2, 0)
+
+
+def test_a_schedule_left_mid_change_on_the_index_counts_as_failed_in_bulk(
+    clock: FakeClock,
+) -> None:
+    """An API process that died between marking the index entry pending and calling
+    EventBridge leaves the schedule unchangeable until the pending grace passes (a change
+    must not be built on it). A bulk job then counts that one as failed and goes on; it
+    was a 503 for the whole job, partway through, and repeating it failed the same way."""
+    with indexed_aws_app(clock) as api:
+        arns = [add(api, f"mid-{n}", user_id=31) for n in range(3)]
+        stuck = arns[1].rsplit("/", 1)[1]
+        api.table.intend(GROUP, stuck, lambda current: current)  # then it died
+        for expected_changed in (2, 0):
+            response = bulk(api, operation="pause", filter={"user_id": 31})
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert (body["matched"], body["changed"], body["failed"]) == (3, expected_changed, 1)
+        clock.advance(PENDING_GRACE)  # its writer is surely gone: the next read heals it
+        body = bulk(api, operation="pause", filter={"user_id": 31}).json()
+        assert (body["matched"], body["changed"], body["failed"]) == (3, 1, 0)
+        assert {i["state"] for i in listed(api, user_id=31)} == {"DISABLED"}

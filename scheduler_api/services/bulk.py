@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from scheduler_api.backends.base import IndexedSchedule, ScheduleFilter, ScheduleState
-from scheduler_api.errors import BackendUnavailableError, ScheduleNotFoundError, SchedulerError
+from scheduler_api.errors import (
+    BackendUnavailableError,
+    ScheduleBusyError,
+    ScheduleNotFoundError,
+    SchedulerError,
+)
 from scheduler_api.scheduling.errors import ExpressionError
 from scheduler_api.services.task_scheduler import TaskScheduler
 
@@ -55,6 +60,11 @@ def run_bulk(
     for done, item in enumerate(items, start=1):
         try:
             changed += _apply(scheduler, operation, item.arn)
+        except ScheduleBusyError:
+            # This one schedule is being changed (or was left mid-change on the AWS index
+            # until the pending grace heals it): the others can still be changed.
+            logger.warning("bulk %s: %s not changed (busy)", operation, item.arn)
+            failed += 1
         except BackendUnavailableError:
             raise  # throttled or down: the whole job is a 503, and repeating it finishes it
         except (SchedulerError, ExpressionError) as exc:

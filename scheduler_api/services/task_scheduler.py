@@ -32,11 +32,11 @@ from scheduler_api.backends.base import (
 )
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
-    BackendUnavailableError,
     PayloadTooLargeError,
     PreconditionFailedError,
     RequestValidationFailedError,
     RevisionConflictError,
+    ScheduleBusyError,
     ScheduleConflictError,
     ScheduleExistsError,
     ScheduleNotFoundError,
@@ -395,7 +395,7 @@ class TaskScheduler:
             raise PreconditionFailedError(
                 "the schedule is being changed by another request: GET it again, then PATCH"
             )
-        raise BackendUnavailableError(
+        raise ScheduleBusyError(
             "the schedule kept changing while this request was applied to it; retry"
         )
 
