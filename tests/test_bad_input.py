@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import math
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -378,6 +379,26 @@ def test_the_local_engine_refuses_such_a_zone_as_aws_does(local_app: LocalApp) -
     schedule = backend.get_schedule(GROUP, "engine")
     with pytest.raises(BackendFailureError, match="not an IANA time zone name"):
         backend.update_schedule(replace(schedule.spec, timezone="localtime"))
+
+
+def test_a_schedule_stored_with_such_a_zone_can_still_be_paused(local_app: LocalApp) -> None:
+    """The previous release accepted posixrules, localtime and right/UTC, and such a
+    schedule keeps firing after the upgrade: pausing it (which leaves its zone as it is)
+    must work, one by one and in bulk; only a change to such a zone is refused."""
+    for task_id in ("legacy-one", "legacy-bulk"):
+        body = task_body(task_id, cron="0 9 * * ? *", timezone="UTC")
+        assert local_app.client.post("/scheduler/schedule", json=body).status_code == 200
+    with sqlite3.connect(local_app.runtime.service.backend.database.path) as conn:  # type: ignore[attr-defined]
+        conn.execute("UPDATE schedules SET spec = json_set(spec, '$.timezone', 'posixrules')")
+    paused = local_app.client.post(f"/scheduler/schedule/{arn_of('legacy-one')}/pause")
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["state"] == "DISABLED"
+    bulk = local_app.client.post(
+        "/scheduler/schedules/bulk", json={"operation": "pause", "filter": {"all": True}}
+    )
+    assert (bulk.status_code, bulk.json()["changed"], bulk.json()["failed"]) == (200, 1, 0)
+    resumed = local_app.client.post(f"/scheduler/schedule/{arn_of('legacy-one')}/resume")
+    assert resumed.status_code == 200, resumed.text
 
 
 # --- page tokens ---

@@ -40,7 +40,7 @@ from scheduler_api.errors import (
 )
 from scheduler_api.metrics import metered
 from scheduler_api.scheduling.errors import ExpressionError
-from scheduler_api.scheduling.expressions import check_timezone, parse_expression
+from scheduler_api.scheduling.expressions import check_timezone, parse_expression, parse_timezone
 
 
 def spec_to_json(spec: ScheduleSpec) -> str:
@@ -149,7 +149,7 @@ class LocalBackend:
     def update_schedule(self, spec: ScheduleSpec, *, expect_revision: str | None = None) -> str:
         """One write transaction: the row is read, checked against `expect_revision`,
         and replaced under the write lock, so no other change can come in between."""
-        _validate(spec)
+        _validate(spec, new_zone=False)
         now = self.clock()
         with self.database.write() as conn:
             row = conn.execute(
@@ -161,6 +161,8 @@ class LocalBackend:
                 raise ScheduleNotFoundError("schedule not found")
             if expect_revision is not None and str(row["rev"]) != expect_revision:
                 raise RevisionConflictError("the schedule changed since it was read")
+            if spec.timezone != _stored_zone(row["spec"]):
+                _validate(spec)
             fire = _resumed_fire(spec, row, now) or first_fire(spec, now)
             conn.execute(
                 "UPDATE schedules SET spec = ?, task_id = ?, next_fire_at = ?, updated_at = ?,"
@@ -326,13 +328,26 @@ def _state(spec_json: str) -> str:
         return "DISABLED"
 
 
-def _validate(spec: ScheduleSpec) -> None:
-    """What AWS would refuse with a ValidationException."""
+def _validate(spec: ScheduleSpec, *, new_zone: bool = True) -> None:
+    """What AWS would refuse with a ValidationException. `new_zone=False`: the zone is
+    the one already stored, which an older version may have accepted (localtime,
+    posixrules): it need only load, so that such a schedule can still be paused."""
     try:
         parse_expression(spec.expression)
-        check_timezone(spec.timezone)  # AWS refuses localtime, posixrules, right/UTC too
+        if new_zone:
+            check_timezone(spec.timezone)  # AWS refuses localtime, posixrules, right/UTC too
+        else:
+            parse_timezone(spec.timezone)
     except ExpressionError as exc:
         raise BackendFailureError(f"invalid schedule: {exc}") from exc
+
+
+def _stored_zone(spec_json: str) -> object:
+    """The stored spec's time zone; None if it cannot be read (then checked as new)."""
+    try:
+        return json.loads(spec_json).get("timezone")
+    except (ValueError, AttributeError):
+        return None
 
 
 def _encode_token(name: str) -> str:
