@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -285,14 +285,18 @@ def signature_is_valid(secret: str, header: str | None, body: bytes) -> bool:
 
 
 def parse_scheduled_time(text: str) -> datetime | None:
-    """An ISO 8601 time with its zone (EventBridge's `2030-01-01T09:00:00Z`), else None."""
+    """An ISO 8601 time with its zone (EventBridge's `2030-01-01T09:00:00Z`) that UTC can
+    hold (the ledger keys it in UTC), else None."""
     if len(text) > 64:
         return None
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        parsed.astimezone(UTC)  # year 1 east of UTC, 9999 west: no such time in UTC
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else None
+    return parsed
 
 
 class RunStatus(StrEnum):

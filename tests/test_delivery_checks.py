@@ -195,6 +195,27 @@ def test_without_a_secret_a_time_that_does_not_parse_is_400(ran: list[str]) -> N
     assert ran == []
 
 
+# ISO 8601 with a zone, but at datetime's edge: in UTC they fall outside years 1 to 9999.
+UNREPRESENTABLE = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
+
+
+@pytest.mark.parametrize("header", ["X-Scheduler-Scheduled-Time", "X-Task-Run-At"])
+@pytest.mark.parametrize("when", UNREPRESENTABLE)
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_time_that_utc_cannot_hold_is_400_never_a_500(
+    request: pytest.FixtureRequest, ran: list[str], header: str, when: str, signed: bool
+) -> None:
+    """It parsed, so it was taken as a time, and the ledger key's conversion to UTC
+    raised OverflowError: a 500, which Lambda retries."""
+    if signed:
+        request.getfixturevalue("ledger")
+    event = delivered(stored_input(), "" if header != "X-Scheduler-Scheduled-Time" else when)
+    event["headers"][header], event["multiValueHeaders"][header] = when, [when]
+    response = lambda_handler(event, {})  # a 500 would raise TaskFailedError here
+    assert response["statusCode"] == 400, response["body"]
+    assert ran == []
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [
