@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from task_contract import SCHEDULED_TIME_HEADER, SKIPPED_HEADER
+from task_contract import SCHEDULED_TIME_HEADER, SKIPPED_HEADER, parse_scheduled_time
 
 
 def outcome_of(status_code: int, headers: dict[str, Any]) -> str:
@@ -55,9 +55,10 @@ def lateness_of(event: dict[str, Any], now: datetime) -> float | None:
     text = _header(event.get("headers") or {}, SCHEDULED_TIME_HEADER)
     if not text or text.startswith("<"):
         return None
-    try:
-        scheduled = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    # Read as the worker reads it: a time without a zone, or one UTC cannot hold, is the
+    # worker's 400, and no lateness (a naive time minus an aware one is a TypeError).
+    scheduled = parse_scheduled_time(text)
+    if scheduled is None:
         return None
     return max(0.0, (now - scheduled).total_seconds())
 

@@ -195,7 +195,10 @@ def test_counts_are_summed_across_uvicorn_workers(workers: tuple[str, Path]) -> 
 
 
 def invoke_on_lambda(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], action: str
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    action: str,
+    scheduled_time: str = "2020-01-01T00:00:00Z",
 ) -> dict[str, Any]:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "worker")
     monkeypatch.setenv("METRICS_NAMESPACE", "Team/Tasks")
@@ -206,7 +209,7 @@ def invoke_on_lambda(
         substitute_context_attributes(
             json.dumps(build_proxy_event("/api/v1/tasks/callback", "POST", body)),
             schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/tasks/emf-1",
-            scheduled_time="2020-01-01T00:00:00Z",
+            scheduled_time=scheduled_time,
             execution_id="e-1",
             attempt=1,
         )
@@ -234,6 +237,20 @@ def test_the_worker_prints_one_emf_line_per_invocation(
     assert document["Lateness"] > 60 * 60 * 24 * 365  # scheduled in 2020
     refused = invoke_on_lambda(monkeypatch, capsys, "no_such_action")
     assert refused["outcome"] == "refused"
+
+
+@pytest.mark.parametrize(
+    "scheduled_time", ["2030-01-01T09:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59-14:00"]
+)
+def test_a_malformed_scheduled_time_is_a_refusal_on_lambda_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], scheduled_time: str
+) -> None:
+    """The worker answers 400; the EMF line must not then raise on the same header (a
+    naive time minus an aware one is a TypeError, a time UTC cannot hold an
+    OverflowError): Lambda would count a function error and retry the delivery."""
+    document = invoke_on_lambda(monkeypatch, capsys, "send_notification", scheduled_time)
+    assert document["outcome"] == "refused"
+    assert "Lateness" not in document
 
 
 def test_no_emf_line_outside_lambda(
