@@ -231,3 +231,34 @@ def test_a_write_from_a_stale_read_is_refused_with_the_index(clock: FakeClock) -
     with indexed_aws_app(clock) as api:
         arn = api.client.post("/scheduler/schedule", json=task_body("stale", cron="0 9 * * ? *"))
         _conflict_is_seen(api.backend, arn.json()["schedule_arn"].rsplit("/", 1)[1])
+
+
+def _a_recreated_schedule_is_not_the_version_read(backend: SchedulerBackend, name: str) -> None:
+    """A change computed from a schedule that was deleted and made again under its name
+    (same task_id) would overwrite the new one, its POST's 200 a lie: the revision must
+    tell the two apart (locally the rev counter starts again at 0 on each create)."""
+    read = backend.get_schedule(GROUP, name)
+    assert read.revision is not None
+    backend.delete_schedule(GROUP, name)
+    backend.create_schedule(replace(read.spec, expression="cron(0 7 * * ? *)"))  # the new one
+    with pytest.raises(RevisionConflictError):
+        backend.update_schedule(replace(read.spec, state="DISABLED"), expect_revision=read.revision)
+    stored = backend.get_schedule(GROUP, name).spec
+    assert (stored.expression, stored.state) == ("cron(0 7 * * ? *)", "ENABLED")
+
+
+def test_a_write_read_before_a_delete_and_recreate_is_refused(api: Api) -> None:
+    arn = api.client.post("/scheduler/schedule", json=task_body("again", cron="0 9 * * ? *"))
+    _a_recreated_schedule_is_not_the_version_read(
+        api.backend, arn.json()["schedule_arn"].rsplit("/", 1)[1]
+    )
+
+
+def test_a_write_read_before_a_delete_and_recreate_is_refused_with_the_index(
+    clock: FakeClock,
+) -> None:
+    with indexed_aws_app(clock) as api:
+        arn = api.client.post("/scheduler/schedule", json=task_body("again", cron="0 9 * * ? *"))
+        _a_recreated_schedule_is_not_the_version_read(
+            api.backend, arn.json()["schedule_arn"].rsplit("/", 1)[1]
+        )

@@ -51,7 +51,7 @@ class Schedule:
     updated_at: datetime | None = None
     broken: str | None = None  # local engine: why it set the schedule aside (it never fires)
     # The stored version this was read at, opaque, for update_schedule's expect_revision
-    # (local: the row's rev; AWS with SCHEDULE_TABLE: the index entry's rev; AWS alone:
+    # (local: the row's id and rev; AWS with SCHEDULE_TABLE: the index entry's rev; AWS alone:
     # a digest of GetSchedule's answer). None: not read from the backend.
     revision: str | None = None
 

@@ -159,7 +159,7 @@ class LocalBackend:
             ).fetchone()
             if row is None:
                 raise ScheduleNotFoundError("schedule not found")
-            if expect_revision is not None and str(row["rev"]) != expect_revision:
+            if expect_revision is not None and _revision(row) != expect_revision:
                 raise RevisionConflictError("the schedule changed since it was read")
             if spec.timezone != _stored_zone(row["spec"]):
                 _validate(spec)
@@ -183,7 +183,7 @@ class LocalBackend:
     def get_schedule(self, group_name: str, name: str) -> Schedule:
         with self.database.read() as conn:
             row = conn.execute(
-                "SELECT arn, spec, created_at, updated_at, broken, rev FROM schedules"
+                "SELECT id, arn, spec, created_at, updated_at, broken, rev FROM schedules"
                 " WHERE group_name = ? AND name = ?",
                 (group_name, name),
             ).fetchone()
@@ -201,7 +201,7 @@ class LocalBackend:
             created_at=from_epoch(row["created_at"]),
             updated_at=from_epoch(row["updated_at"]),
             broken=row["broken"],
-            revision=str(row["rev"]),
+            revision=_revision(row),
         )
 
     @metered("local")
@@ -302,6 +302,12 @@ class LocalBackend:
         ]
         more = len(rows) > limit
         return SchedulePage(summaries, _encode_token(summaries[-1].name) if more else None)
+
+
+def _revision(row: Row) -> str:
+    """The row's id and rev: rev starts again at 0 when a schedule is deleted and made
+    again under its name, so the id tells that new schedule from the one read."""
+    return f"{row['id']}.{row['rev']}"
 
 
 def _resumed_fire(spec: ScheduleSpec, stored: Row, now: datetime) -> datetime | None:
