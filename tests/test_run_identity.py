@@ -338,3 +338,30 @@ def test_an_input_changed_in_the_store_is_not_vouched_for_by_the_engine(
     (run,) = signing_app.runs("edited")
     assert (run["status"], run["status_code"]) == ("FAILED", 401)
     assert ran == []
+
+
+def test_the_runs_route_on_aws_lists_around_a_record_an_older_worker_keyed_oddly(
+    clock: FakeClock,
+) -> None:
+    """Before this release the worker keyed the ledger by the raw X-Scheduler-Scheduled-Time
+    (issue 18: 'garbage' and 'now' were accepted and run). Such a record is not a run this
+    route can place in time: it is left out, and the route is not a 500."""
+    with mock_aws():
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name=GROUP)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_table(dynamodb, "task-ledger")
+        ledger = Ledger(
+            DynamoDBLedgerStore("task-ledger", dynamodb),
+            in_progress_timeout=900,
+            ttl_seconds=60,
+            clock=lambda: clock().timestamp(),
+        )
+        for key in ("garbage", "now", "2030-01-01T09:00:00Z"):
+            ledger.claim("old-keys", key, attempt=1, execution_id=f"e-{key}")
+        settings = make_settings(ledger_table="task-ledger")
+        app = create_app(settings, scheduler_client=scheduler, clock=clock)
+        with TestClient(app, headers=AUTH) as client:
+            answer = client.get("/scheduler/tasks/old-keys/runs")
+    assert answer.status_code == 200, answer.text
+    assert [run["execution_id"] for run in answer.json()["runs"]] == ["e-2030-01-01T09:00:00Z"]
