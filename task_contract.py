@@ -170,7 +170,7 @@ def json_problem(value: Any) -> tuple[JsonPath, str] | None:
             for key, child in item.items():
                 if not isinstance(key, str):
                     return (*path, str(key)), "object keys must be text"
-                if not _is_unicode(key):
+                if not is_unicode(key):
                     # Escaped in the path, which an error answer must be able to carry.
                     escaped = key.encode("utf-8", "backslashreplace").decode()
                     return (*path, escaped), f"the key is not valid Unicode text: {_LONE_SURROGATE}"
@@ -186,7 +186,7 @@ _LONE_SURROGATE = "it holds a lone surrogate (half of a character, e.g. a cut em
 
 def _value_problem(item: Any) -> str | None:
     if isinstance(item, str):
-        return None if _is_unicode(item) else f"not valid Unicode text: {_LONE_SURROGATE}"
+        return None if is_unicode(item) else f"not valid Unicode text: {_LONE_SURROGATE}"
     if isinstance(item, float):
         return None if math.isfinite(item) else "NaN and Infinity are not JSON numbers"
     if item is None or isinstance(item, bool | int | dict | list):
@@ -194,7 +194,8 @@ def _value_problem(item: Any) -> str | None:
     return f"{type(item).__name__} is not a JSON value"
 
 
-def _is_unicode(text: str) -> bool:
+def is_unicode(text: str) -> bool:
+    """Text that encodes to UTF-8: not a lone surrogate ("\\ud800" is valid JSON, not UTF-8)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -19,7 +19,7 @@ from lambda_worker.app import app
 from lambda_worker.config import default_ledger, worker_config
 from lambda_worker.logs import configure_logging, log_fields
 from lambda_worker.metrics import action_of, emf_line, emit, lateness_of, now_utc, outcome_of
-from task_contract import TaskFailedError
+from task_contract import TaskFailedError, is_unicode
 
 # Settings are checked here, at init: a bad one fails the import with a message naming it
 # (WorkerConfigError), instead of a 500 on every event that Lambda would retry.
@@ -63,13 +63,7 @@ def _report(event: dict[str, Any], status: int, response: dict[str, Any], starte
 
 def _text(value: Any) -> bool:
     """A str Mangum can encode: a lone surrogate ("\\ud800") is valid JSON, not UTF-8."""
-    if not isinstance(value, str):
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and is_unicode(value)
 
 
 def _strings(value: Any, *, lists: bool = False) -> bool:

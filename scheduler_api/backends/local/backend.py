@@ -28,12 +28,12 @@ from scheduler_api.backends.base import (
 from scheduler_api.backends.local.database import Database
 from scheduler_api.backends.local.executions import add_execution
 from scheduler_api.backends.local.index import add_labels, find, index_columns, write_index
+from scheduler_api.backends.page_tokens import invalid_token
 from scheduler_api.backends.task_fields import labels_in, task_body
 from scheduler_api.backends.timing import first_fire, from_epoch, next_fire_after, to_epoch
 from scheduler_api.clock import Clock
 from scheduler_api.errors import (
     BackendFailureError,
-    RequestValidationFailedError,
     RevisionConflictError,
     ScheduleExistsError,
     ScheduleNotFoundError,
@@ -364,4 +364,4 @@ def _decode_token(token: str) -> str:
     try:
         return base64.urlsafe_b64decode(token.encode()).decode()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestValidationFailedError("next_token", "invalid next_token", "query") from exc
+        raise invalid_token() from exc

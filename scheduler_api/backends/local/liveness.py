@@ -60,10 +60,6 @@ class EngineLock:
         self._closer: weakref.finalize[[int], EngineLock] | None = None
 
     @property
-    def held(self) -> bool:
-        return self._fd >= 0
-
-    @property
     def fd(self) -> int:
         """The lock file's descriptor (tests unlock it to play a process that died)."""
         return self._fd
