@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import platform
 import sys
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -17,9 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
+from lambda_worker.actions import registry as action_registry
+from lambda_worker.actions.registry import action
 from lambda_worker.ledger.base import LedgerStore
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
+from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.backends.base import SchedulerBackend
 from scheduler_api.backends.local.engine import LocalEngine
 from scheduler_api.backends.schedule_table import ATTRIBUTES as INDEX_ATTRIBUTES
@@ -312,3 +317,34 @@ def finder(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> 
     endpoint = request.getfixturevalue("moto_endpoint") if request.param == "aws-http" else None
     with indexed_aws_app(clock, endpoint) as api:
         yield api
+
+
+@contextmanager
+def counting_action(name: str) -> Iterator[list[str]]:
+    """An action `name` that records each task it really runs, counted from inside it."""
+    calls: list[str] = []
+
+    @action(name)
+    def count(task: TaskCallbackRequest) -> None:
+        calls.append(task.task_id)
+
+    try:
+        yield calls
+    finally:
+        action_registry._actions.pop(name, None)
+
+
+def make_function(name: str = "scheduled-tasks") -> None:
+    """A worker function on moto (which does not run it), for run-now's Invoke."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="worker", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("h.py", "def h(event, context): return None")
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="h.h",
+        Code={"ZipFile": code.getvalue()},
+    )

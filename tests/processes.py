@@ -59,13 +59,29 @@ def running(
         wait_until_serving(ready_url, process, log)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.unlink(missing_ok=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def probe_server_env(home: Path) -> dict[str, str]:
+    """A local server whose handler fails on request (tests.probe_handler), no retries."""
+    return {
+        "SCHEDULER_BACKEND": "local",
+        "LOCAL_DB_PATH": str(home / "s.db"),
+        "LOCAL_LAMBDA_HANDLER": "tests.probe_handler.failing_handler",
+        "PROBE_FAIL_FILE": str(home / "fail.txt"),
+        "LOCAL_MAX_RETRIES": "0",
+    }
 
 
 def base_env() -> dict[str, str]:
@@ -164,9 +180,4 @@ def engine_process(
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGCONT)  # a test that failed while it was stopped
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)

@@ -4,7 +4,6 @@ under a real uvicorn process with no SCHEDULER_API_TOKENS, as `make run` starts 
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -16,14 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from scheduler_api.api.csrf import REFUSED
 from scheduler_api.main import create_app
+from tests.browsers import chromium
 from tests.conftest import AUTH, LocalApp, make_local_settings, task_body
-from tests.processes import scheduler_api
+from tests.processes import probe_server_env, scheduler_api
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ATTACK_PAGE = "<!doctype html><title>another origin</title><p>nothing to see"
 
 
@@ -32,14 +31,7 @@ def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     """No tokens: loopback clients only, which the user's own browser is."""
     home = tmp_path_factory.mktemp("open")
     fail_file = home / "fail.txt"
-    env = {
-        "SCHEDULER_BACKEND": "local",
-        "LOCAL_DB_PATH": str(home / "s.db"),
-        "LOCAL_LAMBDA_HANDLER": "tests.probe_handler.failing_handler",
-        "PROBE_FAIL_FILE": str(fail_file),
-        "LOCAL_MAX_RETRIES": "0",
-    }
-    with scheduler_api(env, cwd=home) as url:
+    with scheduler_api(probe_server_env(home), cwd=home) as url:
         yield url, fail_file
 
 
@@ -62,12 +54,8 @@ def other_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

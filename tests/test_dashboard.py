@@ -4,7 +4,6 @@ against the API under a real uvicorn process with the local engine running."""
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from scheduler_api.main import create_app
+from tests.browsers import chromium
 from tests.conftest import API_TOKEN, FakeClock, make_local_settings, task_body
-from tests.processes import scheduler_api
+from tests.processes import probe_server_env, scheduler_api
 
 TOKEN = "dashboard-token-0123456789"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = os.environ.get("SCREENSHOTS_DIR")  # make screenshots: README's pictures
 
 
@@ -30,11 +29,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     home = tmp_path_factory.mktemp("dashboard")
     fail_file = home / "fail.txt"
     env = {
-        "SCHEDULER_BACKEND": "local",
-        "LOCAL_DB_PATH": str(home / "s.db"),
-        "LOCAL_LAMBDA_HANDLER": "tests.probe_handler.failing_handler",
-        "PROBE_FAIL_FILE": str(fail_file),
-        "LOCAL_MAX_RETRIES": "0",
+        **probe_server_env(home),
         "SCHEDULER_API_TOKENS": TOKEN,
     }
     with scheduler_api(env, cwd=home) as url:
@@ -43,12 +38,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -12,16 +12,14 @@ from typing import Any
 
 import pytest
 
-from lambda_worker.actions import action
-from lambda_worker.actions import registry as action_registry
 from lambda_worker.app import Worker, get_worker
 from lambda_worker.app import app as worker_app
 from lambda_worker.config import WorkerConfig
 from lambda_worker.handler import UnsupportedEventError, lambda_handler
 from lambda_worker.ledger.base import Ledger
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
-from lambda_worker.schemas import TaskCallbackRequest
 from task_contract import SKIPPED_HEADER, build_proxy_event, sign_event
+from tests.conftest import counting_action
 
 SECRET = "delivery-secret-0123"
 SIGNED_AT = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)  # when the API created the schedule
@@ -33,14 +31,8 @@ ARN = "arn:aws:scheduler:us-east-1:123456789012:schedule/tasks/replayed"
 @pytest.fixture
 def ran() -> Iterator[list[str]]:
     """Each time the action really runs, counted from inside it."""
-    calls: list[str] = []
-
-    @action("replay_probe")
-    def probe(task: TaskCallbackRequest) -> None:
-        calls.append(task.task_id)
-
-    yield calls
-    action_registry._actions.pop("replay_probe", None)
+    with counting_action("replay_probe") as calls:
+        yield calls
 
 
 @pytest.fixture

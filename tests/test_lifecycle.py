@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +23,7 @@ from tests.conftest import (
     Api,
     FakeClock,
     LocalApp,
+    make_function,
     make_local_settings,
     make_settings,
     task_body,
@@ -267,18 +266,7 @@ def test_run_now_on_aws_invokes_the_worker_as_eventbridge_would(clock: FakeClock
     with mock_aws(config={"lambda": {"use_docker": False}}):
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
-        iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="worker", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("h.py", "def h(event, context): return None")
-        boto3.client("lambda", region_name=REGION).create_function(
-            FunctionName="scheduled-tasks",
-            Runtime="python3.12",
-            Role=role,
-            Handler="h.h",
-            Code={"ZipFile": code.getvalue()},
-        )
+        make_function()
         app = create_app(
             make_settings(callback_secret=secret), scheduler_client=scheduler, clock=clock
         )

@@ -32,6 +32,7 @@ from tests.conftest import (
     AUTH,
     FakeClock,
     LocalApp,
+    counting_action,
     create_table,
     make_local_settings,
     make_settings,
@@ -48,14 +49,8 @@ SCHEDULED = datetime(2030, 1, 1, 9, tzinfo=UTC)
 
 @pytest.fixture
 def counted() -> Iterator[list[str]]:
-    calls: list[str] = []
-
-    @action("counted")
-    def count(task: TaskCallbackRequest) -> None:
-        calls.append(task.task_id)
-
-    yield calls
-    action_registry._actions.pop("counted", None)
+    with counting_action("counted") as calls:
+        yield calls
 
 
 def worker_with(store: LedgerStore, now: datetime) -> Ledger:

@@ -5,10 +5,8 @@ The action counts its own runs: a merged execution shows as SUCCEEDED twice but 
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
-import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,8 +17,6 @@ import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
-from lambda_worker.actions import action
-from lambda_worker.actions import registry as action_registry
 from lambda_worker.app import Worker, get_worker
 from lambda_worker.app import app as worker_app
 from lambda_worker.config import WorkerConfig
@@ -28,7 +24,6 @@ from lambda_worker.handler import lambda_handler
 from lambda_worker.ledger.base import Ledger
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
-from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.backends.local.database import Database
 from scheduler_api.main import create_app
 from tests import probe_handler
@@ -38,7 +33,9 @@ from tests.conftest import (
     REGION,
     FakeClock,
     LocalApp,
+    counting_action,
     create_table,
+    make_function,
     make_local_settings,
     make_settings,
     task_body,
@@ -51,14 +48,8 @@ SECRET = "run-identity-secret-1"
 @pytest.fixture
 def ran() -> Iterator[list[str]]:
     """Each time the action really runs, counted from inside it."""
-    calls: list[str] = []
-
-    @action("identity_probe")
-    def probe(task: TaskCallbackRequest) -> None:
-        calls.append(task.task_id)
-
-    yield calls
-    action_registry._actions.pop("identity_probe", None)
+    with counting_action("identity_probe") as calls:
+        yield calls
     worker_app.dependency_overrides.clear()
 
 
@@ -72,6 +63,14 @@ def use_worker(ledger: Ledger, clock: FakeClock, secret: str | None = None) -> N
 
 def sqlite_ledger(tmp_path: Path, clock: FakeClock) -> Ledger:
     store = SQLiteLedgerStore(tmp_path / "ledger.db")
+    return Ledger(store, in_progress_timeout=900, ttl_seconds=60, clock=lambda: clock().timestamp())
+
+
+def dynamodb_ledger(clock: FakeClock) -> Ledger:
+    """The ledger as deployed: a DynamoDB table (inside mock_aws)."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    create_table(dynamodb, "task-ledger")
+    store = DynamoDBLedgerStore("task-ledger", dynamodb)
     return Ledger(store, in_progress_timeout=900, ttl_seconds=60, clock=lambda: clock().timestamp())
 
 
@@ -148,14 +147,7 @@ def test_run_now_on_aws_is_its_own_run_even_in_the_same_second(
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
         make_function()
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_table(dynamodb, "task-ledger")
-        ledger = Ledger(
-            DynamoDBLedgerStore("task-ledger", dynamodb),
-            in_progress_timeout=900,
-            ttl_seconds=60,
-            clock=lambda: clock().timestamp(),
-        )
+        ledger = dynamodb_ledger(clock)
         use_worker(ledger, clock, SECRET)
         settings = make_settings(callback_secret=SECRET, ledger_table="task-ledger")
         app = create_app(settings, scheduler_client=scheduler, clock=clock)
@@ -179,21 +171,6 @@ def test_run_now_on_aws_is_its_own_run_even_in_the_same_second(
     assert {run["execution_id"] for run in runs} == ids
     assert [(run["status"], run["trigger"]) for run in runs] == [("SUCCEEDED", "manual")] * 2
     assert {run["scheduled_time"] for run in runs} == {"2030-01-01T00:00:30Z"}
-
-
-def make_function() -> None:
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName="worker", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("h.py", "def h(event, context): return None")
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="scheduled-tasks",
-        Runtime="python3.12",
-        Role=role,
-        Handler="h.h",
-        Code={"ZipFile": code.getvalue()},
-    )
 
 
 @pytest.fixture
@@ -349,14 +326,7 @@ def test_the_runs_route_on_aws_lists_around_a_record_an_older_worker_keyed_oddly
     with mock_aws():
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_table(dynamodb, "task-ledger")
-        ledger = Ledger(
-            DynamoDBLedgerStore("task-ledger", dynamodb),
-            in_progress_timeout=900,
-            ttl_seconds=60,
-            clock=lambda: clock().timestamp(),
-        )
+        ledger = dynamodb_ledger(clock)
         for key in ("garbage", "now", "2030-01-01T09:00:00Z"):
             ledger.claim("old-keys", key, attempt=1, execution_id=f"e-{key}")
         settings = make_settings(ledger_table="task-ledger")
