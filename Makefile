@@ -20,10 +20,11 @@ install: $(STAMP)  ## create .venv and install the pinned requirements
 test: $(STAMP)  ## run the test suite (moto in-process and a moto_server on loopback)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff and mypy, as CI runs them
+lint: $(STAMP)  ## ruff, mypy and the import contracts (.importlinter), as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -54,7 +55,7 @@ bench: $(STAMP)  ## every benchmark, as ratios to same-run baselines (ARGS="--qu
 	$(BIN)/python -m bench.run $(ARGS)
 
 screenshots: $(STAMP)  ## the dashboard's pictures in docs/screenshots (the browser tests take them)
-	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/test_dashboard.py
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q tests/system/test_dashboard.py
 
 clean:  ## remove the venv, caches and build output (not var/, which holds local schedules)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

@@ -23,12 +23,12 @@ from typing import Any
 
 from bench import counting_handler
 from bench.common import percentile
-from scheduler_api.backends.local.invoker import Outcome
-from scheduler_api.backends.local.queue import Finished
-from scheduler_api.clock import system_clock
+from scheduler_api.api.schemas import ScheduleTaskRequest
+from scheduler_api.backends.local.engine.invoker import Outcome
+from scheduler_api.backends.local.store.rounds import Finished
+from scheduler_api.bootstrap import build_local_runtime
 from scheduler_api.config import Settings
-from scheduler_api.schemas import ScheduleTaskRequest
-from scheduler_api.wiring import build_local_runtime
+from scheduler_api.domain.clock import system_clock
 
 TIMEOUT_SECONDS = 300
 

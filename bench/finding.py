@@ -21,11 +21,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bench.common import Result, log, percentile
-from scheduler_api.backends.base import ScheduleFilter, ScheduleSpec, ScheduleTarget
 from scheduler_api.backends.local.backend import spec_to_json
-from scheduler_api.backends.local.database import Database
-from scheduler_api.backends.local.index import page_query, write_index
+from scheduler_api.backends.local.store.database import Database
+from scheduler_api.backends.local.store.index import page_query, write_index
 from scheduler_api.config import Settings
+from scheduler_api.domain.schedules import ScheduleFilter, ScheduleSpec, ScheduleTarget
 from scheduler_api.main import create_app
 from task_contract import build_proxy_event
 

@@ -26,8 +26,7 @@ from fastapi.testclient import TestClient
 
 from bench.common import Result, log, percentile
 from bench.finding import timed_ms
-from scheduler_api.backends.base import ScheduleSpec, ScheduleTarget
-from scheduler_api.backends.schedule_table import (
+from scheduler_api.backends.aws.index.table import (
     ATTRIBUTES,
     GLOBAL_INDEXES,
     KEY_SCHEMA,
@@ -35,9 +34,10 @@ from scheduler_api.backends.schedule_table import (
     _items,
 )
 from scheduler_api.config import Settings
+from scheduler_api.domain.schedules import ScheduleSpec, ScheduleTarget
 from scheduler_api.main import create_app
 from task_contract import build_proxy_event
-from tests.processes import moto_server
+from tests.support.processes import moto_server
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -16,7 +16,7 @@ from botocore.config import Config
 from bench.common import Result, log, percentile
 from bench.load import Load, post_load, run_concurrently
 from bench.proxy import delay_proxy
-from tests.processes import base_env, free_port, moto_server, running
+from tests.support.processes import base_env, free_port, moto_server, running
 
 REGION = "us-east-1"
 GROUP = "bench"

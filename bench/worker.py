@@ -22,7 +22,7 @@ from scripts.deployment.ledger_table import ATTRIBUTES as LEDGER_ATTRIBUTES
 from scripts.deployment.ledger_table import KEY_SCHEMA as LEDGER_KEY
 from scripts.invoke_local import sample_event
 from scripts.package_lambda import build
-from tests.processes import moto_server
+from tests.support.processes import moto_server
 
 HELLO = """
 from fastapi import FastAPI

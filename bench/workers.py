@@ -19,7 +19,7 @@ import httpx
 from bench.common import Result, log, percentile
 from bench.lean_load import lean_post_load
 from bench.scheduling import bodies
-from tests.processes import ROOT, base_env, free_port, running
+from tests.support.processes import ROOT, base_env, free_port, running
 
 
 @contextmanager

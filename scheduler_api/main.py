@@ -16,8 +16,9 @@ from fastapi import FastAPI
 
 from scheduler_api.api.csrf import CrossSiteGuardMiddleware, origin_of
 from scheduler_api.api.docs import install_offline_docs
-from scheduler_api.api.errors import install_error_handlers
+from scheduler_api.api.error_handlers import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
+from scheduler_api.api.middleware import ConfigurationErrorMiddleware
 from scheduler_api.api.ratelimit import GuessLimiter
 from scheduler_api.api.routes import (
     finding,
@@ -28,8 +29,8 @@ from scheduler_api.api.routes import (
     runs,
     scheduler,
 )
-from scheduler_api.backends.local.engine import LocalEngine
-from scheduler_api.clock import Clock, system_clock
+from scheduler_api.backends.local.engine.loop import LocalEngine
+from scheduler_api.bootstrap import Runtime, build_aws_runtime, build_local_runtime
 from scheduler_api.config import (
     ConfigurationError,
     Settings,
@@ -37,10 +38,9 @@ from scheduler_api.config import (
     load_settings,
 )
 from scheduler_api.dashboard.routes import install_dashboard
-from scheduler_api.metrics import RequestMetricsMiddleware, instruments
-from scheduler_api.observability import RequestIdMiddleware, configure_logging
-from scheduler_api.startup import ConfigurationErrorMiddleware
-from scheduler_api.wiring import Runtime, build_aws_runtime, build_local_runtime
+from scheduler_api.domain.clock import Clock, system_clock
+from scheduler_api.observability.logging import RequestIdMiddleware, configure_logging
+from scheduler_api.observability.metrics import RequestMetricsMiddleware, instruments
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

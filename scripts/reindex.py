@@ -6,7 +6,7 @@ For an existing deployment (schedules made before the index) or after drift: eve
 schedule of the group is read (ListSchedules, then GetSchedule each) and its entry written
 as EventBridge holds it; entries of schedules EventBridge no longer has are removed. Safe
 to repeat and to run while the API serves: each write is conditioned like the API's own
-(scheduler_api.backends.schedule_table), so it never overwrites a newer change.
+(scheduler_api.backends.aws.index.table), so it never overwrites a newer change.
 Settings are the scheduler API's (.env); it needs the API's IAM permissions.
 """
 
@@ -24,11 +24,11 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 from rich.progress import Progress
 
-from scheduler_api.backends.indexed import IndexedBackend
-from scheduler_api.clock import system_clock
+from scheduler_api.backends.aws.index.backend import IndexedBackend
+from scheduler_api.bootstrap import build_aws_runtime
 from scheduler_api.config import ConfigurationError, load_settings
-from scheduler_api.errors import SchedulerError
-from scheduler_api.wiring import build_aws_runtime
+from scheduler_api.domain.clock import system_clock
+from scheduler_api.domain.errors import SchedulerError
 
 LIST_PAGE = 100  # ListSchedules' most
 

@@ -25,18 +25,18 @@ from lambda_worker.ledger.base import LedgerStore
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
-from scheduler_api.backends.base import SchedulerBackend
-from scheduler_api.backends.local.engine import LocalEngine
-from scheduler_api.backends.schedule_table import ATTRIBUTES as INDEX_ATTRIBUTES
-from scheduler_api.backends.schedule_table import GLOBAL_INDEXES
-from scheduler_api.backends.schedule_table import KEY_SCHEMA as INDEX_KEY_SCHEMA
+from scheduler_api.backends.aws.index.table import ATTRIBUTES as INDEX_ATTRIBUTES
+from scheduler_api.backends.aws.index.table import GLOBAL_INDEXES
+from scheduler_api.backends.aws.index.table import KEY_SCHEMA as INDEX_KEY_SCHEMA
+from scheduler_api.backends.local.engine.loop import LocalEngine
+from scheduler_api.bootstrap import Runtime
 from scheduler_api.config import Settings
+from scheduler_api.domain.ports import SchedulerBackend
 from scheduler_api.main import create_app
-from scheduler_api.wiring import Runtime
 from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
 from scripts.package_lambda import Package, build
-from tests import probe_handler
-from tests.processes import moto_server
+from tests.support import probe_handler
+from tests.support.processes import moto_server
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -134,7 +134,7 @@ def make_local_settings(db_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "backend": "local",
         "local_db_path": db_path,
-        "local_lambda_handler": "tests.probe_handler.handler",
+        "local_lambda_handler": "tests.support.probe_handler.handler",
         "local_retry_base_seconds": 60,
         "aws_region": REGION,
         "account_id": ACCOUNT,

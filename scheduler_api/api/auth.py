@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from scheduler_api.api.schemas import error_doc
 from scheduler_api.api.sessions import session_valid
-from scheduler_api.schemas import error_doc
 
 if TYPE_CHECKING:
-    from scheduler_api.wiring import Runtime
+    from scheduler_api.bootstrap import Runtime
 
 SESSION_COOKIE = "scheduler_session"
 DASHBOARD_HEADER = "X-Scheduler-Dashboard"

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from scheduler_api.services.task_scheduler import TaskScheduler
-from scheduler_api.wiring import RunsReader, Runtime
+from scheduler_api.bootstrap import RunsReader, Runtime
+from scheduler_api.services.aws_service import AwsService
 
 NO_RUNS = (
     "Runs are read from the local engine, or in AWS mode from the task ledger: "
@@ -24,7 +24,7 @@ def _runtime(request: Request) -> Runtime:
 
 # The dependencies are async on purpose: they do no I/O, and FastAPI runs a sync
 # dependency on the threadpool, one thread hop each.
-async def get_task_scheduler(request: Request) -> TaskScheduler:
+async def get_task_scheduler(request: Request) -> AwsService:
     return _runtime(request).service
 
 
@@ -42,6 +42,6 @@ async def get_runs_reader(request: Request) -> RunsReader:
     return runs
 
 
-TaskSchedulerDep = Annotated[TaskScheduler, Depends(get_task_scheduler)]
+TaskSchedulerDep = Annotated[AwsService, Depends(get_task_scheduler)]
 LocalRuntimeDep = Annotated[Runtime, Depends(get_local_runtime)]
 RunsReaderDep = Annotated[RunsReader, Depends(get_runs_reader)]

@@ -6,10 +6,10 @@ from urllib.parse import unquote
 
 from fastapi import Response
 
-from scheduler_api.backends.base import Schedule
-from scheduler_api.schemas import ScheduleDetail
+from scheduler_api.api.schemas import ScheduleDetail
+from scheduler_api.domain.schedules import Schedule
+from scheduler_api.services.aws_service import AwsService, decode_task
 from scheduler_api.services.etags import etag_of
-from scheduler_api.services.task_scheduler import TaskScheduler, decode_task
 
 
 def decoded_arn(schedule_arn: str) -> str:
@@ -17,9 +17,7 @@ def decoded_arn(schedule_arn: str) -> str:
     return unquote(schedule_arn) if "%" in schedule_arn else schedule_arn
 
 
-def schedule_detail(
-    schedule: Schedule, service: TaskScheduler, response: Response
-) -> ScheduleDetail:
+def schedule_detail(schedule: Schedule, service: AwsService, response: Response) -> ScheduleDetail:
     """The schedule as GET shows it; its ETag also goes into the response header."""
     spec = schedule.spec
     etag = etag_of(schedule)

@@ -12,15 +12,15 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from scheduler_api.backends.base import IndexedSchedule, ScheduleFilter, ScheduleState
-from scheduler_api.errors import (
+from scheduler_api.domain.errors import (
     BackendUnavailableError,
+    ExpressionError,
     ScheduleBusyError,
     ScheduleNotFoundError,
     SchedulerError,
 )
-from scheduler_api.scheduling.errors import ExpressionError
-from scheduler_api.services.task_scheduler import TaskScheduler
+from scheduler_api.domain.schedules import IndexedSchedule, ScheduleFilter, ScheduleState
+from scheduler_api.services.aws_service import AwsService
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class BulkResult:
     preview: list[IndexedSchedule]  # a dry run's first items
 
 
-def matching(scheduler: TaskScheduler, where: ScheduleFilter) -> list[IndexedSchedule]:
+def matching(scheduler: AwsService, where: ScheduleFilter) -> list[IndexedSchedule]:
     items: list[IndexedSchedule] = []
     token: str | None = None
     while True:
@@ -51,7 +51,7 @@ def matching(scheduler: TaskScheduler, where: ScheduleFilter) -> list[IndexedSch
 
 
 def run_bulk(
-    scheduler: TaskScheduler, operation: Operation, where: ScheduleFilter, *, dry_run: bool
+    scheduler: AwsService, operation: Operation, where: ScheduleFilter, *, dry_run: bool
 ) -> BulkResult:
     items = matching(scheduler, where)
     if dry_run:
@@ -84,7 +84,7 @@ def run_bulk(
     return BulkResult(len(items), changed, failed, [])
 
 
-def _apply(scheduler: TaskScheduler, operation: Operation, arn: str) -> bool:
+def _apply(scheduler: AwsService, operation: Operation, arn: str) -> bool:
     if operation == "delete":
         return scheduler.cancel_schedule(arn)
     try:

@@ -7,7 +7,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from scheduler_api.backends.base import Schedule
+from scheduler_api.domain.schedules import Schedule
 
 
 def _epoch(value: datetime | None) -> float | None:

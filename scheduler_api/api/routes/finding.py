@@ -12,19 +12,19 @@ from starlette.concurrency import run_in_threadpool
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
 from scheduler_api.api.routes.scheduler import AWS_ERRORS
-from scheduler_api.backends.base import (
-    IndexedSchedule,
-    ScheduleFilter,
-    ScheduleKind,
-    ScheduleSummary,
-)
-from scheduler_api.errors import IndexUnavailableError, RequestValidationFailedError
-from scheduler_api.schemas import (
+from scheduler_api.api.schemas import (
     BulkRequest,
     BulkResponse,
     ScheduleListResponse,
     ScheduleSummaryOut,
     error_doc,
+)
+from scheduler_api.domain.errors import IndexUnavailableError, RequestValidationFailedError
+from scheduler_api.domain.schedules import (
+    IndexedSchedule,
+    ScheduleFilter,
+    ScheduleKind,
+    ScheduleSummary,
 )
 from scheduler_api.services.bulk import run_bulk
 from task_contract import MAX_LABELS

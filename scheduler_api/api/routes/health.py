@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.errors import SchedulerError
-from scheduler_api.wiring import Runtime
+from scheduler_api.bootstrap import Runtime
+from scheduler_api.domain.errors import SchedulerError
 
 router = APIRouter(tags=["health"])
 

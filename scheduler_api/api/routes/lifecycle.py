@@ -10,8 +10,13 @@ from starlette.concurrency import run_in_threadpool
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
 from scheduler_api.api.routes.scheduler import ARN_ERRORS
+from scheduler_api.api.schemas import (
+    RunNowResponse,
+    ScheduleDetail,
+    SchedulePatchRequest,
+    error_doc,
+)
 from scheduler_api.api.views import decoded_arn, schedule_detail
-from scheduler_api.schemas import RunNowResponse, ScheduleDetail, SchedulePatchRequest, error_doc
 
 router = protected_router("lifecycle")
 

@@ -1,4 +1,4 @@
-"""/metrics: Prometheus's text format (see scheduler_api.metrics for what is counted)."""
+"""/metrics: Prometheus's text format (what is counted: observability/metrics.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import bearer, require_loopback, token_known
-from scheduler_api.metrics import LocalEngineCollector, exposition
-from scheduler_api.wiring import Runtime
+from scheduler_api.bootstrap import Runtime
+from scheduler_api.observability.metrics import LocalEngineCollector, exposition
 
 router = APIRouter()
 

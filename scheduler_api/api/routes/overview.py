@@ -13,15 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import RunsReaderDep, TaskSchedulerDep
-from scheduler_api.errors import IndexUnavailableError
-from scheduler_api.schemas import (
+from scheduler_api.api.schemas import (
     LastRunsResponse,
     LatenessPoint,
     OverviewResponse,
     RunOut,
     error_doc,
 )
-from scheduler_api.wiring import Runtime
+from scheduler_api.bootstrap import Runtime
+from scheduler_api.domain.errors import IndexUnavailableError
 
 router = protected_router("overview")
 WINDOW = timedelta(hours=1)

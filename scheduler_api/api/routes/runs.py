@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import LocalRuntimeDep, RunsReaderDep
-from scheduler_api.schemas import (
+from scheduler_api.api.schemas import (
     DeadLetterListResponse,
     DeadLetterOut,
     RedriveResponse,

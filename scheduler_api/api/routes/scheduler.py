@@ -13,10 +13,21 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
+from scheduler_api.api.schemas import (
+    CancelScheduleResponse,
+    PreviewResponse,
+    ScheduleDetail,
+    ScheduleTaskRequest,
+    ScheduleTaskResponse,
+    error_doc,
+)
 from scheduler_api.api.views import decoded_arn, schedule_detail
-from scheduler_api.errors import RequestValidationFailedError, ScheduleNotFoundError
-from scheduler_api.scheduling.errors import ExpressionError
-from scheduler_api.scheduling.expressions import (
+from scheduler_api.domain.errors import (
+    ExpressionError,
+    RequestValidationFailedError,
+    ScheduleNotFoundError,
+)
+from scheduler_api.domain.expressions.parse import (
     AtExpression,
     RateExpression,
     ScheduleExpression,
@@ -27,14 +38,6 @@ from scheduler_api.scheduling.expressions import (
     local_to_utc,
     parse_expression,
     skipped_local_time,
-)
-from scheduler_api.schemas import (
-    CancelScheduleResponse,
-    PreviewResponse,
-    ScheduleDetail,
-    ScheduleTaskRequest,
-    ScheduleTaskResponse,
-    error_doc,
 )
 
 router = protected_router("scheduler")

@@ -1,7 +1,7 @@
 """LocalBackend: the SchedulerBackend operations on the SQLite store.
 
 Same contract as EventBridgeBackend (same errors for missing, taken and invalid), so
-TaskScheduler and the routes cannot tell them apart. Firing is the engine's job.
+AwsService and the routes cannot tell them apart. Firing is the engine's job.
 """
 
 from __future__ import annotations
@@ -16,7 +16,21 @@ from datetime import datetime, timedelta
 from sqlite3 import Row
 from typing import Any
 
-from scheduler_api.backends.base import (
+from scheduler_api.backends.local.store.database import Database
+from scheduler_api.backends.local.store.executions import add_execution
+from scheduler_api.backends.local.store.index import add_labels, find, index_columns, write_index
+from scheduler_api.domain.clock import Clock
+from scheduler_api.domain.errors import (
+    BackendFailureError,
+    ExpressionError,
+    RevisionConflictError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+)
+from scheduler_api.domain.expressions.parse import check_timezone, parse_expression, parse_timezone
+from scheduler_api.domain.fires import first_fire, from_epoch, next_fire_after, to_epoch
+from scheduler_api.domain.page_tokens import invalid_token
+from scheduler_api.domain.schedules import (
     IndexedPage,
     Schedule,
     ScheduleFilter,
@@ -25,22 +39,8 @@ from scheduler_api.backends.base import (
     ScheduleSummary,
     ScheduleTarget,
 )
-from scheduler_api.backends.local.database import Database
-from scheduler_api.backends.local.executions import add_execution
-from scheduler_api.backends.local.index import add_labels, find, index_columns, write_index
-from scheduler_api.backends.page_tokens import invalid_token
-from scheduler_api.backends.task_fields import labels_in, task_body
-from scheduler_api.backends.timing import first_fire, from_epoch, next_fire_after, to_epoch
-from scheduler_api.clock import Clock
-from scheduler_api.errors import (
-    BackendFailureError,
-    RevisionConflictError,
-    ScheduleExistsError,
-    ScheduleNotFoundError,
-)
-from scheduler_api.metrics import metered
-from scheduler_api.scheduling.errors import ExpressionError
-from scheduler_api.scheduling.expressions import check_timezone, parse_expression, parse_timezone
+from scheduler_api.domain.task_input import labels_in, task_body
+from scheduler_api.observability.metrics import metered
 
 
 def spec_to_json(spec: ScheduleSpec) -> str:

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlite3 import Row
 from typing import Any, Literal
 
-from scheduler_api.backends.local.database import Database
-from scheduler_api.backends.timing import from_epoch
+from scheduler_api.backends.local.store.database import Database
+from scheduler_api.domain.fires import from_epoch
 from task_contract import RunStatus
 
 

@@ -1,0 +1,50 @@
+"""Adding an execution row: a fire the engine materialises, or a run-now the API asks for."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from sqlite3 import Connection, Row
+
+from scheduler_api.domain.fires import to_epoch
+from scheduler_api.domain.schedules import ScheduleSpec
+from task_contract import RunStatus
+
+
+def add_execution(
+    conn: Connection,
+    schedule: Row,
+    spec: ScheduleSpec,
+    *,
+    scheduled: datetime,
+    due: datetime,
+    delete_schedule: bool,
+    manual: bool = False,
+) -> tuple[str, int]:
+    """(its id, 1 if added or 0 if that fire of that schedule exists already).
+
+    A manual run (run-now) is keyed by its own id (run_key), so it is always added: two in
+    one instant, or one at the instant of a fire, are each their own execution."""
+    execution_id = uuid.uuid4().hex
+    added = conn.execute(
+        "INSERT OR IGNORE INTO executions (id, schedule_id, schedule_arn, group_name,"
+        " schedule_name, task_id, scheduled_time, due_at, status, input, target_arn,"
+        " max_event_age, delete_schedule, run_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            execution_id,
+            schedule["id"],
+            schedule["arn"],
+            schedule["group_name"],
+            schedule["name"],
+            schedule["task_id"],
+            to_epoch(scheduled),
+            to_epoch(due),
+            RunStatus.PENDING,
+            spec.target.input,
+            spec.target.arn,
+            timedelta(seconds=spec.target.maximum_event_age_seconds).total_seconds(),
+            int(delete_schedule),
+            execution_id if manual else "",
+        ),
+    ).rowcount
+    return execution_id, added

@@ -1,0 +1,192 @@
+"""Builds what the app runs on, from settings: the EventBridge or the local backend."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from scheduler_api.backends.aws import clients as aws_clients
+from scheduler_api.backends.aws.eventbridge import EventBridgeBackend
+from scheduler_api.backends.aws.index.backend import IndexedBackend
+from scheduler_api.backends.aws.ledger_runs import LedgerRunHistory
+from scheduler_api.backends.local.backend import LocalBackend
+from scheduler_api.backends.local.engine.invoker import load_handler
+from scheduler_api.backends.local.engine.loop import LocalEngine
+from scheduler_api.backends.local.history import Run, RunHistory
+from scheduler_api.backends.local.store.database import Database
+from scheduler_api.backends.local.store.rounds import RetryPolicy
+from scheduler_api.config import (
+    LOCAL_ACCOUNT_ID,
+    ConfigurationError,
+    Settings,
+    account_of,
+    partition_of,
+)
+from scheduler_api.domain.clock import Clock
+from scheduler_api.domain.errors import BackendUnavailableError
+from scheduler_api.domain.names import ScheduleArn
+from scheduler_api.domain.ports import SchedulerBackend
+from scheduler_api.observability.metrics import EngineMetrics
+from scheduler_api.services.aws_service import AwsService, ServiceTarget
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
+
+class RunsReader(Protocol):
+    def runs(self, task_id: str, limit: int = 50) -> list[Run]: ...
+
+
+@dataclass
+class Runtime:
+    service: AwsService
+    runs: RunsReader | None = None  # local executions, or the ledger in AWS mode
+    history: RunHistory | None = None  # local only: dead letters
+    engine: LocalEngine | None = None
+    database: Database | None = None
+
+    def describe(self, settings: Settings) -> str:
+        # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
+        base = settings.public_url.rstrip("/") if settings.public_url else ""
+        docs = f"docs={base}/docs"
+        if self.database is not None:
+            return (
+                f"backend=local db={self.database.path.resolve()} "
+                f"handler={settings.local_lambda_handler} {docs}"
+            )
+        target = self.service.target
+        return (
+            f"backend=eventbridge region={target.region} group={target.group_name} "
+            f"lambda={target.lambda_arn} {docs}"
+        )
+
+
+def resolve_lambda_arn(settings: Settings, client: LambdaClient) -> str:
+    """The configured ARN, or one GetFunction at start-up (never one per request)."""
+    if settings.lambda_arn:
+        return settings.lambda_arn
+    assert settings.lambda_function_name is not None  # Settings requires one of the two
+    try:
+        response = client.get_function(FunctionName=settings.lambda_function_name)
+    except (ClientError, BotoCoreError) as exc:
+        reason = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc)
+        raise ConfigurationError(
+            f"cannot resolve SCHEDULER_LAMBDA_FUNCTION_NAME={settings.lambda_function_name!r} "
+            f"({reason}); set SCHEDULER_LAMBDA_ARN or fix the name, region and credentials"
+        ) from exc
+    return response["Configuration"]["FunctionArn"]
+
+
+def _target(
+    settings: Settings,
+    lambda_arn: str,
+    role_arn: str,
+    account_id: str,
+    *,
+    worker_has_ledger: bool = True,
+) -> ServiceTarget:
+    return ServiceTarget(
+        lambda_arn=lambda_arn,
+        role_arn=role_arn,
+        group_name=settings.group_name,
+        region=settings.aws_region,
+        account_id=account_id,
+        partition=partition_of(lambda_arn),
+        retry_attempts=settings.retry_attempts,
+        max_event_age_seconds=settings.max_event_age_seconds,
+        dead_letter_arn=settings.dead_letter_arn,
+        callback_path=settings.callback_path,
+        known_actions=settings.action_names,
+        worker_has_ledger=worker_has_ledger,
+        callback_secret=_secret(settings),
+    )
+
+
+def _secret(settings: Settings) -> str | None:
+    return settings.callback_secret.get_secret_value() if settings.callback_secret else None
+
+
+def build_aws_runtime(
+    settings: Settings,
+    clock: Clock,
+    scheduler_client: EventBridgeSchedulerClient | None = None,
+    lambda_client: LambdaClient | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
+) -> Runtime:
+    lambda_client = lambda_client or aws_clients.lambda_client(settings)  # and for run now
+    lambda_arn = resolve_lambda_arn(settings, lambda_client)
+    assert settings.target_role_arn is not None  # Settings requires it for aws
+    account = settings.account_id or account_of(lambda_arn)
+    target = _target(settings, lambda_arn, settings.target_role_arn, account)
+    client = scheduler_client or aws_clients.scheduler_client(settings)
+    dynamodb = dynamodb_client
+    if dynamodb is None and (settings.ledger_table or settings.schedule_table):
+        dynamodb = aws_clients.dynamodb_client(settings)
+    runs = None
+    if settings.ledger_table:
+        assert dynamodb is not None
+        runs = LedgerRunHistory(settings.ledger_table, dynamodb)
+    secret = _secret(settings)  # run-now signs what it sends
+    backend: SchedulerBackend = EventBridgeBackend(client, lambda_client, secret)
+    if settings.schedule_table:
+        assert dynamodb is not None
+        backend = IndexedBackend(
+            EventBridgeBackend(client, lambda_client, secret),
+            dynamodb,
+            settings.schedule_table,
+            clock,
+            lambda group, name: str(
+                ScheduleArn(target.partition, target.region, target.account_id, group, name)
+            ),
+        )
+    return Runtime(AwsService(backend, target, clock), runs=runs)
+
+
+def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
+    account = settings.account_id or LOCAL_ACCOUNT_ID
+    region = settings.aws_region
+    lambda_arn = settings.lambda_arn or f"arn:aws:lambda:{region}:{account}:function:local-worker"
+    role_arn = settings.target_role_arn or f"arn:aws:iam::{account}:role/local-scheduler"
+    handler = load_handler(settings.local_lambda_handler)
+    database = open_database(settings)
+    engine = LocalEngine(
+        database,
+        handler=handler,
+        clock=clock,
+        retry=RetryPolicy(settings.local_max_retries, settings.local_retry_base_seconds),
+        concurrency=settings.local_concurrency,
+        shutdown_grace_seconds=settings.local_shutdown_grace_seconds,
+        observer=EngineMetrics(),
+        callback_secret=_secret(settings),
+    )
+    backend = LocalBackend(
+        database,
+        region=region,
+        account_id=account,
+        clock=clock,
+        partition=partition_of(lambda_arn),
+        on_change=engine.wake,
+    )
+    # The worker runs in this process and reads the same LEDGER_DB_PATH.
+    with_ledger = settings.ledger_db_path is not None
+    target = _target(settings, lambda_arn, role_arn, account, worker_has_ledger=with_ledger)
+    service = AwsService(backend, target, clock)
+    history = RunHistory(database)
+    return Runtime(service, history, history, engine, database)
+
+
+def open_database(settings: Settings) -> Database:
+    path = settings.local_db_path
+    try:
+        return Database(path, settings.local_busy_timeout_seconds)
+    except (OSError, sqlite3.Error, BackendUnavailableError) as exc:
+        cause = exc.__cause__ if isinstance(exc, BackendUnavailableError) else exc
+        raise ConfigurationError(
+            f"LOCAL_DB_PATH={str(path)!r}: cannot create or open the SQLite file there"
+            f" ({type(cause).__name__}); choose a writable path"
+        ) from exc

@@ -1,0 +1,33 @@
+"""Page tokens (next_token): JSON a backend wrote, base64url-encoded. Clients send them
+back as they got them, or forge them; whatever comes back, a token that is not JSON this
+API could have written is a 422 naming next_token, never a 500."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from scheduler_api.domain.errors import RequestValidationFailedError
+from task_contract import json_problem
+
+
+def encode_token(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def decode_token(token: str) -> Any:
+    """The JSON inside `token`. Refused: text that is not base64 (or not ASCII), bytes that
+    are not UTF-8 JSON, JSON nested past the parser's recursion limit (a forged token of
+    brackets), and JSON holding what no token of ours holds (a lone surrogate, NaN)."""
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (ValueError, RecursionError) as exc:  # UnicodeError and binascii.Error included
+        raise invalid_token() from exc
+    if json_problem(decoded) is not None:
+        raise invalid_token()
+    return decoded
+
+
+def invalid_token() -> RequestValidationFailedError:
+    return RequestValidationFailedError("next_token", "invalid next_token", "query")

@@ -1,1 +1,0 @@
-"""Schedule expressions (at, rate, cron) as AWS EventBridge Scheduler reads them."""
