@@ -21,7 +21,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bench.common import Result, log, percentile
-from scheduler_api.backends.local.backend import spec_to_json
+from scheduler_api.backends.local.store.codec import spec_to_json
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.index import page_query, write_index
 from scheduler_api.config import Settings

@@ -11,11 +11,10 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable
-from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from sqlite3 import Row
-from typing import Any
 
+from scheduler_api.backends.local.store.codec import spec_from_json, spec_to_json
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.executions import add_execution
 from scheduler_api.backends.local.store.index import add_labels, find, index_columns, write_index
@@ -37,29 +36,9 @@ from scheduler_api.domain.schedules import (
     SchedulePage,
     ScheduleSpec,
     ScheduleSummary,
-    ScheduleTarget,
 )
 from scheduler_api.domain.task_input import labels_in, task_body
 from scheduler_api.observability.metrics import metered
-
-
-def spec_to_json(spec: ScheduleSpec) -> str:
-    # Flat fields by hand: dataclasses.asdict deep-copies, a cost on every POST.
-    fields = {name: getattr(spec, name) for name in _SPEC_FIELDS}
-    fields["target"] = vars(spec.target)
-    return json.dumps(fields, default=lambda value: value.isoformat())
-
-
-_SPEC_FIELDS = [field.name for field in dataclass_fields(ScheduleSpec) if field.name != "target"]
-
-
-def spec_from_json(text: str) -> ScheduleSpec:
-    raw: dict[str, Any] = json.loads(text)
-    target = ScheduleTarget(**raw.pop("target"))
-    for key in ("start_date", "end_date"):
-        if raw[key] is not None:
-            raw[key] = datetime.fromisoformat(raw[key])
-    return ScheduleSpec(target=target, **raw)
 
 
 def task_id_of(spec: ScheduleSpec) -> str | None:

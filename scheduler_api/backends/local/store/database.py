@@ -1,9 +1,10 @@
-"""The local engine's SQLite file: schema, per-thread connections, write transactions.
+"""The local engine's SQLite file: per-thread connections, write transactions.
 
 WAL mode lets readers run beside the one writer; `BEGIN IMMEDIATE` takes the write lock up
 front, so two engines (processes or threads) claiming work serialise instead of failing.
 synchronous=NORMAL in WAL mode keeps every committed transaction through a process crash
-(SIGKILL); only a power cut can lose the last few.
+(SIGKILL); only a power cut can lose the last few. The tables are schema.py's, made or
+migrated when the file is opened.
 """
 
 from __future__ import annotations
@@ -18,84 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from scheduler_api.backends.local.store.index import INDEX_COLUMNS, INDEX_SCHEMA
+from scheduler_api.backends.local.store.schema import create_or_migrate
 from scheduler_api.domain.errors import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_SECONDS = 10
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS schedules (
-    group_name TEXT NOT NULL,
-    name TEXT NOT NULL,
-    id TEXT NOT NULL UNIQUE,
-    arn TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    task_id TEXT,
-    next_fire_at REAL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    broken TEXT,
-    rev INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (group_name, name)
-);
-DROP INDEX IF EXISTS schedules_next_fire;
-CREATE INDEX IF NOT EXISTS schedules_by_next_fire ON schedules (next_fire_at);
-
-CREATE TABLE IF NOT EXISTS executions (
-    id TEXT PRIMARY KEY,
-    schedule_id TEXT NOT NULL,
-    schedule_arn TEXT NOT NULL,
-    group_name TEXT NOT NULL,
-    schedule_name TEXT NOT NULL,
-    task_id TEXT,
-    scheduled_time REAL NOT NULL,
-    due_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    input TEXT NOT NULL,
-    target_arn TEXT NOT NULL,
-    max_event_age REAL NOT NULL,
-    delete_schedule INTEGER NOT NULL,
-    lease_owner TEXT,
-    started_at REAL,
-    finished_at REAL,
-    status_code INTEGER,
-    error TEXT,
-    run_key TEXT NOT NULL DEFAULT '',
-    UNIQUE (schedule_id, scheduled_time, run_key)
-);
-DROP INDEX IF EXISTS executions_due;
-CREATE INDEX IF NOT EXISTS executions_by_status_due ON executions (status, due_at);
-CREATE INDEX IF NOT EXISTS executions_task ON executions (task_id, scheduled_time);
-CREATE INDEX IF NOT EXISTS executions_by_scheduled ON executions (scheduled_time);
-
-CREATE TABLE IF NOT EXISTS attempts (
-    execution_id TEXT NOT NULL,
-    number INTEGER NOT NULL,
-    engine TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    status_code INTEGER,
-    error TEXT,
-    PRIMARY KEY (execution_id, number)
-);
-
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    execution_id TEXT NOT NULL UNIQUE,
-    event TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    redriven_at REAL,
-    redrive_status TEXT
-);
-
-CREATE TABLE IF NOT EXISTS engines (
-    owner TEXT PRIMARY KEY,
-    heartbeat_at REAL NOT NULL
-);
-"""
 
 
 class Database:
@@ -114,17 +42,7 @@ class Database:
         # that does not take this one (the sqlite3 shell) only meets the busy handler.
         self._lock_file = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
         with self.write() as conn:
-            _rebuild_executions_with_run_key(conn)
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            _add_missing_columns(conn)
-            for statement in INDEX_SCHEMA:
-                conn.execute(statement)
-            # Statistics let SQLite pick, per filter, between walking the sort index and
-            # looking up the few matches (a rare label); sampled, so start-up stays fast.
-            conn.execute("PRAGMA analysis_limit = 1000")
-            conn.execute("ANALYZE")
+            create_or_migrate(conn)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections must not be shared across threads)."""
@@ -221,40 +139,6 @@ class Database:
         if self._lock_file >= 0:
             os.close(self._lock_file)
             self._lock_file = -1
-
-
-# Columns added since the first release, for files an older version created.
-# rev: bumped by every change a client makes, so a change computed from one read can be
-# written only if nobody wrote in between (update_schedule's expect_revision).
-_ADDED_COLUMNS = {
-    "schedules": {"broken": "TEXT", "rev": "INTEGER NOT NULL DEFAULT 0", **INDEX_COLUMNS}
-}
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    for table, columns in _ADDED_COLUMNS.items():
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        for name, kind in columns.items():
-            if name not in present:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-
-
-def _rebuild_executions_with_run_key(conn: sqlite3.Connection) -> None:
-    """A file from before manual runs had their own key: its executions were UNIQUE on
-    (schedule_id, scheduled_time), which merged two run-nows of one instant into one.
-    SQLite cannot change a table's constraints in place, so the table is copied into one
-    of the new shape (in the caller's transaction) and its indexes made again by SCHEMA."""
-    present = [row[1] for row in conn.execute("PRAGMA table_info(executions)")]
-    if not present or "run_key" in present:
-        return
-    conn.execute("ALTER TABLE executions RENAME TO executions_before_run_key")
-    create = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS executions") :]
-    conn.execute(create[: create.index(";")])
-    columns = ", ".join(present)
-    conn.execute(
-        f"INSERT INTO executions ({columns}) SELECT {columns} FROM executions_before_run_key"  # noqa: S608 - names from PRAGMA
-    )
-    conn.execute("DROP TABLE executions_before_run_key")
 
 
 @contextmanager

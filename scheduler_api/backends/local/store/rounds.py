@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
 
-from scheduler_api.backends.local.backend import spec_from_json
 from scheduler_api.backends.local.engine.invoker import Outcome
 from scheduler_api.backends.local.engine.liveness import (
     EngineLock,
@@ -35,6 +34,7 @@ from scheduler_api.backends.local.engine.liveness import (
     probe,
     sweep,
 )
+from scheduler_api.backends.local.store.codec import spec_from_json
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.executions import add_execution
 from scheduler_api.domain.clock import Clock
