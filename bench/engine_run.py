@@ -25,7 +25,7 @@ from bench import counting_handler
 from bench.common import percentile
 from scheduler_api.api.schemas import ScheduleTaskRequest
 from scheduler_api.backends.local.engine.invoker import Outcome
-from scheduler_api.backends.local.store.rounds import Finished
+from scheduler_api.backends.local.store.outcomes import Finished
 from scheduler_api.bootstrap import build_local_runtime
 from scheduler_api.config import Settings
 from scheduler_api.domain.clock import system_clock
@@ -119,7 +119,7 @@ def bookkeeping(runtime: Any, concurrency: int) -> dict[str, float | int]:
     done = 0
     started = time.perf_counter()
     while True:
-        claimed = engine.queue.run_round(finished, concurrency, heartbeat=True).claimed
+        claimed = engine.run_round(finished, concurrency, heartbeat=True).claimed
         if not claimed and not finished:
             break
         done += len(claimed)

@@ -17,7 +17,7 @@ from scheduler_api.backends.local.engine.invoker import load_handler
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.backends.local.history import Run, RunHistory
 from scheduler_api.backends.local.store.database import Database
-from scheduler_api.backends.local.store.rounds import RetryPolicy
+from scheduler_api.backends.local.store.outcomes import RetryPolicy
 from scheduler_api.config import (
     LOCAL_ACCOUNT_ID,
     ConfigurationError,

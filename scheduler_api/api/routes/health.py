@@ -31,7 +31,7 @@ async def health(request: Request) -> JSONResponse:
         return JSONResponse(body)
     state = engine.health()
     try:
-        broken: int | None = await run_in_threadpool(engine.queue.broken_count)
+        broken: int | None = await run_in_threadpool(engine.store.broken_count)
     except SchedulerError:
         broken = None  # the store is busy: the engine's own state still answers
     body["engine"] = {

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from scheduler_api.backends.local.engine.invoker import Outcome
 from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.backends.local.store.rounds import Finished
+from scheduler_api.backends.local.store.outcomes import Finished
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.main import create_app
 from task_contract import RunStatus
@@ -245,13 +245,14 @@ def test_a_round_records_every_outcome_and_claims_the_next_in_one_transaction(
     for task_id in ("ok", "raised", "next"):
         schedule(local_app.client, task_id, run_at="2030-01-01T00:01:00Z")
     local_app.clock.advance(timedelta(seconds=30))
-    queue = local_app.engine.queue
-    queue.materialize()
-    by_task = {claimed.schedule_arn.rsplit("/", 1)[1]: claimed for claimed in queue.claim(2)}
+    store = local_app.engine.store
+    with store.round() as round:
+        round.materialize()
+        by_task = {claimed.schedule_arn.rsplit("/", 1)[1]: claimed for claimed in round.claim(2)}
     ok, raised = by_task.pop("ok"), by_task.pop("raised")
     statements: list[str] = []
-    queue.database.connection().set_trace_callback(statements.append)
-    done = queue.run_round(
+    store.database.connection().set_trace_callback(statements.append)
+    done = local_app.engine.run_round(
         [
             Finished(ok, Outcome(False, 200, None, "{}")),
             Finished(raised, Outcome(True, None, "RuntimeError", "{}")),
@@ -259,7 +260,7 @@ def test_a_round_records_every_outcome_and_claims_the_next_in_one_transaction(
         10,
         heartbeat=True,
     )
-    queue.database.connection().set_trace_callback(None)
+    store.database.connection().set_trace_callback(None)
     assert done.statuses == [RunStatus.SUCCEEDED, RunStatus.RETRYING]
     assert [claimed.schedule_arn.rsplit("/", 1)[1] for claimed in done.claimed] == ["next"]
     assert (statements.count("BEGIN IMMEDIATE"), statements.count("COMMIT")) == (1, 1)
@@ -287,12 +288,14 @@ def test_an_engine_never_takes_back_its_own_running_execution(local_app: LocalAp
     execution is still its own, not a dead engine's, and must not start a second time."""
     schedule(local_app.client, "long", run_at="2030-01-01T00:01:00Z")
     local_app.clock.advance(timedelta(seconds=30))
-    queue = local_app.engine.queue
-    queue.heartbeat()
-    queue.materialize()
-    assert len(queue.claim(10)) == 1  # running on this engine's pool, say
+    store = local_app.engine.store
+    with store.round() as round:
+        round.heartbeat()
+        round.materialize()
+        assert len(round.claim(10)) == 1  # running on this engine's pool, say
     local_app.clock.advance(timedelta(seconds=60))  # no heartbeat for a minute
-    assert queue.claim(10) == []
+    with store.round() as round:
+        assert round.claim(10) == []
 
 
 def running_execution(api: str, task_id: str) -> str | None:

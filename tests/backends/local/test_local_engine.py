@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.backends.local.store.rounds import ExecutionQueue, RetryPolicy
+from scheduler_api.backends.local.store.outcomes import RetryPolicy
+from scheduler_api.backends.local.store.rounds import ExecutionStore
 from scheduler_api.main import create_app
 from tests.conftest import (
     ACCOUNT,
@@ -116,7 +117,7 @@ def test_a_disabled_schedule_does_not_fire(local_app: LocalApp) -> None:
 
 
 def test_flexible_window_delays_the_fire_inside_the_window(local_app: LocalApp) -> None:
-    local_app.engine.queue.rng = random.Random(7)
+    local_app.engine.store.rng = random.Random(7)
     jitter = random.Random(7).uniform(0, 600)  # what the engine will draw
     schedule(local_app, "flex", run_at="2030-01-01T01:00:00Z", flexible_window_minutes=10)
     local_app.advance(3569.5)  # 00:59:59.5 + jitter - 1 s: not yet
@@ -243,18 +244,19 @@ def test_a_dead_engines_execution_is_taken_over_at_once(local_app: LocalApp) -> 
     assert database is not None
     dying = LocalEngine(database, handler=probe_handler.handler, clock=local_app.clock)
     local_app.clock.advance(timedelta(seconds=30))
-    dying.queue.heartbeat()
-    dying.queue.materialize()
-    assert len(dying.queue.claim(10)) == 1  # claimed, then it "dies" before running it
+    with dying.store.round() as round:
+        round.heartbeat()
+        round.materialize()
+        assert len(round.claim(10)) == 1  # claimed, then it "dies" before running it
     assert local_app.engine.tick() == 0  # it holds its lock: alive
     assert local_app.advance(60) == 0  # a minute without a heartbeat: still alive
-    fcntl.flock(dying.queue.lock.fd, fcntl.LOCK_UN)  # what the kernel does when it dies
+    fcntl.flock(dying.store.membership.lock.fd, fcntl.LOCK_UN)  # what the kernel does when it dies
     assert local_app.engine.tick() == 1  # taken over at once, not after a staleness
     (run,) = local_app.runs("orphan")
     assert run["status"] == "SUCCEEDED"
     assert run["attempts"] == 2
     assert len(events_for("orphan")) == 1
-    assert not dying.queue.lock.path.exists()  # the dead engine's file is cleaned up
+    assert not dying.store.membership.lock.path.exists()  # the dead engine's file is cleaned up
 
 
 def test_an_engine_without_a_lock_file_is_judged_by_its_heartbeat(local_app: LocalApp) -> None:
@@ -262,7 +264,7 @@ def test_an_engine_without_a_lock_file_is_judged_by_its_heartbeat(local_app: Loc
     schedule(local_app, "elsewhere", run_at="2030-01-01T00:01:00Z")
     database = local_app.runtime.database
     assert database is not None
-    remote = ExecutionQueue(
+    remote = ExecutionStore(
         database,
         owner="another-host:123:abcd",
         clock=local_app.clock,
@@ -270,9 +272,10 @@ def test_an_engine_without_a_lock_file_is_judged_by_its_heartbeat(local_app: Loc
         rng=random.Random(),
     )
     local_app.clock.advance(timedelta(seconds=30))
-    remote.heartbeat()
-    remote.materialize()
-    assert len(remote.claim(10)) == 1  # its lock is held, but not one this host judges by
+    with remote.round() as round:
+        round.heartbeat()
+        round.materialize()
+        assert len(round.claim(10)) == 1  # its lock is held, but not one this host judges by
     assert local_app.engine.tick() == 0  # its heartbeat is fresh
     assert local_app.advance(6) == 1  # stale after 5 s: taken over
     assert local_app.runs("elsewhere")[0]["status"] == "SUCCEEDED"

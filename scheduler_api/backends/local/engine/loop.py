@@ -29,13 +29,10 @@ from typing import Protocol
 
 from scheduler_api.backends.local.engine.invoker import LambdaHandler, Outcome, invoke
 from scheduler_api.backends.local.engine.pool import DaemonPool
+from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.database import Database
-from scheduler_api.backends.local.store.rounds import (
-    Claimed,
-    ExecutionQueue,
-    Finished,
-    RetryPolicy,
-)
+from scheduler_api.backends.local.store.outcomes import Finished, RetryPolicy
+from scheduler_api.backends.local.store.rounds import ExecutionStore
 from scheduler_api.domain.clock import Clock
 from task_contract import RunStatus
 
@@ -60,6 +57,12 @@ class EngineHealth:
     @property
     def healthy(self) -> bool:
         return self.reason is None
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    statuses: list[RunStatus | None]  # per outcome recorded, in order (see Round.record)
+    claimed: list[Claimed]
 
 
 class EngineObserver(Protocol):
@@ -97,7 +100,7 @@ class LocalEngine:
         self.shutdown_grace_seconds = shutdown_grace_seconds
         self.monotonic = monotonic
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.queue = ExecutionQueue(
+        self.store = ExecutionStore(
             database,
             owner=owner,
             clock=clock,
@@ -123,7 +126,7 @@ class LocalEngine:
 
     @property
     def owner(self) -> str:
-        return self.queue.owner
+        return self.store.owner
 
     def tick(self) -> int:
         """One round; returns how many executions it started. Without a pool (tests), the
@@ -135,7 +138,7 @@ class LocalEngine:
             finished, self._finished = self._finished, []
             free = self.concurrency - len(self._running)
         try:
-            done = self.queue.run_round(finished, free, heartbeat=heartbeat)
+            done = self.run_round(finished, free, heartbeat=heartbeat)
         except Exception:
             self._keep(finished)
             raise
@@ -154,6 +157,16 @@ class LocalEngine:
         self._last_round = self.monotonic()
         return len(done.claimed)
 
+    def run_round(self, finished: list[Finished], limit: int, *, heartbeat: bool) -> RoundResult:
+        """One write transaction: record `finished`, materialize what fell due, claim up to
+        `limit` executions. If it raises, nothing of it was written."""
+        with self.store.round() as round:
+            if heartbeat:
+                round.heartbeat()
+            statuses = round.record(finished)
+            round.materialize()
+            return RoundResult(statuses, round.claim(limit))
+
     def wake(self, due: datetime | None = None) -> None:
         """Run a round now if `due` (a new schedule's first fire) is before the loop's
         next round; a schedule for later needs no extra round (and no extra writes)."""
@@ -161,7 +174,7 @@ class LocalEngine:
             self._wake.set()
 
     def start(self) -> None:
-        reaped = self.queue.reap_dead_neighbours()
+        reaped = self.store.reap_dead_neighbours()
         if reaped:
             logger.warning("taking over the work of %d engine(s) that died on this host", reaped)
         self._pool = DaemonPool(self.concurrency, "local-engine")
@@ -206,7 +219,7 @@ class LocalEngine:
         if unfinished:
             self._release(unfinished)
         try:
-            self.queue.retire()
+            self.store.retire()
         except Exception:
             logger.warning("could not retire engine %s; its leases expire on their own", self.owner)
 
@@ -288,7 +301,7 @@ class LocalEngine:
         """Until the next due time, but never longer than a poll: another process may
         have added work this one was not woken for."""
         try:
-            until_due = self.queue.seconds_until_due()
+            until_due = self.store.seconds_until_due()
         except Exception:
             return self.poll_seconds
         if until_due is None:
@@ -336,7 +349,8 @@ class LocalEngine:
         """Record outcomes in their own transaction; if the store refuses, keep them for a
         later round (None)."""
         try:
-            statuses = self.queue.settle(finished)
+            with self.store.round() as round:
+                statuses = round.record(finished)
         except Exception:
             logger.exception(
                 "saving the outcome of %d execution(s) failed; kept to be saved later",
@@ -349,7 +363,8 @@ class LocalEngine:
 
     def _release(self, execution_ids: list[str]) -> None:
         try:
-            released = self.queue.release(execution_ids, "released: the engine stopped")
+            with self.store.round() as round:
+                released = round.release(execution_ids, "released: the engine stopped")
         except Exception:
             logger.exception("could not release executions %s", ", ".join(execution_ids))
             return
@@ -378,7 +393,8 @@ class LocalEngine:
     def redrive(self, dead_letter_id: int) -> RunStatus | None:
         """Invoke a dead-lettered execution once more, now; None if there is no such one.
         RUNNING if its outcome could not be recorded yet (the store still says so)."""
-        claimed = self.queue.claim_dead_letter(dead_letter_id)
+        with self.store.round() as round:
+            claimed = round.claim_dead_letter(dead_letter_id)
         if claimed is None:
             return None
         outcome = self._invoke_observed(claimed)

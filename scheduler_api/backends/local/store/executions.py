@@ -1,4 +1,5 @@
-"""Adding an execution row: a fire the engine materialises, or a run-now the API asks for."""
+"""Writing an execution row: adding one (a fire the engine materialises, or a run-now the
+API asks for), and dead-lettering one (claims and outcomes both do)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,19 @@ def add_execution(
         ),
     ).rowcount
     return execution_id, added
+
+
+def dead_letter(conn: Connection, row: Row, event: str, reason: str, now: datetime) -> None:
+    conn.execute(
+        "UPDATE executions SET status = ?, lease_owner = NULL, finished_at = ?,"
+        " error = COALESCE(error, ?) WHERE id = ?",
+        (RunStatus.DEAD_LETTERED, to_epoch(now), reason, row["id"]),
+    )
+    conn.execute(
+        "INSERT INTO dead_letters (execution_id, event, reason, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(execution_id) DO UPDATE SET event = excluded.event,"
+        " reason = excluded.reason",
+        (row["id"], event, reason, to_epoch(now)),
+    )
+    if row["delete_schedule"]:
+        conn.execute("DELETE FROM schedules WHERE id = ?", (row["schedule_id"],))

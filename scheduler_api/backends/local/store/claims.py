@@ -1,0 +1,120 @@
+"""Claiming: an engine takes due executions that nobody holds, or whose holder died, and
+records an attempt; and gives up its lease on those it cannot finish (shutdown).
+
+An engine of this host is dead when its lock file's flock is free (engine/liveness.py),
+never because its heartbeat is late: a file locked from outside or a stopped process
+delays heartbeats while the actions go on running.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from sqlite3 import Connection, Row
+
+from scheduler_api.backends.local.store.engines import Membership
+from scheduler_api.backends.local.store.executions import dead_letter
+from scheduler_api.domain.fires import from_epoch, to_epoch
+from task_contract import RunStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    schedule_arn: str
+    scheduled_time: datetime
+    attempt: int
+    input: str
+    target_arn: str
+    manual_run: str | None = None  # a run-now: its id, which keys it apart from every fire
+
+
+def claim(conn: Connection, engine: Membership, limit: int, now: datetime) -> list[Claimed]:
+    """Take up to `limit` due executions that no live engine holds."""
+    if limit <= 0:
+        return []
+    engine.free_leases_of_dead_engines(conn, now)
+    # Never its own leases: what this engine holds is running, or waiting to be
+    # saved, even if its heartbeat went stale while the file was locked.
+    rows = conn.execute(
+        "SELECT * FROM executions WHERE status IN (?, ?, ?)"
+        " AND due_at <= ? AND lease_owner IS NULL ORDER BY due_at LIMIT ?",
+        (RunStatus.PENDING, RunStatus.RETRYING, RunStatus.RUNNING, to_epoch(now), limit),
+    ).fetchall()
+    taking: list[Claimed] = []
+    for row in rows:
+        if to_epoch(now) - row["scheduled_time"] > row["max_event_age"]:
+            dead_letter(conn, row, row["input"], "MaximumEventAge exceeded", now)
+            continue
+        try:
+            taking.append(_next_attempt(row))
+        except Exception:  # one unreadable row must not stop the rest
+            logger.exception("execution %s cannot be claimed; skipped", row["id"])
+    _take(conn, engine, taking, now)
+    return taking
+
+
+def claim_dead_letter(
+    conn: Connection, engine: Membership, dead_letter_id: int, now: datetime
+) -> Claimed | None:
+    """Take a dead-lettered execution for one more attempt (a redrive)."""
+    row = conn.execute(
+        "SELECT e.* FROM dead_letters d JOIN executions e ON e.id = d.execution_id"
+        " WHERE d.id = ? AND e.status = ?",
+        (dead_letter_id, RunStatus.DEAD_LETTERED),
+    ).fetchone()
+    if row is None:
+        return None
+    claimed = _next_attempt(row)
+    _take(conn, engine, [claimed], now)
+    return claimed
+
+
+def release(
+    conn: Connection, owner: str, execution_ids: list[str], reason: str, now: datetime
+) -> int:
+    """Give up this engine's lease on executions it cannot finish (shutdown): their
+    open attempt is closed with `reason` and the next engine to start runs them again,
+    as after a crash. Returns how many were released."""
+    released = 0
+    for execution_id in execution_ids:
+        conn.execute(
+            "UPDATE attempts SET finished_at = ?, error = ?"
+            " WHERE execution_id = ? AND finished_at IS NULL",
+            (to_epoch(now), reason, execution_id),
+        )
+        released += conn.execute(
+            "UPDATE executions SET lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+            (execution_id, owner),
+        ).rowcount
+    return released
+
+
+def _take(conn: Connection, engine: Membership, claimed: list[Claimed], now: datetime) -> None:
+    """Lease executions to this engine and open their attempts."""
+    if claimed:
+        engine.lock.hold()  # before any lease: a lease without it would look dead
+    conn.executemany(
+        "UPDATE executions SET lease_owner = ?, attempts = ?, status = ?,"
+        " started_at = COALESCE(started_at, ?) WHERE id = ?",
+        [(engine.owner, c.attempt, RunStatus.RUNNING, to_epoch(now), c.id) for c in claimed],
+    )
+    conn.executemany(
+        "INSERT INTO attempts (execution_id, number, engine, started_at) VALUES (?, ?, ?, ?)",
+        [(c.id, c.attempt, engine.owner, to_epoch(now)) for c in claimed],
+    )
+
+
+def _next_attempt(row: Row) -> Claimed:
+    return Claimed(
+        id=row["id"],
+        schedule_arn=row["schedule_arn"],
+        scheduled_time=from_epoch(row["scheduled_time"]),
+        attempt=row["attempts"] + 1,
+        input=row["input"],
+        target_arn=row["target_arn"],
+        manual_run=row["run_key"] or None,
+    )

@@ -1,0 +1,141 @@
+"""Recording outcomes: the holder of an execution says how its attempt ended: done, retry
+later, or dead-lettered. An outcome whose lease another engine took over meanwhile is
+not this engine's to record."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from sqlite3 import Connection, Row
+
+from scheduler_api.backends.local.engine.invoker import Outcome
+from scheduler_api.backends.local.store.claims import Claimed
+from scheduler_api.backends.local.store.executions import dead_letter
+from scheduler_api.domain.fires import to_epoch
+from task_contract import RunStatus
+
+logger = logging.getLogger(__name__)
+
+HELD_QUERY_BATCH = 500  # ids per query, well under SQLite's limit on parameters
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An attempt that ended, with its outcome still to be recorded."""
+
+    claimed: Claimed
+    outcome: Outcome
+    may_retry: bool = True  # False for a redrive: its one more attempt
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 2
+    base_delay_seconds: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        return float(self.base_delay_seconds * 2 ** (attempt - 1))
+
+
+def record_outcomes(
+    conn: Connection,
+    finished: Sequence[Finished],
+    now: datetime,
+    *,
+    owner: str,
+    retry: RetryPolicy,
+) -> list[RunStatus | None]:
+    """Per attempt, the execution's new status, or None when another engine took the
+    execution over first."""
+    held = _held_rows(conn, owner, [done.claimed.id for done in finished])
+    statuses: list[RunStatus | None] = []
+    attempts, executions, deleted = [], [], []
+    for done in finished:
+        claimed, outcome = done.claimed, done.outcome
+        row = held.get(claimed.id)
+        if row is None:
+            logger.error("execution %s: lease lost before its outcome was saved", claimed.id)
+            statuses.append(None)
+            continue
+        max_age = timedelta(seconds=row["max_event_age"])
+        status = _next_status(retry, claimed, outcome, now, max_age, done.may_retry)
+        statuses.append(status)
+        retrying = status == RunStatus.RETRYING
+        why = _why(outcome)
+        attempts.append((to_epoch(now), outcome.status_code, why, claimed.id, claimed.attempt))
+        executions.append(
+            (
+                status,
+                to_epoch(now) + retry.delay(claimed.attempt) if retrying else row["due_at"],
+                None if retrying else to_epoch(now),
+                outcome.status_code,
+                why,
+                claimed.id,
+            )
+        )
+        if status == RunStatus.DEAD_LETTERED:
+            dead_letter(conn, row, outcome.event, outcome.error or "failed", now)
+        if not done.may_retry:  # a redrive: say how it went on the dead letter
+            conn.execute(
+                "UPDATE dead_letters SET redriven_at = ?, redrive_status = ?"
+                " WHERE execution_id = ?",
+                (to_epoch(now), status, claimed.id),
+            )
+        if not retrying and row["delete_schedule"]:
+            deleted.append((row["schedule_id"],))
+    conn.executemany(
+        "UPDATE attempts SET finished_at = ?, status_code = ?, error = ?"
+        " WHERE execution_id = ? AND number = ?",
+        attempts,
+    )
+    conn.executemany(
+        "UPDATE executions SET status = ?, lease_owner = NULL, due_at = ?,"
+        " finished_at = ?, status_code = ?, error = ? WHERE id = ?",
+        executions,
+    )
+    conn.executemany("DELETE FROM schedules WHERE id = ?", deleted)
+    return statuses
+
+
+def _held_rows(conn: Connection, owner: str, execution_ids: list[str]) -> dict[str, Row]:
+    """The rows of those executions this engine still holds the lease on."""
+    held: dict[str, Row] = {}
+    for start in range(0, len(execution_ids), HELD_QUERY_BATCH):
+        ids = execution_ids[start : start + HELD_QUERY_BATCH]
+        marks = ", ".join("?" * len(ids))
+        for row in conn.execute(
+            f"SELECT * FROM executions WHERE lease_owner = ? AND id IN ({marks})",  # noqa: S608
+            (owner, *ids),
+        ):
+            held[row["id"]] = row
+    return held
+
+
+def _next_status(
+    retry: RetryPolicy,
+    claimed: Claimed,
+    outcome: Outcome,
+    now: datetime,
+    max_age: timedelta,
+    may_retry: bool,
+) -> RunStatus:
+    if not outcome.raised:
+        # A returned 4xx is a successful invocation to Lambda: not retried, but not done.
+        if outcome.error:
+            return RunStatus.FAILED
+        return RunStatus.SKIPPED if outcome.skipped else RunStatus.SUCCEEDED
+    retry_at = now + timedelta(seconds=retry.delay(claimed.attempt))
+    if (
+        may_retry
+        and claimed.attempt <= retry.max_retries
+        and (retry_at - claimed.scheduled_time <= max_age)
+    ):
+        return RunStatus.RETRYING
+    return RunStatus.DEAD_LETTERED
+
+
+def _why(outcome: Outcome) -> str | None:
+    """What a run's `error` says: the failure, or for a SKIPPED run, the reason."""
+    return outcome.error or outcome.skipped
