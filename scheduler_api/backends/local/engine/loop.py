@@ -25,10 +25,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from scheduler_api.backends.local.engine.invoker import LambdaHandler, Outcome, invoke
+from scheduler_api.backends.local.engine.checkpoints import start_checkpoints
+from scheduler_api.backends.local.engine.executions import EngineObserver, run_execution
+from scheduler_api.backends.local.engine.health import EngineHealth, RoundHealth
+from scheduler_api.backends.local.engine.invoker import LambdaHandler, Outcome
 from scheduler_api.backends.local.engine.pool import DaemonPool
+from scheduler_api.backends.local.engine.recorder import OutcomeRecorder
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.outcomes import Finished, RetryPolicy
@@ -42,35 +45,13 @@ POLL_SECONDS = 0.2
 # Well inside the 5 s after which an engine whose lock file this host cannot see (another
 # host's) counts as dead; this host's engines are judged by their lock (liveness.py).
 HEARTBEAT_SECONDS = 1.0
-MAX_BACKOFF_SECONDS = 5.0
-STALLED_AFTER_POLLS = 25  # /health: no round completed for this many poll periods
 SHUTDOWN_GRACE_SECONDS = 10.0
-CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied back into the file (see _checkpoints)
-
-
-@dataclass(frozen=True)
-class EngineHealth:
-    running: bool
-    seconds_since_round: float | None
-    reason: str | None  # why it is not healthy; None when it is
-
-    @property
-    def healthy(self) -> bool:
-        return self.reason is None
 
 
 @dataclass(frozen=True)
 class RoundResult:
     statuses: list[RunStatus | None]  # per outcome recorded, in order (see Round.record)
     claimed: list[Claimed]
-
-
-class EngineObserver(Protocol):
-    """Told of each fire and each finished attempt (metrics)."""
-
-    def fired(self, lateness_seconds: float) -> None: ...
-
-    def finished(self, status: RunStatus) -> None: ...
 
 
 class LocalEngine:
@@ -116,12 +97,9 @@ class LocalEngine:
         self._hurry = threading.Event()  # a second Ctrl-C: stop without the grace period
         self._lock = threading.Condition()
         self._running: dict[str, Claimed] = {}  # in flight on the pool, by execution id
-        self._finished: list[Finished] = []  # outcomes not recorded yet, oldest first
+        self.outcomes = OutcomeRecorder(self.store, self._report)
         self._last_heartbeat = float("-inf")
-        self._last_round: float | None = None  # monotonic time the last round completed
-        self._failing_since: float | None = None
-        self._failures = 0
-        self._last_failure: str | None = None  # the class of the exception, for /health
+        self.round_health = RoundHealth()
         self._sleeping_until = float("inf")  # time.time() the loop next wakes on its own
 
     @property
@@ -134,27 +112,27 @@ class LocalEngine:
         heartbeat = (
             self._pool is None or self.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS
         )
+        finished = self.outcomes.take()
         with self._lock:
-            finished, self._finished = self._finished, []
             free = self.concurrency - len(self._running)
         try:
             done = self.run_round(finished, free, heartbeat=heartbeat)
         except Exception:
-            self._keep(finished)
+            self.outcomes.keep(finished)
             raise
         if heartbeat:
             self._last_heartbeat = self.monotonic()
         self._report(done.statuses)
         for item in done.claimed:
             if self._pool is None:
-                self._finish(item, self._invoke_observed(item))
+                self.outcomes.hold(Finished(item, self._run(item)))
             else:
                 with self._lock:
                     self._running[item.id] = item
                 self._pool.submit(functools.partial(self._run_pooled, item))
         if self._pool is None:
-            self._save_finished()
-        self._last_round = self.monotonic()
+            self.outcomes.save_held()
+        self.round_health.completed(self.monotonic())
         return len(done.claimed)
 
     def run_round(self, finished: list[Finished], limit: int, *, heartbeat: bool) -> RoundResult:
@@ -180,13 +158,10 @@ class LocalEngine:
         self._pool = DaemonPool(self.concurrency, "local-engine")
         self._stop.clear()
         self._hurry.clear()
-        self._last_round = self.monotonic()  # the clock for /health starts now
+        self.round_health.completed(self.monotonic())  # the clock for /health starts now
         self._thread = threading.Thread(target=self._loop, name="local-engine", daemon=True)
         self._thread.start()
-        self._checkpointer = threading.Thread(
-            target=self._checkpoints, name="local-engine-checkpoints", daemon=True
-        )
-        self._checkpointer.start()
+        self._checkpointer = start_checkpoints(self.database, self._stop)
 
     def hurry(self) -> None:
         """Cut stop()'s grace period short (a second Ctrl-C)."""
@@ -215,7 +190,7 @@ class LocalEngine:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        self._save_finished()
+        self.outcomes.save_held()
         if unfinished:
             self._release(unfinished)
         try:
@@ -226,34 +201,16 @@ class LocalEngine:
     @property
     def last_failure(self) -> str | None:
         """The exception class of the last round, while rounds fail; else None."""
-        return self._last_failure
+        return self.round_health.last_failure
 
     def health(self) -> EngineHealth:
-        running = self._thread is not None and self._thread.is_alive()
-        since = None if self._last_round is None else self.monotonic() - self._last_round
-        if self._thread is None or since is None:
-            return EngineHealth(running, since, None)  # driven by hand (tests), not started
-        stalled_after = STALLED_AFTER_POLLS * self.poll_seconds
-        if running and since > stalled_after:
-            why = f" (each round raises {self._last_failure})" if self._last_failure else ""
-            return EngineHealth(
-                running, since, f"the engine has not completed a round for {since:.0f} s{why}"
-            )
-        if not running and not self._stop.is_set():
-            return EngineHealth(running, since, "the engine's loop is not running")
-        return EngineHealth(running, since, None)
-
-    def _checkpoints(self) -> None:
-        """The loop's commits leave the WAL to grow; this thread copies it back into the
-        file, off the loop's path (SQLite gives up the GIL while it does, so on another
-        core it costs the loop little). Measured in one thread, 16 runs a round: with
-        SQLite's automatic checkpoints in the commits, the rounds cost about 250 µs per
-        run; without, about 165."""
-        while not self._stop.wait(CHECKPOINT_SECONDS):
-            try:
-                self.database.checkpoint()
-            except Exception as exc:  # the next one retries; the WAL only grows meanwhile
-                logger.warning("WAL checkpoint failed: %s", type(exc).__name__)
+        return self.round_health.verdict(
+            self.monotonic(),
+            started=self._thread is not None,
+            running=self._thread is not None and self._thread.is_alive(),
+            stopping=self._stop.is_set(),
+            poll_seconds=self.poll_seconds,
+        )
 
     def _loop(self) -> None:
         self.database.defer_checkpoints()
@@ -261,13 +218,12 @@ class LocalEngine:
             try:
                 started = self.tick()
             except Exception as exc:
-                self._round_failed(exc)
-                self._wake.wait(self._backoff())  # a new schedule retries at once
+                self.round_health.failed(exc, self.monotonic())
+                # A new schedule retries at once.
+                self._wake.wait(self.round_health.backoff(self.poll_seconds))
                 self._wake.clear()
                 continue
-            if self._failing_since is not None:
-                logger.warning("engine rounds complete again")
-            self._failing_since, self._last_failure = None, None
+            self.round_health.recovered()
             with self._lock:
                 saturated = len(self._running) >= self.concurrency
             if started and not saturated:
@@ -279,23 +235,6 @@ class LocalEngine:
             self._wake.wait(wait)
             self._sleeping_until = float("inf")
             self._wake.clear()
-
-    def _round_failed(self, exc: Exception) -> None:
-        first = self._failing_since is None
-        if first:
-            self._failing_since = self.monotonic()
-            self._failures = 0
-        self._failures += 1
-        self._last_failure = type(exc).__name__
-        # The traceback once per streak of failures; a line per retry after that.
-        if first:
-            logger.error("engine round failed; retrying with backoff", exc_info=exc)
-        else:
-            logger.warning("engine round failed again: %s", type(exc).__name__)
-
-    def _backoff(self) -> float:
-        """A poll period, doubling with each failure in a row, up to MAX_BACKOFF_SECONDS."""
-        return float(min(MAX_BACKOFF_SECONDS, self.poll_seconds * 2 ** min(self._failures - 1, 16)))
 
     def _wait_seconds(self) -> float:
         """Until the next due time, but never longer than a poll: another process may
@@ -310,56 +249,27 @@ class LocalEngine:
 
     def _run_pooled(self, claimed: Claimed) -> None:
         try:
-            self._finish(claimed, self._invoke_observed(claimed))
+            self.outcomes.hold(Finished(claimed, self._run(claimed)))
         finally:
             with self._lock:
                 self._running.pop(claimed.id, None)
                 self._lock.notify_all()
             self._wake.set()  # the loop records the outcome and claims the next
 
-    def _invoke_observed(self, claimed: Claimed) -> Outcome:
-        if self.observer is not None and claimed.attempt == 1:
-            late = (self.clock() - claimed.scheduled_time).total_seconds()
-            self.observer.fired(late)
-        return self._invoke(claimed)
-
-    def _finish(self, claimed: Claimed, outcome: Outcome) -> None:
-        with self._lock:
-            self._finished.append(Finished(claimed, outcome))
-
-    def _keep(self, finished: list[Finished]) -> None:
-        """Outcomes the store refused: recorded at a later round, before newer ones."""
-        with self._lock:
-            self._finished[:0] = finished
+    def _run(self, claimed: Claimed) -> Outcome:
+        return run_execution(
+            claimed,
+            self.handler,
+            clock=self.clock,
+            observer=self.observer,
+            callback_secret=self.callback_secret,
+        )
 
     def _report(self, statuses: list[RunStatus | None]) -> None:
         if self.observer is not None:
             for status in statuses:
                 if status is not None:
                     self.observer.finished(status)
-
-    def _save_finished(self) -> None:
-        """Record the outcomes held in memory now (outside a round: tests, shutdown)."""
-        with self._lock:
-            finished, self._finished = self._finished, []
-        if finished:
-            self._record(finished)
-
-    def _record(self, finished: list[Finished]) -> list[RunStatus | None] | None:
-        """Record outcomes in their own transaction; if the store refuses, keep them for a
-        later round (None)."""
-        try:
-            with self.store.round() as round:
-                statuses = round.record(finished)
-        except Exception:
-            logger.exception(
-                "saving the outcome of %d execution(s) failed; kept to be saved later",
-                len(finished),
-            )
-            self._keep(finished)
-            return None
-        self._report(statuses)
-        return statuses
 
     def _release(self, execution_ids: list[str]) -> None:
         try:
@@ -375,21 +285,6 @@ class LocalEngine:
             ", ".join(execution_ids),
         )
 
-    def _invoke(self, claimed: Claimed) -> Outcome:
-        return invoke(
-            self.handler,
-            claimed.input,
-            schedule_arn=claimed.schedule_arn,
-            scheduled_time=claimed.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            execution_id=claimed.id,
-            attempt=claimed.attempt,
-            function_arn=claimed.target_arn,
-            manual_run=claimed.manual_run,
-            signing=None
-            if self.callback_secret is None
-            else (self.callback_secret, int(self.clock().timestamp())),
-        )
-
     def redrive(self, dead_letter_id: int) -> RunStatus | None:
         """Invoke a dead-lettered execution once more, now; None if there is no such one.
         RUNNING if its outcome could not be recorded yet (the store still says so)."""
@@ -397,6 +292,6 @@ class LocalEngine:
             claimed = round.claim_dead_letter(dead_letter_id)
         if claimed is None:
             return None
-        outcome = self._invoke_observed(claimed)
-        statuses = self._record([Finished(claimed, outcome, may_retry=False)])
+        outcome = self._run(claimed)
+        statuses = self.outcomes.record([Finished(claimed, outcome, may_retry=False)])
         return (statuses and statuses[0]) or RunStatus.RUNNING
