@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -13,7 +14,7 @@ from scheduler_api.backends.aws.eventbridge import EventBridgeBackend
 from scheduler_api.backends.aws.index.backend import IndexedBackend
 from scheduler_api.backends.aws.ledger_runs import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
-from scheduler_api.backends.local.engine.invoker import load_handler
+from scheduler_api.backends.local.engine.invoker import LambdaHandler
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.backends.local.history import Run, RunHistory
 from scheduler_api.backends.local.store.database import Database
@@ -178,6 +179,22 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     service = AwsService(backend, target, clock)
     history = RunHistory(database)
     return Runtime(service, history, history, engine, database)
+
+
+def load_handler(dotted_name: str) -> LambdaHandler:
+    """`package.module.function`, as a Lambda handler string names it."""
+    module_name, _, attribute = dotted_name.rpartition(".")
+    try:
+        handler = getattr(importlib.import_module(module_name), attribute)
+    except Exception as exc:  # the module's own import may fail: its settings, say
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigurationError(
+            f"LOCAL_LAMBDA_HANDLER={dotted_name!r} cannot be imported: {reason}"
+        ) from exc
+    if not callable(handler):
+        raise ConfigurationError(f"LOCAL_LAMBDA_HANDLER={dotted_name!r} is not callable")
+    result: LambdaHandler = handler
+    return result
 
 
 def open_database(settings: Settings) -> Database:

@@ -21,7 +21,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scheduler_api.backends.local.engine.invoker import LocalLambdaContext, load_handler
+from scheduler_api.backends.local.engine.invoker import LocalLambdaContext
+from scheduler_api.bootstrap import load_handler
 from scheduler_api.config import ConfigurationError, load_settings
 from task_contract import TaskFailedError, build_proxy_event, substitute_context_attributes
 

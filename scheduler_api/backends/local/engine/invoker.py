@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import threading
@@ -13,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scheduler_api.config import ConfigurationError
 from task_contract import (
     SKIPPED_HEADER,
     TaskFailedError,
@@ -27,22 +25,6 @@ logger = logging.getLogger(__name__)
 LambdaHandler = Callable[[Any, Any], Any]
 DEFAULT_TIMEOUT_SECONDS = 900
 _thread_state = threading.local()
-
-
-def load_handler(dotted_name: str) -> LambdaHandler:
-    """`package.module.function`, as a Lambda handler string names it."""
-    module_name, _, attribute = dotted_name.rpartition(".")
-    try:
-        handler = getattr(importlib.import_module(module_name), attribute)
-    except Exception as exc:  # the module's own import may fail: its settings, say
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigurationError(
-            f"LOCAL_LAMBDA_HANDLER={dotted_name!r} cannot be imported: {reason}"
-        ) from exc
-    if not callable(handler):
-        raise ConfigurationError(f"LOCAL_LAMBDA_HANDLER={dotted_name!r} is not callable")
-    result: LambdaHandler = handler
-    return result
 
 
 class LocalLambdaContext:
