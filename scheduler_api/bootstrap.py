@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +19,7 @@ from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.engine.invoker import LambdaHandler
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.backends.local.history import Run, RunHistory
+from scheduler_api.backends.local.stats import read_backlog
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.outcomes import RetryPolicy
 from scheduler_api.config import (
@@ -30,7 +33,7 @@ from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.domain.names import ScheduleArn
 from scheduler_api.domain.ports import SchedulerBackend
-from scheduler_api.observability.metrics import EngineMetrics
+from scheduler_api.observability.metrics import EngineGauges, EngineMetrics
 from scheduler_api.services.aws_service import AwsService, ServiceTarget
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ class Runtime:
     history: RunHistory | None = None  # local only: dead letters
     engine: LocalEngine | None = None
     database: Database | None = None
+    engine_gauges: Callable[[], EngineGauges] | None = None  # local only: for /metrics
 
     def describe(self, settings: Settings) -> str:
         # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
@@ -178,7 +182,20 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     target = _target(settings, lambda_arn, role_arn, account, worker_has_ledger=with_ledger)
     service = AwsService(backend, target, clock)
     history = RunHistory(database)
-    return Runtime(service, history, history, engine, database)
+    gauges = functools.partial(read_engine_gauges, database, engine, clock)
+    return Runtime(service, history, history, engine, database, engine_gauges=gauges)
+
+
+def read_engine_gauges(database: Database, engine: LocalEngine, clock: Clock) -> EngineGauges:
+    """The local engine's gauges, read at scrape time: the file's figures and this
+    process's own loop."""
+    backlog = read_backlog(database, clock().timestamp())
+    health = engine.health()
+    return EngineGauges(
+        dead_letters=backlog.dead_letters,
+        due_backlog=backlog.due_executions + backlog.due_fires,
+        engine_up=health.running and health.healthy,
+    )
 
 
 def load_handler(dotted_name: str) -> LambdaHandler:

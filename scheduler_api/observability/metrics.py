@@ -7,7 +7,8 @@ before starting: prometheus-client then keeps each process's values in files the
 answers with its own counts (whichever one the scrape reaches).
 
 The gauges of the local engine's state (dead letters, due backlog) are read from the
-SQLite file at scrape time, so every process reports the same, true figure;
+SQLite file at scrape time (backends/local/stats.py, handed in by bootstrap as a callable:
+this module imports no backend), so every process reports the same, true figure;
 scheduler_engine_up is the answering process's own engine.
 """
 
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -35,10 +36,6 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from task_contract import RunStatus
-
-if TYPE_CHECKING:
-    from scheduler_api.backends.local.engine.loop import LocalEngine
-    from scheduler_api.backends.local.store.database import Database
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -144,39 +141,35 @@ def metered(prefix: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorate
 
 
-class LocalEngineCollector(Collector):
-    """Gauges read when scraped: from the SQLite file, and the engine's own loop."""
+@dataclass(frozen=True)
+class EngineGauges:
+    """The local engine's state at scrape time, as plain numbers."""
 
-    def __init__(self, database: Database, engine: LocalEngine | None, clock: Callable[[], float]):
-        self.database = database
-        self.engine = engine
-        self.clock = clock
+    dead_letters: int  # not redriven
+    due_backlog: int  # fires and attempts that are due and not yet claimed
+    engine_up: bool  # this process's engine loop runs and completes rounds
+
+
+class EngineGaugeCollector(Collector):
+    """Gauges read when scraped, from `read` (bootstrap's: the SQLite file's figures and
+    the engine's own loop)."""
+
+    def __init__(self, read: Callable[[], EngineGauges]) -> None:
+        self.read = read
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        now = self.clock()
-        with self.database.read() as conn:
-            dead = conn.execute(
-                "SELECT count(*) FROM dead_letters WHERE redriven_at IS NULL"
-            ).fetchone()[0]
-            due_executions = conn.execute(
-                "SELECT count(*) FROM executions WHERE status IN (?, ?) AND due_at <= ?"
-                " AND lease_owner IS NULL",
-                (RunStatus.PENDING, RunStatus.RETRYING, now),
-            ).fetchone()[0]
-            due_fires = conn.execute(
-                "SELECT count(*) FROM schedules WHERE next_fire_at <= ?", (now,)
-            ).fetchone()[0]
-        yield GaugeMetricFamily("scheduler_dead_letters", "Dead letters not redriven", dead)
+        gauges = self.read()
+        yield GaugeMetricFamily(
+            "scheduler_dead_letters", "Dead letters not redriven", gauges.dead_letters
+        )
         yield GaugeMetricFamily(
             "scheduler_due_backlog",
             "Fires and attempts that are due and not yet claimed",
-            due_executions + due_fires,
+            gauges.due_backlog,
         )
-        health = None if self.engine is None else self.engine.health()
-        healthy = health is not None and health.running and health.healthy
         yield GaugeMetricFamily(
             "scheduler_engine_up", "1 while this process's engine loop runs and completes rounds",
-            1.0 if healthy else 0.0,
+            1.0 if gauges.engine_up else 0.0,
         )  # fmt: skip
 
 

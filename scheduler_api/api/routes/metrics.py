@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import bearer, require_loopback, token_known
 from scheduler_api.bootstrap import Runtime
-from scheduler_api.observability.metrics import LocalEngineCollector, exposition
+from scheduler_api.observability.metrics import EngineGaugeCollector, exposition
 
 router = APIRouter()
 
@@ -36,10 +36,7 @@ async def require_scraper(
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     collector = None
-    if runtime.database is not None:
-        clock = runtime.service.clock
-        collector = LocalEngineCollector(
-            runtime.database, runtime.engine, lambda: clock().timestamp()
-        )
+    if runtime.engine_gauges is not None:
+        collector = EngineGaugeCollector(runtime.engine_gauges)
     body, content_type = await run_in_threadpool(exposition, collector)
     return Response(body, media_type=content_type)
