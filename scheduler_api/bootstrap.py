@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from scheduler_api.backends.aws import clients as aws_clients
 from scheduler_api.backends.aws.eventbridge import EventBridgeBackend
 from scheduler_api.backends.aws.index.backend import IndexedBackend
+from scheduler_api.backends.aws.invoke import LambdaInvoker
 from scheduler_api.backends.aws.ledger_runs import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.engine.invoker import load_handler
@@ -111,6 +112,18 @@ def _secret(settings: Settings) -> str | None:
     return settings.callback_secret.get_secret_value() if settings.callback_secret else None
 
 
+def aws_access(settings: Settings) -> aws_clients.AwsAccess:
+    """What the boto3 clients need of the settings (the backends never read Settings)."""
+    secret = settings.aws_secret_access_key
+    return aws_clients.AwsAccess(
+        region=settings.aws_region,
+        max_attempts=settings.aws_max_attempts,
+        endpoint_url=settings.aws_endpoint_url,
+        access_key_id=settings.aws_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+    )
+
+
 def build_aws_runtime(
     settings: Settings,
     clock: Clock,
@@ -118,25 +131,26 @@ def build_aws_runtime(
     lambda_client: LambdaClient | None = None,
     dynamodb_client: DynamoDBClient | None = None,
 ) -> Runtime:
-    lambda_client = lambda_client or aws_clients.lambda_client(settings)  # and for run now
+    access = aws_access(settings)
+    lambda_client = lambda_client or aws_clients.lambda_client(access)  # and for run now
     lambda_arn = resolve_lambda_arn(settings, lambda_client)
     assert settings.target_role_arn is not None  # Settings requires it for aws
     account = settings.account_id or account_of(lambda_arn)
     target = _target(settings, lambda_arn, settings.target_role_arn, account)
-    client = scheduler_client or aws_clients.scheduler_client(settings)
+    client = scheduler_client or aws_clients.scheduler_client(access)
     dynamodb = dynamodb_client
     if dynamodb is None and (settings.ledger_table or settings.schedule_table):
-        dynamodb = aws_clients.dynamodb_client(settings)
+        dynamodb = aws_clients.dynamodb_client(access)
     runs = None
     if settings.ledger_table:
         assert dynamodb is not None
         runs = LedgerRunHistory(settings.ledger_table, dynamodb)
-    secret = _secret(settings)  # run-now signs what it sends
-    backend: SchedulerBackend = EventBridgeBackend(client, lambda_client, secret)
+    invoker = LambdaInvoker(lambda_client, _secret(settings))  # run-now signs what it sends
+    backend: SchedulerBackend = EventBridgeBackend(client, invoker)
     if settings.schedule_table:
         assert dynamodb is not None
         backend = IndexedBackend(
-            EventBridgeBackend(client, lambda_client, secret),
+            EventBridgeBackend(client, invoker),
             dynamodb,
             settings.schedule_table,
             clock,
