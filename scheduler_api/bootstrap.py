@@ -16,7 +16,7 @@ from scheduler_api.backends.aws.ledger_runs import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.engine.invoker import load_handler
 from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.backends.local.history import Run, RunHistory
+from scheduler_api.backends.local.history import RunHistory
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.rounds import RetryPolicy
 from scheduler_api.config import (
@@ -30,6 +30,7 @@ from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.domain.names import ScheduleArn
 from scheduler_api.domain.ports import SchedulerBackend
+from scheduler_api.domain.runs import Run
 from scheduler_api.observability.metrics import EngineMetrics
 from scheduler_api.services.aws_service import AwsService, ServiceTarget
 
