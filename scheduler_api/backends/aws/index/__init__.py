@@ -26,6 +26,17 @@ recurring schedules whose time has passed, and drop one-time schedules that Even
 deleted after they ran (ActionAfterCompletion=DELETE), checking each at most every
 RECHECK. `make reindex` rebuilds the whole table from EventBridge.
 
+Write cost. A schedule is one item per view: `all`, `user` and `action` when it has them,
+one per label (at most MAX_LABELS = 10), so at most 13. A create reads the anchor
+(GetItem) and, finding none, the partition's sort keys (a Query), then writes every item
+twice, each time in one TransactWriteItems (intend, confirm): up to 26 items in 2
+transactions. Every item carries by_view's keys (projection ALL), so DynamoDB also writes
+each into the index: up to 26 GSI copies. An update is the same, less the Query, plus a
+Delete (and its GSI removal) per view the schedule loses. A transactional write bills 2
+units per KB of item, a GSI copy 1: with 10 full-length labels an item is about 2.6 KB,
+and a worst-case create costs 234 write units (benchmark 10 of `make bench`, counted from the
+requests: bench/index_writes.py, bench/RESULTS.md). A read can write too (repair.py).
+
 Modules, in the order a write reaches them: keys.py (the layout and time keys), entry.py
 (what an entry is), items.py (the item codec), writes.py (intend, confirm, heal: the one
 transaction), query.py (the planner, the clause builder, paging), repair.py (the read that
