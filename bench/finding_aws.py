@@ -26,13 +26,9 @@ from fastapi.testclient import TestClient
 
 from bench.common import Result, log, percentile
 from bench.finding import timed_ms
-from scheduler_api.backends.aws.index.table import (
-    ATTRIBUTES,
-    GLOBAL_INDEXES,
-    KEY_SCHEMA,
-    Entry,
-    _items,
-)
+from scheduler_api.backends.aws.index.entry import Entry
+from scheduler_api.backends.aws.index.items import items_of
+from scheduler_api.backends.aws.index.keys import ATTRIBUTES, GLOBAL_INDEXES, KEY_SCHEMA
 from scheduler_api.config import Settings
 from scheduler_api.domain.schedules import ScheduleSpec, ScheduleTarget
 from scheduler_api.main import create_app
@@ -73,7 +69,7 @@ def _fill(client: Any, count: int, now: datetime) -> int:
     items = [
         item
         for n in range(count)
-        for item in _items(_entry(n, users, now, rng), uuid.uuid4().hex, None).values()
+        for item in items_of(_entry(n, users, now, rng), uuid.uuid4().hex, None).values()
     ]
     batches = [items[i : i + 25] for i in range(0, len(items), 25)]
 

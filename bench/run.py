@@ -31,6 +31,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
     from bench.engine import dispatch
     from bench.finding import finding
     from bench.finding_aws import finding_aws
+    from bench.index_writes import index_writes
     from bench.package import package_size
     from bench.scheduling import aws_mode, local_mode
     from bench.worker import cold_start, warm_throughput
@@ -55,6 +56,7 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "8": lambda: finding_aws(
             count=500 if args.quick else 2_000, bulk=50 if args.quick else 200
         ),
+        "10": lambda: index_writes(creates=5 if args.quick else 20),
     }
 
 
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--steady-seconds", type=int, default=60)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10")
     args = parser.parse_args(argv)
     benchmarks = _benchmarks(args)
     results: list[Result] = []

@@ -14,11 +14,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from scheduler_api.backends.aws import clients as aws_clients
 from scheduler_api.backends.aws.eventbridge import EventBridgeBackend
 from scheduler_api.backends.aws.index.backend import IndexedBackend
+from scheduler_api.backends.aws.invoke import LambdaInvoker
 from scheduler_api.backends.aws.ledger_runs import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.engine.invoker import LambdaHandler
 from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.backends.local.history import Run, RunHistory
+from scheduler_api.backends.local.history import RunHistory
 from scheduler_api.backends.local.stats import read_backlog
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.outcomes import RetryPolicy
@@ -33,6 +34,7 @@ from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.domain.names import ScheduleArn
 from scheduler_api.domain.ports import SchedulerBackend
+from scheduler_api.domain.runs import Run
 from scheduler_api.observability.metrics import EngineGauges, EngineMetrics
 from scheduler_api.services.aws_service import AwsService, ServiceTarget
 
@@ -116,6 +118,18 @@ def _secret(settings: Settings) -> str | None:
     return settings.callback_secret.get_secret_value() if settings.callback_secret else None
 
 
+def aws_access(settings: Settings) -> aws_clients.AwsAccess:
+    """What the boto3 clients need of the settings (the backends never read Settings)."""
+    secret = settings.aws_secret_access_key
+    return aws_clients.AwsAccess(
+        region=settings.aws_region,
+        max_attempts=settings.aws_max_attempts,
+        endpoint_url=settings.aws_endpoint_url,
+        access_key_id=settings.aws_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+    )
+
+
 def build_aws_runtime(
     settings: Settings,
     clock: Clock,
@@ -123,25 +137,26 @@ def build_aws_runtime(
     lambda_client: LambdaClient | None = None,
     dynamodb_client: DynamoDBClient | None = None,
 ) -> Runtime:
-    lambda_client = lambda_client or aws_clients.lambda_client(settings)  # and for run now
+    access = aws_access(settings)
+    lambda_client = lambda_client or aws_clients.lambda_client(access)  # and for run now
     lambda_arn = resolve_lambda_arn(settings, lambda_client)
     assert settings.target_role_arn is not None  # Settings requires it for aws
     account = settings.account_id or account_of(lambda_arn)
     target = _target(settings, lambda_arn, settings.target_role_arn, account)
-    client = scheduler_client or aws_clients.scheduler_client(settings)
+    client = scheduler_client or aws_clients.scheduler_client(access)
     dynamodb = dynamodb_client
     if dynamodb is None and (settings.ledger_table or settings.schedule_table):
-        dynamodb = aws_clients.dynamodb_client(settings)
+        dynamodb = aws_clients.dynamodb_client(access)
     runs = None
     if settings.ledger_table:
         assert dynamodb is not None
         runs = LedgerRunHistory(settings.ledger_table, dynamodb)
-    secret = _secret(settings)  # run-now signs what it sends
-    backend: SchedulerBackend = EventBridgeBackend(client, lambda_client, secret)
+    invoker = LambdaInvoker(lambda_client, _secret(settings))  # run-now signs what it sends
+    backend: SchedulerBackend = EventBridgeBackend(client, invoker)
     if settings.schedule_table:
         assert dynamodb is not None
         backend = IndexedBackend(
-            EventBridgeBackend(client, lambda_client, secret),
+            EventBridgeBackend(client, invoker),
             dynamodb,
             settings.schedule_table,
             clock,

@@ -6,7 +6,7 @@ For an existing deployment (schedules made before the index) or after drift: eve
 schedule of the group is read (ListSchedules, then GetSchedule each) and its entry written
 as EventBridge holds it; entries of schedules EventBridge no longer has are removed. Safe
 to repeat and to run while the API serves: each write is conditioned like the API's own
-(scheduler_api.backends.aws.index.table), so it never overwrites a newer change.
+(scheduler_api.backends.aws.index.writes), so it never overwrites a newer change.
 Settings are the scheduler API's (.env); it needs the API's IAM permissions.
 """
 
@@ -55,12 +55,12 @@ def reindex(
         token = page.next_token
         if token is None:
             break
-    indexed = {stored.entry.name for stored in backend.table.entries(group)}
+    indexed = {stored.entry.name for stored in backend.query.entries(group)}
     todo = sorted(names | indexed)
     total(len(todo))
 
     def heal(name: str) -> None:
-        backend.table.heal(group, name)
+        backend.writes.heal(group, name)
         advance(1)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

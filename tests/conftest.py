@@ -25,9 +25,9 @@ from lambda_worker.ledger.base import LedgerStore
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
-from scheduler_api.backends.aws.index.table import ATTRIBUTES as INDEX_ATTRIBUTES
-from scheduler_api.backends.aws.index.table import GLOBAL_INDEXES
-from scheduler_api.backends.aws.index.table import KEY_SCHEMA as INDEX_KEY_SCHEMA
+from scheduler_api.backends.aws.index.keys import ATTRIBUTES as INDEX_ATTRIBUTES
+from scheduler_api.backends.aws.index.keys import GLOBAL_INDEXES
+from scheduler_api.backends.aws.index.keys import KEY_SCHEMA as INDEX_KEY_SCHEMA
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.bootstrap import Runtime
 from scheduler_api.config import Settings
@@ -266,12 +266,12 @@ class IndexedApi(Api):
     dynamodb: DynamoDBClient | None = None
 
     @property
-    def table(self) -> Any:
-        return getattr(self.backend, "table")  # noqa: B009 - IndexedBackend's
+    def writes(self) -> Any:
+        return getattr(self.backend, "writes")  # noqa: B009 - IndexedBackend's
 
     @property
     def app_dynamodb(self) -> DynamoDBClient:
-        client: DynamoDBClient = self.table._client
+        client: DynamoDBClient = self.writes._client
         return client
 
     @property

@@ -1,9 +1,9 @@
 """The schedule index's DynamoDB table (SCHEDULE_TABLE): on-demand, with the one global
-index its queries use. Its layout is the API's (scheduler_api.backends.aws.index.table)."""
+index its queries use. Its layout is the API's (scheduler_api.backends.aws.index.keys)."""
 
 from __future__ import annotations
 
-from scheduler_api.backends.aws.index.table import ATTRIBUTES, GLOBAL_INDEXES, KEY_SCHEMA
+from scheduler_api.backends.aws.index.keys import ATTRIBUTES, GLOBAL_INDEXES, KEY_SCHEMA
 from scripts.deployment.deployer import Deployer
 from scripts.deployment.ledger_table import ensure_table
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from scheduler_api.backends.aws.index.table import PENDING_GRACE
+from scheduler_api.backends.aws.index.writes import PENDING_GRACE
 from tests.conftest import GROUP, Api, FakeClock, indexed_aws_app, task_body
 
 
@@ -246,7 +246,7 @@ def test_a_schedule_left_mid_change_on_the_index_counts_as_failed_in_bulk(
     with indexed_aws_app(clock) as api:
         arns = [add(api, f"mid-{n}", user_id=31) for n in range(3)]
         stuck = arns[1].rsplit("/", 1)[1]
-        api.table.intend(GROUP, stuck, lambda current: current)  # then it died
+        api.writes.intend(GROUP, stuck, lambda current: current)  # then it died
         for expected_changed in (2, 0):
             response = bulk(api, operation="pause", filter={"user_id": 31})
             assert response.status_code == 200, response.text

@@ -1,13 +1,15 @@
-"""boto3 clients, made once per process and shared by every request (they are thread-safe)."""
+"""boto3 clients, made once per process and shared by every request (they are thread-safe).
+
+Plain arguments, not Settings: the backends do not read configuration; bootstrap.py passes
+what Settings holds (AwsAccess)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
-
-from scheduler_api.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -18,37 +20,47 @@ if TYPE_CHECKING:
 MAX_POOL_CONNECTIONS = 64
 
 
-def _session(settings: Settings) -> boto3.session.Session:
-    secret = settings.aws_secret_access_key
+@dataclass(frozen=True)
+class AwsAccess:
+    """Where and as whom the clients call AWS, and how often a call is tried."""
+
+    region: str
+    max_attempts: int  # botocore's total_max_attempts, the first try included
+    endpoint_url: str | None = None  # moto_server or LocalStack; None: AWS itself
+    access_key_id: str | None = None  # None: boto3's own credential chain
+    secret_access_key: str | None = None
+
+
+def _session(access: AwsAccess) -> boto3.session.Session:
     return boto3.session.Session(
-        region_name=settings.aws_region,
-        aws_access_key_id=settings.aws_access_key_id,
-        aws_secret_access_key=secret.get_secret_value() if secret else None,
+        region_name=access.region,
+        aws_access_key_id=access.access_key_id,
+        aws_secret_access_key=access.secret_access_key,
     )
 
 
-def _config(settings: Settings) -> Config:
+def _config(access: AwsAccess) -> Config:
     return Config(
-        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
+        retries={"mode": "standard", "total_max_attempts": access.max_attempts},
         max_pool_connections=MAX_POOL_CONNECTIONS,
         connect_timeout=5,
         read_timeout=15,
     )
 
 
-def scheduler_client(settings: Settings) -> EventBridgeSchedulerClient:
-    return _session(settings).client(
-        "scheduler", endpoint_url=settings.aws_endpoint_url, config=_config(settings)
+def scheduler_client(access: AwsAccess) -> EventBridgeSchedulerClient:
+    return _session(access).client(
+        "scheduler", endpoint_url=access.endpoint_url, config=_config(access)
     )
 
 
-def lambda_client(settings: Settings) -> LambdaClient:
-    return _session(settings).client(
-        "lambda", endpoint_url=settings.aws_endpoint_url, config=_config(settings)
+def lambda_client(access: AwsAccess) -> LambdaClient:
+    return _session(access).client(
+        "lambda", endpoint_url=access.endpoint_url, config=_config(access)
     )
 
 
-def dynamodb_client(settings: Settings) -> DynamoDBClient:
-    return _session(settings).client(
-        "dynamodb", endpoint_url=settings.aws_endpoint_url, config=_config(settings)
+def dynamodb_client(access: AwsAccess) -> DynamoDBClient:
+    return _session(access).client(
+        "dynamodb", endpoint_url=access.endpoint_url, config=_config(access)
     )

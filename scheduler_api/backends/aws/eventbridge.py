@@ -1,22 +1,22 @@
 """The EventBridge Scheduler backend: ScheduleSpec to boto3 and back.
 
-AWS errors become project exceptions in backends/aws_errors.py, the one place for it.
+AWS errors become project exceptions in backends/aws/errors.py, the one place for it;
+run now, a Lambda Invoke, is in backends/aws/invoke.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scheduler_api.backends.aws.errors import aws_errors
+from scheduler_api.backends.aws.invoke import LambdaInvoker
 from scheduler_api.domain.errors import (
     BackendFailureError,
     IndexUnavailableError,
     RevisionConflictError,
-    ScheduleStateConflictError,
 )
 from scheduler_api.domain.schedules import (
     IndexedPage,
@@ -27,10 +27,8 @@ from scheduler_api.domain.schedules import (
     ScheduleSummary,
     ScheduleTarget,
 )
-from task_contract import mark_manual_run, sign_delivery, substitute_context_attributes
 
 if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_scheduler.type_defs import (
         CreateScheduleInputTypeDef,
@@ -44,12 +42,10 @@ class EventBridgeBackend:
     def __init__(
         self,
         client: EventBridgeSchedulerClient,
-        lambda_client: LambdaClient | None = None,
-        callback_secret: str | None = None,
+        invoker: LambdaInvoker | None = None,
     ) -> None:
         self._client = client
-        self._lambda = lambda_client
-        self._callback_secret = callback_secret  # run-now signs its delivery (v2) with it
+        self._invoker = invoker  # run now: EventBridge Scheduler cannot fire a schedule
 
     def find_schedules(
         self,
@@ -70,33 +66,10 @@ class EventBridgeBackend:
         raise IndexUnavailableError("counting schedules on AWS needs SCHEDULE_TABLE")
 
     def run_now(self, schedule: Schedule, now: datetime) -> str:
-        """An asynchronous Invoke of the target, as EventBridge would make it, marked as a
-        manual run with its own id (the worker keys it apart from any fire of the same
-        second) and, with a secret, signed (v2) over all of it: unlike EventBridge, the
-        API makes the whole event, so it can sign the headers too."""
-        if self._lambda is None:
+        """The interface's run now: a Lambda Invoke of the target (invoke.py)."""
+        if self._invoker is None:
             raise BackendFailureError("run now needs a Lambda client")
-        execution_id = str(uuid.uuid4())
-        event = _proxy_event(
-            substitute_context_attributes(
-                schedule.spec.target.input,
-                schedule_arn=schedule.arn,
-                scheduled_time=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                execution_id=execution_id,
-                attempt=1,
-            )
-        )
-        mark_manual_run(event, execution_id)
-        if self._callback_secret is not None:
-            # Not vouched for if the stored signature does not hold: the worker refuses it.
-            sign_delivery(event, self._callback_secret, int(now.timestamp()))
-        with aws_errors("Lambda", "Invoke", missing_is_not_found=False):
-            self._lambda.invoke(
-                FunctionName=schedule.spec.target.arn,
-                InvocationType="Event",
-                Payload=json.dumps(event, separators=(",", ":")).encode(),
-            )
-        return execution_id
+        return self._invoker.run_now(schedule, now)
 
     def create_schedule(self, spec: ScheduleSpec) -> str:
         # A missing group is a deployment error, not a missing schedule.
@@ -158,19 +131,6 @@ class EventBridgeBackend:
             for item in response.get("Schedules", [])
         ]
         return SchedulePage(summaries, response.get("NextToken"))
-
-
-def _proxy_event(text: str) -> dict[str, Any]:
-    """The Input as an event whose headers run-now can add to."""
-    try:
-        event = json.loads(text)
-    except ValueError:
-        event = None
-    if not isinstance(event, dict) or not isinstance(event.get("headers"), dict):
-        raise ScheduleStateConflictError(
-            "this schedule's Input is not a task of this API: it cannot be run now"
-        )
-    return event
 
 
 def _request(spec: ScheduleSpec) -> CreateScheduleInputTypeDef:

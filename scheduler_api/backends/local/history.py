@@ -6,37 +6,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from sqlite3 import Row
-from typing import Any, Literal
+from typing import Any
 
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.domain.fires import from_epoch
+from scheduler_api.domain.runs import AttemptRecord, Run
 from task_contract import RunStatus
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    number: int
-    started_at: datetime
-    finished_at: datetime | None
-    status_code: int | None
-    error: str | None
-
-
-Trigger = Literal["schedule", "manual"]
-
-
-@dataclass(frozen=True)
-class Run:
-    execution_id: str
-    schedule_arn: str
-    scheduled_time: datetime
-    status: RunStatus
-    attempts: int
-    started_at: datetime | None
-    finished_at: datetime | None
-    status_code: int | None
-    error: str | None
-    trigger: Trigger = "schedule"  # manual: a run-now
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from scheduler_api.api.schemas import ScheduleTaskRequest
-from scheduler_api.backends.aws.index.table import PENDING_GRACE, RECHECK, Stored
+from scheduler_api.backends.aws.index.items import Stored
+from scheduler_api.backends.aws.index.repair import RECHECK
+from scheduler_api.backends.aws.index.writes import PENDING_GRACE
 from scheduler_api.services.aws_service import AwsService
 from tests.conftest import GROUP, FakeClock, IndexedApi, indexed_aws_app, task_body
 
@@ -59,7 +61,7 @@ def items_of(api: IndexedApi, task_id: str) -> dict[str, dict[str, Any]]:
 
 
 def entry(api: IndexedApi, name: str) -> Stored:
-    stored: Stored | None = api.table.stored(GROUP, name)
+    stored: Stored | None = api.writes.stored(GROUP, name)
     assert stored is not None
     return stored
 
@@ -181,7 +183,7 @@ def test_dying_after_eventbridge_is_healed_by_a_read_after_the_grace(
 ) -> None:
     arn = post(aws, "moved").json()["schedule_arn"]
     assert aws.dynamodb is not None
-    fail(aws.app_dynamodb, "dynamodb.TransactWriteItems", nth=2)  # the settle of the next write
+    fail(aws.app_dynamodb, "dynamodb.TransactWriteItems", nth=2)  # the confirm of the next write
     name = arn.rsplit("/", 1)[1]
     with pytest.raises(Killed):
         service(aws).set_state(arn, "DISABLED")
@@ -223,23 +225,23 @@ def test_step_3_throttled_still_answers_and_a_read_heals(
     assert stored.pending_at is None
 
 
-def test_a_change_between_intent_and_settle_is_healed_not_overwritten(aws: IndexedApi) -> None:
+def test_a_change_between_intent_and_confirm_is_healed_not_overwritten(aws: IndexedApi) -> None:
     """Writer A intends; a PATCH meanwhile is refused (it would be computed from a version
     A is replacing); an unconditional writer B (as delete is) changes EventBridge and the
-    table; A's settle finds another rev and heals from EventBridge instead of writing its
+    table; A's confirm finds another rev and heals from EventBridge instead of writing its
     own values."""
     arn = post(aws, "raced").json()["schedule_arn"]
     name = arn.rsplit("/", 1)[1]
-    table = aws.table
+    writes = aws.writes
     current = entry(aws, name)
     assert current is not None
-    stale = table.intend(GROUP, name, lambda e: e)  # A
+    stale = writes.intend(GROUP, name, lambda e: e)  # A
     refused = aws.client.patch(f"/scheduler/schedule/{arn}", json={"cron": "0 7 * * ? *"})
     assert refused.status_code == 503
     assert "kept changing" in refused.json()["detail"]
     schedule = aws.backend.get_schedule(GROUP, name)
     aws.backend.update_schedule(replace(schedule.spec, expression="cron(0 7 * * ? *)"))  # B
-    table.settle(GROUP, name, stale)  # A, late
+    writes.confirm(GROUP, name, stale)  # A, late
     stored = entry(aws, name)
     assert stored.entry.expression == "cron(0 7 * * ? *)"
 

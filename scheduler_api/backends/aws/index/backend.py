@@ -1,6 +1,7 @@
 """EventBridge with the schedule table (SCHEDULE_TABLE) kept beside it: every create,
 update and delete is written to the table around the EventBridge call, in the order
-schedule_table describes, so that a failure at any step is healed, not left."""
+the package's docstring describes (index/__init__.py), so that a failure at any step is
+healed, not left."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from scheduler_api.backends.aws.eventbridge import EventBridgeBackend
-from scheduler_api.backends.aws.index.table import Entry, ScheduleTable
+from scheduler_api.backends.aws.index.entry import Entry
+from scheduler_api.backends.aws.index.query import IndexQuery
+from scheduler_api.backends.aws.index.repair import ReadRepair
+from scheduler_api.backends.aws.index.writes import IndexWrites
 from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import (
     RevisionConflictError,
@@ -53,7 +57,9 @@ class IndexedBackend:
         arn_of: Callable[[str, str], str],
     ) -> None:
         self.eventbridge = eventbridge
-        self.table = ScheduleTable(dynamodb, table_name, clock, self.truth)
+        self.writes = IndexWrites(dynamodb, table_name, clock, self.truth)
+        self.query = IndexQuery(dynamodb, table_name)
+        self.read_repair = ReadRepair(self.writes, clock)
         self.clock = clock
         self._arn_of = arn_of
 
@@ -67,11 +73,11 @@ class IndexedBackend:
             created_at=now,
             updated_at=now,
         )
-        intent = self.table.intend(spec.group_name, spec.name, lambda _: entry)
+        intent = self.writes.intend(spec.group_name, spec.name, lambda _: entry)
         arn = self._change(
             spec.group_name, spec.name, lambda: self.eventbridge.create_schedule(spec)
         )
-        self.table.settle(spec.group_name, spec.name, intent)
+        self.writes.confirm(spec.group_name, spec.name, intent)
         return arn
 
     def update_schedule(self, spec: ScheduleSpec, *, expect_revision: str | None = None) -> str:
@@ -87,40 +93,42 @@ class IndexedBackend:
 
         group, name = spec.group_name, spec.name
         if expect_revision is None:
-            intent = self.table.intend(group, name, updated)
+            intent = self.writes.intend(group, name, updated)
         else:
-            intent = self.table.intend_at(group, name, _index_rev(expect_revision), updated)
+            intent = self.writes.intend_at(group, name, _index_rev(expect_revision), updated)
         arn = self._change(
             spec.group_name, spec.name, lambda: self.eventbridge.update_schedule(spec)
         )
-        self.table.settle(spec.group_name, spec.name, intent)
+        self.writes.confirm(spec.group_name, spec.name, intent)
         return arn
 
     def delete_schedule(self, group_name: str, name: str) -> None:
-        intent = self.table.intend(group_name, name, lambda current: current)
+        intent = self.writes.intend(group_name, name, lambda current: current)
         self._change(group_name, name, lambda: self.eventbridge.delete_schedule(group_name, name))
-        self.table.settle(group_name, name, intent, removed=True)
+        self.writes.confirm(group_name, name, intent, removed=True)
 
     def _change(self, group_name: str, name: str, call: Callable[[], T]) -> T:
         """Step 2; if EventBridge refuses or fails, the entry is healed from what it holds."""
         try:
             return call()
         except SchedulerError:
-            self.table.heal_quietly(group_name, name)
+            self.writes.heal_quietly(group_name, name)
             raise
 
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
     ) -> IndexedPage:
-        return self.table.find(group_name, where, limit=limit, next_token=next_token)
+        return self.query.find(
+            group_name, where, limit=limit, next_token=next_token, repair=self.read_repair.repair
+        )
 
     def count_by_state(self, group_name: str) -> dict[str, int]:
-        return self.table.count_by_state(group_name)
+        return self.query.count_by_state(group_name)
 
     def get_schedule(self, group_name: str, name: str) -> Schedule:
         """EventBridge's schedule, at the revision of its index entry read just before
         (the rev first: a change made after that read then fails the rev's condition)."""
-        stored = self.table.settled(group_name, name)
+        stored = self.writes.current(group_name, name)
         schedule = self.eventbridge.get_schedule(group_name, name)
         if stored is None:
             revision = _NO_ENTRY
@@ -146,7 +154,7 @@ class IndexedBackend:
         )
 
     def truth(self, group_name: str, name: str) -> Schedule | None:
-        """What EventBridge holds, None if nothing (the table's `fetch`)."""
+        """What EventBridge holds, None if nothing (the writes' `fetch`: what heal trusts)."""
         try:
             return self.eventbridge.get_schedule(group_name, name)
         except ScheduleNotFoundError:

@@ -1,0 +1,41 @@
+"""What a run of a task is, as the runs endpoint shows it: the shape both run readers return
+(the local engine's history and the worker's ledger on AWS), so neither backend needs the
+other's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from task_contract import RunStatus
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One try of a run: the local engine records each, the ledger on AWS only counts them."""
+
+    number: int
+    started_at: datetime
+    finished_at: datetime | None
+    status_code: int | None
+    error: str | None
+
+
+Trigger = Literal["schedule", "manual"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of a task, scheduled or run now, as either backend recorded it."""
+
+    execution_id: str
+    schedule_arn: str
+    scheduled_time: datetime
+    status: RunStatus
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_code: int | None
+    error: str | None
+    trigger: Trigger = "schedule"  # manual: a run-now
