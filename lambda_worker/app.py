@@ -121,7 +121,7 @@ async def handle_task_callback(
     if isinstance(context, JSONResponse):
         return context
     task = callback_body(body)
-    ledger = _ledger_for(worker, context)
+    ledger = ledger_for(worker, context)
     with log_fields(
         task_id=task.task_id,
         action=task.action,
@@ -156,7 +156,7 @@ async def handle_task_callback(
             return await _run(func, task, ledger, record)
 
 
-def _ledger_for(worker: Worker, context: SchedulerContext) -> RunLedger:
+def ledger_for(worker: Worker, context: SchedulerContext) -> RunLedger:
     """Where this delivery's run is recorded: the worker's ledger, or the null ledger when
     none is configured or the delivery has no scheduled time to key its record on."""
     if worker.ledger is None or context.ledger_key is None:
