@@ -20,6 +20,7 @@ from lambda_worker.ledger.null import NULL_LEDGER
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from task_contract import RunStatus
+from tests.support.lambda_context import LAMBDA_CONTEXT
 from tests.worker.test_worker import scheduled_event
 
 DUE = datetime(2030, 1, 1, 9, tzinfo=UTC)
@@ -89,7 +90,10 @@ def counted() -> Iterator[list[str]]:
 
 def test_without_a_ledger_a_redelivery_runs_again(counted: list[str]) -> None:
     event = scheduled_event({"task_id": "again", "user_id": 1, "action": "counted_null"})
-    answers = [json.loads(lambda_handler(json.loads(json.dumps(event)), {})["body"]) for _ in "ab"]
+    answers = [
+        json.loads(lambda_handler(json.loads(json.dumps(event)), LAMBDA_CONTEXT)["body"])
+        for _ in "ab"
+    ]
     assert [answer["message"] for answer in answers] == ["Task again processed successfully"] * 2
     assert [answer["result"] for answer in answers] == [{"count": 1}, {"count": 2}]
     assert counted == ["again", "again"]
