@@ -9,9 +9,13 @@ in the Lambda zip beside lambda_worker): nothing else is shared between the two 
   answer, X-Task-Skipped when a policy kept the action from running;
 - how a run stands (RunStatus), the same words on the local engine and on AWS;
 - the ledger's record, which the worker writes and the API reads back as runs;
-- TaskFailedError, what the worker's Lambda handler raises when a task failed.
+- TaskFailedError, what the worker's Lambda handler raises when a task failed;
+- the types of the Lambda edge, as Mangum types them: ProxyEvent (the Input, what the
+  handler receives) and LambdaContext (what Lambda, or the local engine, passes with it).
 
-Standard library only: the worker's cold start pays for every import here.
+Standard library only: the worker's cold start pays for every import here. One concept,
+what the two services agree on, so one module past 300 lines: each part is small, and a
+reader checking what crosses the boundary reads it in one place.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -57,13 +61,77 @@ _DEFAULT_HEADERS = {
 }
 
 
+class ProxyRequestContext(TypedDict, total=False):
+    """The proxy event's requestContext, as build_proxy_event fills it in."""
+
+    resourcePath: str
+    httpMethod: str
+    path: str
+    stage: str
+    requestId: str
+    identity: dict[str, str]  # sourceIp, userAgent
+
+
+class _ProxyEventRequired(TypedDict):
+    """What Mangum cannot do without (the handler's REQUIRED_EVENT_KEYS)."""
+
+    resource: str
+    path: str
+    httpMethod: str
+    requestContext: ProxyRequestContext
+
+
+class ProxyEvent(_ProxyEventRequired, total=False):
+    """An API Gateway REST (v1) proxy event: the schedule's Input, built by
+    build_proxy_event (with every key) and received by the worker's handler, which
+    checks a received event's keys and their types before Mangum reads them (Lambda
+    takes any JSON). Two classes, not NotRequired: with postponed annotations Python
+    3.11 cannot tell which keys NotRequired marks."""
+
+    headers: dict[str, str]
+    multiValueHeaders: dict[str, list[str]]
+    queryStringParameters: dict[str, str] | None
+    multiValueQueryStringParameters: dict[str, list[str]] | None
+    pathParameters: dict[str, str] | None
+    stageVariables: dict[str, str] | None
+    body: str | None  # JSON text: Mangum calls .encode() on it
+    isBase64Encoded: bool
+
+
+class LambdaContext(Protocol):
+    """What Lambda passes a handler beside its event (Mangum's LambdaContext, without the
+    mobile SDK's identity and client_context, which no one here reads). The worker logs
+    aws_request_id; the local engine's context (LocalLambdaContext) is checked against
+    this, so a handler reading any of it runs locally as on Lambda. Read-only: a handler
+    reads them, so an implementation may hold them as it likes (a frozen dataclass)."""
+
+    @property
+    def function_name(self) -> str: ...
+    @property
+    def function_version(self) -> str: ...
+    @property
+    def invoked_function_arn(self) -> str: ...
+    @property
+    def memory_limit_in_mb(self) -> int: ...
+    @property
+    def aws_request_id(self) -> str: ...
+    @property
+    def log_group_name(self) -> str: ...
+    @property
+    def log_stream_name(self) -> str: ...
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the invocation times out."""
+        ...
+
+
 def build_proxy_event(
     path: str,
     method: HttpMethod,
     body: dict[str, Any] | None = None,
     query_params: dict[str, str | list[str]] | None = None,
     headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> ProxyEvent:
     """An API Gateway REST proxy event for `method path` with a JSON body.
 
     The body is a JSON string (Mangum calls `.encode()` on it; a dict crashes it), and the
@@ -213,18 +281,18 @@ def _context_signature(secret: str, timestamp: str, context: list[str | None], b
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _set_header(event: dict[str, Any], name: str, value: str) -> None:
+def _set_header(event: ProxyEvent, name: str, value: str) -> None:
     event["headers"][name] = value
     if isinstance(event.get("multiValueHeaders"), dict):
         event["multiValueHeaders"][name] = [value]
 
 
-def mark_manual_run(event: dict[str, Any], run_id: str) -> None:
+def mark_manual_run(event: ProxyEvent, run_id: str) -> None:
     """Tell the worker this delivery is a run-now, `run_id` its own execution."""
     _set_header(event, MANUAL_RUN_HEADER, run_id)
 
 
-def sign_event(event: dict[str, Any], secret: str, timestamp: int) -> None:
+def sign_event(event: ProxyEvent, secret: str, timestamp: int) -> None:
     """v1, made when a schedule is created: `t=<timestamp>,v1=<HMAC-SHA256("<t>.<body>")>`.
     It covers the body only: EventBridge fills the X-Scheduler-* headers in later."""
     body = (event.get("body") or "").encode()
@@ -232,7 +300,7 @@ def sign_event(event: dict[str, Any], secret: str, timestamp: int) -> None:
     _set_header(event, SIGNATURE_HEADER, value)
 
 
-def sign_delivery(event: dict[str, Any], secret: str, timestamp: int) -> bool:
+def sign_delivery(event: ProxyEvent, secret: str, timestamp: int) -> bool:
     """v2, made by whoever delivers the event (the local engine at each attempt, the API's
     run-now): `t=<timestamp>,v2=<HMAC>` over t, the context headers and the body, so none
     of them can be changed. It replaces the Input's v1, and only a valid one: an Input

@@ -10,17 +10,21 @@ from collections import Counter
 from typing import Any
 
 from lambda_worker.handler import lambda_handler
+from task_contract import LambdaContext, ProxyEvent
 
 _lock = threading.Lock()
 _succeeded: Counter[tuple[str, str]] = Counter()
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
     response = lambda_handler(event, context)
     body = json.loads(response.get("body") or "{}")
     ran = response["statusCode"] == 200 and body.get("message", "").endswith("successfully")
     if ran:
-        key = (json.loads(event["body"])["task_id"], event["headers"]["X-Scheduler-Scheduled-Time"])
+        key = (
+            json.loads(event.get("body") or "{}")["task_id"],
+            event["headers"]["X-Scheduler-Scheduled-Time"],
+        )
         with _lock:
             _succeeded[key] += 1
     return response

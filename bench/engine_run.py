@@ -24,7 +24,7 @@ from typing import Any
 from bench import counting_handler
 from bench.common import percentile
 from scheduler_api.api.schemas import ScheduleTaskRequest
-from scheduler_api.backends.local.engine.invoker import Outcome
+from scheduler_api.backends.local.engine.invoker import LocalLambdaContext, Outcome
 from scheduler_api.backends.local.store.outcomes import Finished
 from scheduler_api.bootstrap import build_local_runtime
 from scheduler_api.config import Settings
@@ -96,11 +96,12 @@ def worker_rate(count: int) -> dict[str, float | int]:
         )
         for n in range(count + 100)
     ]  # fmt: skip
+    context = LocalLambdaContext("arn:aws:lambda:local:000000000000:function:bench")
     for event in events[:100]:
-        counting_handler.handler(event, {})
+        counting_handler.handler(event, context)
     started = time.perf_counter()
     for event in events[100:]:
-        counting_handler.handler(event, {})
+        counting_handler.handler(event, context)
     elapsed = time.perf_counter() - started
     return {
         "per_second": round(count / elapsed, 1),

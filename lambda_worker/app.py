@@ -31,7 +31,8 @@ from lambda_worker.delivery import (
     scheduler_context,
     signature_of,
 )
-from lambda_worker.ledger.base import Ledger
+from lambda_worker.ledger.base import Ledger, RunLedger
+from lambda_worker.ledger.null import NULL_LEDGER
 from lambda_worker.logs import log_fields
 from lambda_worker.policies import OVERLAP_REASON, lateness_reason, no_overlap
 from lambda_worker.schemas import TaskCallbackRequest, TaskCallbackResponse
@@ -120,7 +121,7 @@ async def handle_task_callback(
     if isinstance(context, JSONResponse):
         return context
     task = callback_body(body)
-    ledger = worker.ledger
+    ledger = ledger_for(worker, context)
     with log_fields(
         task_id=task.task_id,
         action=task.action,
@@ -132,16 +133,12 @@ async def handle_task_callback(
         labels=task.labels or None,
     ):
         func = get_action(task.action)
-        record: LedgerRecord | None = None
-        if ledger is not None and context.ledger_key is not None:
-            claimed = _claim(ledger, task, context)
-            if isinstance(claimed, Response):
-                return claimed  # done before, or running elsewhere
-            record = claimed
+        record = _claim(ledger, task, context)
+        if isinstance(record, Response):
+            return record  # done before, or running elsewhere
         if func is None:
             logger.warning("unknown action %r", task.action)
-            if ledger is not None and record is not None:
-                ledger.refuse(record, 422)
+            ledger.refuse(record, 422)
             return JSONResponse(
                 {
                     "detail": f"Unknown action {task.action!r}",
@@ -153,20 +150,27 @@ async def handle_task_callback(
         late = lateness_reason(task, context.ledger_time, worker.clock())
         if late is not None:
             return _skip(task, ledger, record, late)
-        with no_overlap(task, ledger) as may_run:
+        with no_overlap(task, worker.ledger) as may_run:
             if not may_run:
                 return _skip(task, ledger, record, OVERLAP_REASON)
             return await _run(func, task, ledger, record)
 
 
+def ledger_for(worker: Worker, context: SchedulerContext) -> RunLedger:
+    """Where this delivery's run is recorded: the worker's ledger, or the null ledger when
+    none is configured or the delivery has no scheduled time to key its record on."""
+    if worker.ledger is None or context.ledger_key is None:
+        return NULL_LEDGER
+    return worker.ledger
+
+
 def _claim(
-    ledger: Ledger, task: TaskCallbackRequest, context: SchedulerContext
+    ledger: RunLedger, task: TaskCallbackRequest, context: SchedulerContext
 ) -> LedgerRecord | Response:
     """The record to run under, or the answer for a delivery that must not run."""
-    assert context.ledger_key is not None
     claim = ledger.claim(
         task.task_id,
-        context.ledger_key,
+        context.ledger_key or "",  # None only with the null ledger, which keys nothing
         attempt=context.attempt or 1,
         execution_id=context.execution_id,
         schedule_arn=context.schedule_arn,
@@ -198,7 +202,7 @@ def _claim(
 
 
 async def _run(
-    func: ActionFunc, task: TaskCallbackRequest, ledger: Ledger | None, record: LedgerRecord | None
+    func: ActionFunc, task: TaskCallbackRequest, ledger: RunLedger, record: LedgerRecord
 ) -> Any:
     try:
         result = func(task)
@@ -207,25 +211,22 @@ async def _run(
     except Exception as exc:
         logger.exception("action failed")
         error_type = type(exc).__name__  # the class, never the message: that is logged
-        if ledger is not None and record is not None:
-            ledger.fail(record, error_type)
+        ledger.fail(record, error_type)
         return JSONResponse(
             {"detail": "Task processing failed", "task_id": task.task_id, "error": error_type},
             status_code=500,
         )
     data = result if isinstance(result, dict) else None
-    if ledger is not None and record is not None:
-        ledger.succeed(record, data)
+    ledger.succeed(record, data)
     logger.info("task done")
     return _response(task, data, "processed successfully")
 
 
 def _skip(
-    task: TaskCallbackRequest, ledger: Ledger | None, record: LedgerRecord | None, reason: str
+    task: TaskCallbackRequest, ledger: RunLedger, record: LedgerRecord, reason: str
 ) -> Response:
     logger.info("not run: %s", reason)
-    if ledger is not None and record is not None:
-        ledger.skip(record, reason)
+    ledger.skip(record, reason)
     return _skipped(task, reason)
 
 

@@ -11,7 +11,8 @@ import base64
 import binascii
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from mangum import Mangum
 
@@ -19,7 +20,7 @@ from lambda_worker.app import app
 from lambda_worker.config import default_ledger, worker_config
 from lambda_worker.logs import configure_logging, log_fields
 from lambda_worker.metrics import action_of, emf_line, emit, lateness_of, now_utc, outcome_of
-from task_contract import TaskFailedError, is_unicode
+from task_contract import LambdaContext, ProxyEvent, TaskFailedError, is_unicode
 
 # Settings are checked here, at init: a bad one fails the import with a message naming it
 # (WorkerConfigError), instead of a 500 on every event that Lambda would retry.
@@ -27,8 +28,12 @@ configure_logging(worker_config().log_level)
 default_ledger()
 logger = logging.getLogger("lambda_worker.handler")
 
-# Built once per Lambda container, reused by every invocation.
-_asgi_handler = Mangum(app, lifespan="off")
+# Built once per Lambda container, reused by every invocation. Seen through the contract's
+# types: Mangum takes any dict as the event, and its own context Protocol adds the mobile
+# SDK's fields, which it only passes on (as the scope's aws.context) and no one reads.
+_asgi_handler = cast(
+    "Callable[[ProxyEvent, LambdaContext], dict[str, Any]]", Mangum(app, lifespan="off")
+)
 
 REQUIRED_EVENT_KEYS = ("resource", "path", "httpMethod", "requestContext")
 
@@ -40,13 +45,15 @@ class UnsupportedEventError(ValueError):
 __all__ = ["TaskFailedError", "UnsupportedEventError", "lambda_handler"]
 
 
-def _lambda_request_id(context: Any) -> str | None:
+def _lambda_request_id(context: LambdaContext) -> str | None:
+    """Lambda's id of the invocation. Called by hand (a test, a script), the handler may
+    be given a dict or an object with less than Lambda's: read as it comes."""
     if isinstance(context, dict):
         return context.get("aws_request_id")
     return getattr(context, "aws_request_id", None)
 
 
-def _report(event: dict[str, Any], status: int, response: dict[str, Any], started: float) -> None:
+def _report(event: ProxyEvent, status: int, response: dict[str, Any], started: float) -> None:
     """The invocation's CloudWatch metrics, as one EMF log line (on Lambda only)."""
     config = worker_config()
     if not config.emit_metrics:
@@ -126,7 +133,8 @@ def _check_event(event: Any) -> None:
         )
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
+    """Typed as what the scheduler sends; checked all the same, as Lambda takes any JSON."""
     _check_event(event)
     started = time.perf_counter()
     with log_fields(lambda_request_id=_lambda_request_id(context)):

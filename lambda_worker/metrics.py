@@ -11,7 +11,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from task_contract import SCHEDULED_TIME_HEADER, SKIPPED_HEADER, parse_scheduled_time
+from task_contract import (
+    SCHEDULED_TIME_HEADER,
+    SKIPPED_HEADER,
+    ProxyEvent,
+    parse_scheduled_time,
+)
 
 
 def outcome_of(status_code: int, headers: dict[str, Any]) -> str:
@@ -50,7 +55,7 @@ def emf_line(
     return json.dumps(document, separators=(",", ":"))
 
 
-def lateness_of(event: dict[str, Any], now: datetime) -> float | None:
+def lateness_of(event: ProxyEvent, now: datetime) -> float | None:
     """Seconds from the scheduled time (the context header) to now; None without one."""
     text = _header(event.get("headers") or {}, SCHEDULED_TIME_HEADER)
     if not text or text.startswith("<"):
@@ -63,7 +68,7 @@ def lateness_of(event: dict[str, Any], now: datetime) -> float | None:
     return max(0.0, (now - scheduled).total_seconds())
 
 
-def action_of(event: dict[str, Any]) -> str:
+def action_of(event: ProxyEvent) -> str:
     try:
         action = json.loads(event.get("body") or "{}").get("action")
     except (ValueError, AttributeError):

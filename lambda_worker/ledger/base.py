@@ -59,6 +59,29 @@ class Claim:
     record: LedgerRecord
 
 
+class RunLedger(Protocol):
+    """What the callback asks of a ledger: claim a delivery, then record how its run ended.
+    Ledger keeps every record; NullLedger (ledger/null.py) keeps none."""
+
+    def claim(
+        self,
+        task_id: str,
+        scheduled_time: str,
+        *,
+        attempt: int,
+        execution_id: str | None,
+        schedule_arn: str | None = None,
+    ) -> Claim: ...
+
+    def skip(self, record: LedgerRecord, reason: str) -> None: ...
+
+    def succeed(self, record: LedgerRecord, result: dict[str, Any] | None) -> None: ...
+
+    def refuse(self, record: LedgerRecord, status_code: int) -> None: ...
+
+    def fail(self, record: LedgerRecord, error_type: str, status_code: int = 500) -> None: ...
+
+
 class Ledger:
     def __init__(
         self,

@@ -66,6 +66,7 @@ from scheduler_api.services.patching import (
 from task_contract import (
     RUN_AT_HEADER,
     HttpMethod,
+    ProxyEvent,
     build_proxy_event,
     json_problem,
     sign_event,
@@ -133,7 +134,7 @@ class AwsService:
         body: dict[str, Any] | None = None,
         query_params: dict[str, str | list[str]] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> ProxyEvent:
         return build_proxy_event(path, method, body, query_params, headers)
 
     def schedule_task(self, request: ScheduleTaskRequest) -> ScheduledTask:

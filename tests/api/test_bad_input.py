@@ -40,6 +40,7 @@ from scheduler_api.domain.expressions.parse import (
 )
 from task_contract import substitute_context_attributes
 from tests.conftest import ACCOUNT, GROUP, REGION, Api, LocalApp, task_body
+from tests.support.lambda_context import LAMBDA_CONTEXT
 
 JSON = {"content-type": "application/json"}
 ECHO = "echo_data"
@@ -224,7 +225,7 @@ def test_what_post_accepts_the_worker_runs(
     assert task.data == sent["data"]
     assert task.labels == sent["labels"]
     if action_name == ECHO:
-        answer = lambda_handler(event, {})
+        answer = lambda_handler(event, LAMBDA_CONTEXT)
         assert answer["statusCode"] == 200, answer
         assert json.loads(answer["body"])["result"] == {"data": sent["data"]}
 

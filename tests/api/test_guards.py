@@ -23,9 +23,10 @@ from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.config import Settings
 from scheduler_api.domain.errors import PayloadTooLargeError
 from scheduler_api.main import create_app
-from task_contract import substitute_context_attributes
+from task_contract import ProxyEvent, substitute_context_attributes
 from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, create_table, make_settings, task_body
 from tests.support.aws_faults import SendRecorder, hook
+from tests.support.lambda_context import LAMBDA_CONTEXT
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -171,7 +172,7 @@ def test_an_input_over_256_kb_is_refused_before_any_aws_call(
 
 def signed_event(
     scheduler_client: EventBridgeSchedulerClient, clock: FakeClock, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> ProxyEvent:
     with TestClient(
         create_app(
             make_settings(callback_secret=SECRET), scheduler_client=scheduler_client, clock=clock
@@ -187,7 +188,7 @@ def signed_event(
         execution_id="e-1",
         attempt=1,
     )
-    event: dict[str, Any] = json.loads(text)
+    event: ProxyEvent = json.loads(text)
     return event
 
 
@@ -216,15 +217,15 @@ def test_signed_callbacks_run_and_others_are_401(
     event = signed_event(scheduler_client, clock, body)
     assert event["headers"]["X-Scheduler-Signature"].startswith("t=")
     clock.advance(timedelta(minutes=30, seconds=30))  # its time, 00:31:00
-    assert lambda_handler(event, {})["statusCode"] == 200
+    assert lambda_handler(event, LAMBDA_CONTEXT)["statusCode"] == 200
     assert signing_worker == ["signed-1"]
 
-    tampered = {**event, "body": event["body"].replace("456", "457")}
+    tampered: ProxyEvent = {**event, "body": (event.get("body") or "").replace("456", "457")}
     unsigned = json.loads(json.dumps(event))
     del unsigned["headers"]["X-Scheduler-Signature"]
     del unsigned["multiValueHeaders"]["X-Scheduler-Signature"]
     for bad in (tampered, unsigned):
-        response = lambda_handler(bad, {})
+        response = lambda_handler(bad, LAMBDA_CONTEXT)
         assert response["statusCode"] == 401  # returned, not raised: never retried
     assert signing_worker == ["signed-1"]
 

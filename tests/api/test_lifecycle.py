@@ -29,6 +29,7 @@ from tests.conftest import (
     make_settings,
     task_body,
 )
+from tests.support.lambda_context import LAMBDA_CONTEXT
 from tests.support.probe_handler import events_for
 
 if TYPE_CHECKING:
@@ -303,7 +304,7 @@ def test_run_now_on_aws_invokes_the_worker_as_eventbridge_would(clock: FakeClock
     )
     assert signature is not None
     assert signature.covers_context
-    assert lambda_handler(event, {})["statusCode"] == 200  # what the worker makes of it
+    assert lambda_handler(event, LAMBDA_CONTEXT)["statusCode"] == 200  # what the worker makes of it
 
 
 def test_run_now_when_the_function_is_gone_is_502(

@@ -30,6 +30,7 @@ from tests.conftest import (
     task_body,
 )
 from tests.support import probe_handler
+from tests.support.lambda_context import FakeLambdaContext
 from tests.support.processes import ROOT, base_env, free_port, running
 
 
@@ -215,7 +216,7 @@ def invoke_on_lambda(
         )
     )
     try:
-        worker_handler.lambda_handler(event, {"aws_request_id": "r-1"})
+        worker_handler.lambda_handler(event, FakeLambdaContext(aws_request_id="r-1"))
     finally:
         worker_config.cache_clear()
     lines = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]

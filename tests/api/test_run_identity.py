@@ -26,6 +26,7 @@ from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.main import create_app
+from task_contract import ProxyEvent
 from tests.conftest import (
     AUTH,
     GROUP,
@@ -40,6 +41,7 @@ from tests.conftest import (
     task_body,
 )
 from tests.support import probe_handler
+from tests.support.lambda_context import LAMBDA_CONTEXT
 from tests.support.probe_handler import events_for
 
 SECRET = "run-identity-secret-1"
@@ -160,8 +162,8 @@ def test_run_now_on_aws_is_its_own_run_even_in_the_same_second(
             arn = client.post("/scheduler/schedule", json=request).json()["schedule_arn"]
             answers = [client.post(f"/scheduler/schedule/{arn}/run") for _ in range(2)]
             events = [json.loads(payload) for payload in sent]
-            statuses = [lambda_handler(event, {})["statusCode"] for event in events]
-            again = lambda_handler(json.loads(sent[0]), {})["statusCode"]
+            statuses = [lambda_handler(event, LAMBDA_CONTEXT)["statusCode"] for event in events]
+            again = lambda_handler(json.loads(sent[0]), LAMBDA_CONTEXT)["statusCode"]
             runs = client.get("/scheduler/tasks/aws-twice/runs").json()["runs"]
     assert [answer.status_code for answer in answers] == [202, 202]
     assert statuses == [200, 200]
@@ -184,8 +186,8 @@ def signing_app(tmp_path: Path, clock: FakeClock) -> Iterator[LocalApp]:
     probe_handler.reset()
 
 
-def altered(event: dict[str, Any], name: str, value: str) -> dict[str, Any]:
-    copy: dict[str, Any] = json.loads(json.dumps(event))
+def altered(event: ProxyEvent, name: str, value: str) -> ProxyEvent:
+    copy: ProxyEvent = json.loads(json.dumps(event))
     copy["headers"][name] = value
     copy["multiValueHeaders"][name] = [value]
     return copy
@@ -213,11 +215,14 @@ def test_the_local_engine_signs_each_delivery_and_an_altered_one_is_401(
         "X-Task-Manual-Run": "m1",
     }
     for name, value in changes.items():
-        assert lambda_handler(altered(event, name, value), {})["statusCode"] == 401, name
-    body_changed = {**event, "body": event["body"].replace('"user_id": 456', '"user_id": 457')}
+        altered_event = altered(event, name, value)
+        assert lambda_handler(altered_event, LAMBDA_CONTEXT)["statusCode"] == 401, name
+    body = event.get("body") or ""
+    body_changed: ProxyEvent = {**event, "body": body.replace('"user_id": 456', '"user_id": 457')}
     assert body_changed["body"] != event["body"]
-    assert lambda_handler(body_changed, {})["statusCode"] == 401
-    assert lambda_handler(event, {})["statusCode"] == 200  # as delivered: the recorded result
+    assert lambda_handler(body_changed, LAMBDA_CONTEXT)["statusCode"] == 401
+    # As delivered: the recorded result.
+    assert lambda_handler(event, LAMBDA_CONTEXT)["statusCode"] == 200
     assert ran == ["sealed"]
 
 
@@ -230,7 +235,7 @@ def test_a_local_delivery_signed_longer_ago_than_an_event_lives_is_401(
     signing_app.advance(31 * 60)
     (event,) = events_for("kept")
     signing_app.clock.advance(timedelta(hours=2))  # past the 3600 s the worker allows
-    assert lambda_handler(event, {})["statusCode"] == 401
+    assert lambda_handler(event, LAMBDA_CONTEXT)["statusCode"] == 401
     assert ran == ["kept"]
 
 

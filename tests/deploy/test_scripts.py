@@ -119,7 +119,7 @@ def test_invoke_local_calls_the_configured_handler(
     probe_handler.reset()
     monkeypatch.setenv("LOCAL_LAMBDA_HANDLER", "tests.support.probe_handler.handler")
     assert invoke_local.main(["--task-id", "mine-1"]) == 0
-    assert [json.loads(event["body"])["task_id"] for event in probe_handler.EVENTS] == ["mine-1"]
+    assert [probe_handler.task_id_of(event) for event in probe_handler.EVENTS] == ["mine-1"]
     probe_handler.reset()
     monkeypatch.setenv("LOCAL_LAMBDA_HANDLER", "nowhere.handler")
     assert invoke_local.main([]) == 2

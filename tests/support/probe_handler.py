@@ -14,8 +14,9 @@ from typing import Any
 from lambda_worker.actions.registry import action
 from lambda_worker.handler import lambda_handler
 from lambda_worker.schemas import TaskCallbackRequest
+from task_contract import LambdaContext, ProxyEvent
 
-EVENTS: list[dict[str, Any]] = []
+EVENTS: list[ProxyEvent] = []
 FAILURES: dict[str, int] = {}  # task_id -> how many more invocations raise
 
 
@@ -23,16 +24,24 @@ class ProbeFailureError(RuntimeError):
     pass
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def task_id_of(event: ProxyEvent) -> str:
+    """The task a recorded event delivers (every probe's event is a POST with a body)."""
+    body = event.get("body")
+    assert body is not None, "a delivery without a body"
+    task_id: str = json.loads(body)["task_id"]
+    return task_id
+
+
+def handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
     EVENTS.append(event)
-    task_id = json.loads(event["body"])["task_id"]
+    task_id = task_id_of(event)
     if FAILURES.get(task_id, 0) > 0:
         FAILURES[task_id] -= 1
         raise ProbeFailureError("probe failure with secret=do-not-show")
     return lambda_handler(event, context)
 
 
-def file_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def file_handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
     """For server processes: one line per invocation, written before the task completes."""
     delay = float(os.environ.get("PROBE_DELAY_SECONDS", "0"))
     if delay:
@@ -41,7 +50,7 @@ def file_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = json.loads(response.get("body") or "{}")
     line = json.dumps(
         {
-            "task_id": json.loads(event["body"])["task_id"],
+            "task_id": task_id_of(event),
             "status_code": response.get("statusCode"),
             "message": body.get("message") if isinstance(body, dict) else None,
             "scheduled_time": event["headers"]["X-Scheduler-Scheduled-Time"],
@@ -54,8 +63,8 @@ def file_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return response
 
 
-def events_for(task_id: str) -> list[dict[str, Any]]:
-    return [e for e in EVENTS if json.loads(e["body"])["task_id"] == task_id]
+def events_for(task_id: str) -> list[ProxyEvent]:
+    return [e for e in EVENTS if task_id_of(e) == task_id]
 
 
 def reset() -> None:
@@ -63,10 +72,10 @@ def reset() -> None:
     FAILURES.clear()
 
 
-def failing_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def failing_handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
     """For server processes: raises while $PROBE_FAIL_FILE exists and names the task_id
     (one per line), so a test can make a task dead-letter, then let its redrive succeed."""
-    task_id = json.loads(event["body"])["task_id"]
+    task_id = task_id_of(event)
     path = os.environ.get("PROBE_FAIL_FILE", "")
     if path and os.path.exists(path):
         with open(path, encoding="utf-8") as names:

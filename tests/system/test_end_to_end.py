@@ -20,8 +20,9 @@ from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.handler import lambda_handler
 from lambda_worker.schemas import TaskCallbackRequest
-from task_contract import substitute_context_attributes
+from task_contract import ProxyEvent, substitute_context_attributes
 from tests.conftest import GROUP, LAMBDA_ARN, REGION, ROLE_ARN, task_body
+from tests.support.lambda_context import LAMBDA_CONTEXT
 from tests.support.processes import moto_server, scheduler_api
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ def fire(schedule: Any, scheduled_time: str = "2030-01-01T00:31:00Z") -> dict[st
         execution_id="c0ffee-0001",
         attempt=1,
     )
-    event: dict[str, Any] = json.loads(text)
-    return lambda_handler(event, {})
+    event: ProxyEvent = json.loads(text)
+    return lambda_handler(event, LAMBDA_CONTEXT)
 
 
 def test_scheduled_payload_runs_through_the_real_handler(

@@ -24,6 +24,7 @@ from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.main import create_app
 from task_contract import RunStatus, TaskFailedError, substitute_context_attributes
 from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, create_table, make_settings, task_body
+from tests.support.lambda_context import LAMBDA_CONTEXT
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -101,4 +102,4 @@ def fire(scheduler_client: EventBridgeSchedulerClient, name: str) -> None:
         attempt=1,
     )
     with contextlib.suppress(TaskFailedError):  # Lambda would retry it
-        lambda_handler(json.loads(text), {})
+        lambda_handler(json.loads(text), LAMBDA_CONTEXT)

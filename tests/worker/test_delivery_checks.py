@@ -18,8 +18,9 @@ from lambda_worker.config import WorkerConfig
 from lambda_worker.handler import UnsupportedEventError, lambda_handler
 from lambda_worker.ledger.base import Ledger
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
-from task_contract import SKIPPED_HEADER, build_proxy_event, sign_event
+from task_contract import SKIPPED_HEADER, ProxyEvent, build_proxy_event, sign_event
 from tests.conftest import counting_action
+from tests.support.lambda_context import LAMBDA_CONTEXT
 
 SECRET = "delivery-secret-0123"
 SIGNED_AT = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)  # when the API created the schedule
@@ -58,9 +59,9 @@ def stored_input(signed_at: int = int(SIGNED_AT.timestamp()), **body: Any) -> st
     return json.dumps(event)
 
 
-def delivered(input_text: str, scheduled_time: str, **headers: str) -> dict[str, Any]:
+def delivered(input_text: str, scheduled_time: str, **headers: str) -> ProxyEvent:
     """What EventBridge makes of it at an invocation, with `headers` changed after."""
-    event: dict[str, Any] = json.loads(
+    event: ProxyEvent = json.loads(
         input_text.replace("<aws.scheduler.scheduled-time>", scheduled_time)
         .replace("<aws.scheduler.schedule-arn>", ARN)
         .replace("<aws.scheduler.execution-id>", "exec-1")
@@ -72,8 +73,8 @@ def delivered(input_text: str, scheduled_time: str, **headers: str) -> dict[str,
     return event
 
 
-def status_of(event: dict[str, Any]) -> int:
-    status: int = lambda_handler(event, {})["statusCode"]
+def status_of(event: ProxyEvent) -> int:
+    status: int = lambda_handler(event, LAMBDA_CONTEXT)["statusCode"]
     return status
 
 
@@ -151,11 +152,11 @@ def test_an_unsigned_request_with_a_bad_body_is_401_before_any_body_detail(
     ledger: Ledger, ran: list[str]
 ) -> None:
     event = build_proxy_event("api/v1/tasks/callback", "POST", {"task_id": ""})
-    response = lambda_handler(event, {})
+    response = lambda_handler(event, LAMBDA_CONTEXT)
     assert response["statusCode"] == 401
     assert "task_id" not in response["body"]
     assert "user_id" not in response["body"]
-    not_json = {**event, "body": "{"}
+    not_json: ProxyEvent = {**event, "body": "{"}
     assert status_of(not_json) == 401
 
 
@@ -175,7 +176,7 @@ def test_a_huge_or_malformed_attempt_number_is_400_never_a_500(
     ledger: Ledger, ran: list[str], attempt: str
 ) -> None:
     event = delivered(stored_input(), "2030-01-01T09:00:00Z", **{"X-Scheduler-Attempt": attempt})
-    response = lambda_handler(event, {})  # a 500 would raise TaskFailedError here
+    response = lambda_handler(event, LAMBDA_CONTEXT)  # a 500 would raise TaskFailedError here
     assert response["statusCode"] == 400
     assert len(response["body"]) < 200  # the rule, not the value
     assert ran == []
@@ -203,7 +204,7 @@ def test_a_time_that_utc_cannot_hold_is_400_never_a_500(
         request.getfixturevalue("ledger")
     event = delivered(stored_input(), "" if header != "X-Scheduler-Scheduled-Time" else when)
     event["headers"][header], event["multiValueHeaders"][header] = when, [when]
-    response = lambda_handler(event, {})  # a 500 would raise TaskFailedError here
+    response = lambda_handler(event, LAMBDA_CONTEXT)  # a 500 would raise TaskFailedError here
     assert response["statusCode"] == 400, response["body"]
     assert ran == []
 
@@ -229,23 +230,23 @@ def test_a_time_that_utc_cannot_hold_is_400_never_a_500(
 )
 def test_a_malformed_proxy_event_raises_the_documented_error(key: str, value: Any) -> None:
     """Not a TypeError or AttributeError out of Mangum: UnsupportedEventError naming the key."""
-    event = build_proxy_event("api/v1/tasks/callback", "POST", {"task_id": "t", "user_id": 1})
-    event[key] = value
+    event: Any = build_proxy_event("api/v1/tasks/callback", "POST", {"task_id": "t", "user_id": 1})
+    event[key] = value  # made ill-typed on purpose, as Lambda may deliver anything
     with pytest.raises(UnsupportedEventError, match=key):
-        lambda_handler(event, {})
+        lambda_handler(event, LAMBDA_CONTEXT)
 
 
 def test_a_base64_body_that_does_not_decode_raises_the_documented_error() -> None:
     event = build_proxy_event("api/v1/tasks/callback", "POST", {"task_id": "t", "user_id": 1})
     event["isBase64Encoded"] = True  # the body is JSON text, not base64
     with pytest.raises(UnsupportedEventError, match="body"):
-        lambda_handler(event, {})
+        lambda_handler(event, LAMBDA_CONTEXT)
 
 
 def test_a_skipped_header_is_what_a_late_delivery_gets(ledger: Ledger, ran: list[str]) -> None:
     """The bounds do not replace the policy: a genuine late fire is still SKIPPED, not 401."""
     response = lambda_handler(
-        delivered(stored_input(max_lateness_seconds=60), "2030-01-01T08:30:00Z"), {}
+        delivered(stored_input(max_lateness_seconds=60), "2030-01-01T08:30:00Z"), LAMBDA_CONTEXT
     )
     assert response["statusCode"] == 200
     assert response["headers"][SKIPPED_HEADER.lower()].startswith("late")

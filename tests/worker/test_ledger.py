@@ -30,6 +30,7 @@ from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.backends.local.engine.invoker import invoke
 from task_contract import TaskFailedError
 from tests.conftest import create_table
+from tests.support.lambda_context import LAMBDA_CONTEXT
 from tests.worker.test_worker import scheduled_event
 
 TIMEOUT = 900.0
@@ -263,7 +264,7 @@ def test_a_delivery_that_must_wait_is_a_503_the_engine_retries(
     try:
         event = scheduled_event({"task_id": "once", "user_id": 1, "action": "counted"}, attempt=2)
         with pytest.raises(TaskFailedError) as raised:
-            lambda_handler(event, {})
+            lambda_handler(event, LAMBDA_CONTEXT)
     finally:
         app.dependency_overrides.clear()
     assert (raised.value.status_code, raised.value.error_type) == (503, "EarlierAttemptRunning")
@@ -341,7 +342,7 @@ def deliver(body: dict[str, Any], scheduled_time: str | None) -> dict[str, Any]:
     else:
         event["headers"]["X-Scheduler-Scheduled-Time"] = scheduled_time
         event["multiValueHeaders"]["X-Scheduler-Scheduled-Time"] = [scheduled_time]
-    response: dict[str, Any] = lambda_handler(event, {})
+    response: dict[str, Any] = lambda_handler(event, LAMBDA_CONTEXT)
     return response
 
 
@@ -378,7 +379,7 @@ def test_a_one_time_task_without_a_scheduled_time_uses_its_run_at(
         event["headers"]["X-Scheduler-Scheduled-Time"] = "<aws.scheduler.scheduled-time>"
         event["multiValueHeaders"].pop("X-Scheduler-Scheduled-Time")
         event["headers"]["X-Task-Run-At"] = event_run_at
-        assert lambda_handler(event, {})["statusCode"] == 200
+        assert lambda_handler(event, LAMBDA_CONTEXT)["statusCode"] == 200
     assert counted_action == ["once-only"]
     (record,) = sqlite_ledger.store.list_for_task("once-only", 5)
     assert record.scheduled_time == event_run_at

@@ -38,6 +38,7 @@ from tests.conftest import (
     make_settings,
     task_body,
 )
+from tests.support.lambda_context import LAMBDA_CONTEXT
 from tests.worker.test_contract import fire
 from tests.worker.test_worker import scheduled_event
 
@@ -72,7 +73,7 @@ def deliver(body: dict[str, Any], scheduled: datetime = SCHEDULED) -> dict[str, 
     stamp = scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")
     event["headers"]["X-Scheduler-Scheduled-Time"] = stamp
     event["multiValueHeaders"]["X-Scheduler-Scheduled-Time"] = [stamp]
-    response: dict[str, Any] = lambda_handler(event, {})
+    response: dict[str, Any] = lambda_handler(event, LAMBDA_CONTEXT)
     return response
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from mangum import Mangum
 
-from task_contract import build_proxy_event
+from lambda_worker.handler import REQUIRED_EVENT_KEYS
+from task_contract import ProxyEvent, ProxyRequestContext, build_proxy_event
 
 echo = FastAPI()
 
@@ -24,7 +25,7 @@ async def echo_request(request: Request, rest: str) -> dict[str, Any]:
     }
 
 
-def through_mangum(event: dict[str, Any]) -> dict[str, Any]:
+def through_mangum(event: ProxyEvent) -> dict[str, Any]:
     no_context: Any = {}
     response = Mangum(echo, lifespan="off")(json.loads(json.dumps(event)), no_context)
     assert response["statusCode"] == 200
@@ -73,3 +74,14 @@ def test_get_has_no_body_and_paths_are_normalised() -> None:
             },
             "body": "",
         }
+
+
+def test_a_built_event_has_every_key_the_typed_dict_names() -> None:
+    for method in ("GET", "POST"):
+        event = build_proxy_event("api/echo/a?x=1", method, body={"k": "v"})
+        assert set(event) == ProxyEvent.__required_keys__ | ProxyEvent.__optional_keys__
+        assert set(event["requestContext"]) == ProxyRequestContext.__optional_keys__
+
+
+def test_the_keys_the_handler_insists_on_are_the_typed_dicts_required_ones() -> None:
+    assert ProxyEvent.__required_keys__ == set(REQUIRED_EVENT_KEYS)

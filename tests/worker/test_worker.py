@@ -14,12 +14,13 @@ from lambda_worker.actions import action, known_actions
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.handler import TaskFailedError, UnsupportedEventError, lambda_handler
 from lambda_worker.schemas import TaskCallbackRequest
-from task_contract import build_proxy_event, substitute_context_attributes
+from task_contract import ProxyEvent, build_proxy_event, substitute_context_attributes
+from tests.support.lambda_context import LAMBDA_CONTEXT, FakeLambdaContext
 
 SCHEDULE_ARN = "arn:aws:scheduler:us-east-1:123456789012:schedule/tasks/task-1"
 
 
-def scheduled_event(body: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
+def scheduled_event(body: dict[str, Any], attempt: int = 1) -> ProxyEvent:
     """A payload as the scheduler builds it, after EventBridge's substitution and JSON."""
     text = json.dumps(build_proxy_event("api/v1/tasks/callback", "POST", body))
     text = substitute_context_attributes(
@@ -29,7 +30,7 @@ def scheduled_event(body: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
         execution_id="exec-0001",
         attempt=attempt,
     )
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: ProxyEvent = json.loads(text)
     return loaded
 
 
@@ -46,13 +47,11 @@ def temporary_actions() -> Iterator[list[str]]:
         action_registry._actions.pop(name, None)
 
 
-class LambdaContext:
-    aws_request_id = "lambda-req-42"
-    function_name = "scheduled-tasks"
+CONTEXT = FakeLambdaContext(aws_request_id="lambda-req-42", function_name="scheduled-tasks")
 
 
 def test_builtin_action_runs_and_returns_its_result() -> None:
-    response = lambda_handler(scheduled_event(task(channel="sms")), LambdaContext())
+    response = lambda_handler(scheduled_event(task(channel="sms")), CONTEXT)
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
     assert body == {
@@ -68,11 +67,11 @@ def test_builtin_action_runs_and_returns_its_result() -> None:
 )
 def test_every_builtin_action_is_registered_and_succeeds(name: str) -> None:
     assert name in known_actions()
-    assert lambda_handler(scheduled_event(task(name)), {})["statusCode"] == 200
+    assert lambda_handler(scheduled_event(task(name)), LAMBDA_CONTEXT)["statusCode"] == 200
 
 
 def test_the_seeds_own_local_test_event_passes() -> None:
-    event = {
+    event: ProxyEvent = {
         "body": json.dumps(
             {
                 "task_id": "test-123",
@@ -90,13 +89,13 @@ def test_the_seeds_own_local_test_event_passes() -> None:
         "headers": {"Content-Type": "application/json"},
         "requestContext": {"path": "/api/v1/tasks/callback", "httpMethod": "POST"},
     }
-    response = lambda_handler(event, {})
+    response = lambda_handler(event, LAMBDA_CONTEXT)
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["task_id"] == "test-123"
 
 
 def test_unknown_action_is_a_422_naming_the_known_ones() -> None:
-    response = lambda_handler(scheduled_event(task("send_notifcation")), {})
+    response = lambda_handler(scheduled_event(task("send_notifcation")), LAMBDA_CONTEXT)
     assert response["statusCode"] == 422
     body = json.loads(response["body"])
     assert "send_notifcation" in body["detail"]
@@ -105,7 +104,9 @@ def test_unknown_action_is_a_422_naming_the_known_ones() -> None:
 
 
 def test_invalid_callback_body_is_a_4xx_not_retried() -> None:
-    response = lambda_handler(scheduled_event({"task_id": "t", "action": "cleanup"}), {})
+    response = lambda_handler(
+        scheduled_event({"task_id": "t", "action": "cleanup"}), LAMBDA_CONTEXT
+    )
     assert response["statusCode"] == 422
     (error,) = json.loads(response["body"])["detail"]
     assert (error["loc"], error["type"]) == (["body", "user_id"], "missing")  # as FastAPI says
@@ -114,7 +115,7 @@ def test_invalid_callback_body_is_a_4xx_not_retried() -> None:
 def test_a_callback_body_that_is_not_json_is_a_422() -> None:
     event = scheduled_event(task())
     event["body"] = "{not json"
-    response = lambda_handler(event, {})
+    response = lambda_handler(event, LAMBDA_CONTEXT)
     assert response["statusCode"] == 422
     assert json.loads(response["body"])["detail"][0]["loc"][0] == "body"
 
@@ -145,7 +146,7 @@ def test_failing_action_raises_so_lambda_retries(temporary_actions: list[str]) -
 
     temporary_actions.append("always_fails")
     with pytest.raises(TaskFailedError) as caught:
-        lambda_handler(scheduled_event(task("always_fails")), {})
+        lambda_handler(scheduled_event(task("always_fails")), LAMBDA_CONTEXT)
     assert caught.value.status_code == 500
     assert "hunter2" not in caught.value.body  # no raw exception text in the response
     assert json.loads(caught.value.body) == {
@@ -173,7 +174,7 @@ def test_user_actions_sync_and_async_register_with_the_decorator(
 
     temporary_actions.extend(["remember_sync", "remember_async"])
     for name in ("remember_sync", "remember_async"):
-        response = lambda_handler(scheduled_event(task(name)), {})
+        response = lambda_handler(scheduled_event(task(name)), LAMBDA_CONTEXT)
         assert response["statusCode"] == 200
     assert seen == [("sync", 7), ("async", 7)]
 
@@ -190,7 +191,7 @@ def test_a_callable_object_returning_a_coroutine_is_awaited(
 
     action("callable_object")(Notifier())
     temporary_actions.append("callable_object")
-    response = lambda_handler(scheduled_event(task("callable_object")), {})
+    response = lambda_handler(scheduled_event(task("callable_object")), LAMBDA_CONTEXT)
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["result"] == {"notified": True}
     assert ran == ["task-1"]
@@ -215,11 +216,11 @@ def test_an_action_name_cannot_be_taken_twice(temporary_actions: list[str]) -> N
 )
 def test_an_event_that_is_not_a_proxy_event_gets_a_clear_error(event: Any) -> None:
     with pytest.raises(UnsupportedEventError, match="API Gateway REST proxy event"):
-        lambda_handler(event, {})
+        lambda_handler(event, LAMBDA_CONTEXT)
 
 
 def test_logs_are_json_with_task_and_invocation_fields(capsys: pytest.CaptureFixture[str]) -> None:
-    lambda_handler(scheduled_event(task(), attempt=2), LambdaContext())
+    lambda_handler(scheduled_event(task(), attempt=2), CONTEXT)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     done = next(line for line in lines if line["message"] == "task done")
     assert done["task_id"] == "task-1"
@@ -234,7 +235,7 @@ def test_logs_are_json_with_task_and_invocation_fields(capsys: pytest.CaptureFix
 
 
 def test_a_tasks_labels_are_in_its_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    lambda_handler(scheduled_event({**task(), "labels": {"customer": "c-42"}}), LambdaContext())
+    lambda_handler(scheduled_event({**task(), "labels": {"customer": "c-42"}}), CONTEXT)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     done = next(line for line in lines if line["message"] == "task done")
     assert done["labels"] == {"customer": "c-42"}
@@ -242,6 +243,6 @@ def test_a_tasks_labels_are_in_its_log_lines(capsys: pytest.CaptureFixture[str])
 
 def test_health_through_the_handler() -> None:
     event = build_proxy_event("/health", "GET")
-    response = lambda_handler(event, {})
+    response = lambda_handler(event, LAMBDA_CONTEXT)
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["status"] == "ok"

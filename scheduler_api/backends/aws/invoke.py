@@ -7,12 +7,17 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from scheduler_api.backends.aws.errors import aws_errors
 from scheduler_api.domain.errors import ScheduleStateConflictError
 from scheduler_api.domain.schedules import Schedule
-from task_contract import mark_manual_run, sign_delivery, substitute_context_attributes
+from task_contract import (
+    ProxyEvent,
+    mark_manual_run,
+    sign_delivery,
+    substitute_context_attributes,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -51,7 +56,7 @@ class LambdaInvoker:
         return execution_id
 
 
-def _proxy_event(text: str) -> dict[str, Any]:
+def _proxy_event(text: str) -> ProxyEvent:
     """The Input as an event whose headers run-now can add to."""
     try:
         event = json.loads(text)
@@ -61,4 +66,4 @@ def _proxy_event(text: str) -> dict[str, Any]:
         raise ScheduleStateConflictError(
             "this schedule's Input is not a task of this API: it cannot be run now"
         )
-    return event
+    return cast(ProxyEvent, event)  # a dict with headers: all that run-now writes to

@@ -66,7 +66,7 @@ def test_two_engines_on_one_file_never_run_an_execution_twice(tmp_path: Path) ->
         for engine in engines:
             assert engine is not None
             engine.stop()
-    task_ids = Counter(json.loads(e["body"])["task_id"] for e in probe_handler.EVENTS)
+    task_ids = Counter(probe_handler.task_id_of(e) for e in probe_handler.EVENTS)
     assert len(task_ids) == 300
     assert set(task_ids.values()) == {1}
     with sqlite3.connect(settings.local_db_path) as conn:

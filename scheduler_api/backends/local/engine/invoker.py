@@ -14,6 +14,8 @@ from typing import Any
 
 from task_contract import (
     SKIPPED_HEADER,
+    LambdaContext,
+    ProxyEvent,
     TaskFailedError,
     mark_manual_run,
     sign_delivery,
@@ -28,7 +30,8 @@ _thread_state = threading.local()
 
 
 class LocalLambdaContext:
-    """The attributes of Lambda's context object that handlers commonly read."""
+    """Lambda's context object, as task_contract.LambdaContext names it (checked by mypy
+    where invoke passes it)."""
 
     def __init__(self, function_arn: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS) -> None:
         self.aws_request_id = str(uuid.uuid4())
@@ -76,12 +79,13 @@ def invoke(
         execution_id=execution_id,
         attempt=attempt,
     )
-    event = json.loads(event_text)
+    event: ProxyEvent = json.loads(event_text)
     if manual_run is not None or signing is not None:
         event_text = delivery_text(event, manual_run, signing)
     _ensure_event_loop()
+    context: LambdaContext = LocalLambdaContext(function_arn)
     try:
-        response = handler(event, LocalLambdaContext(function_arn))
+        response = handler(event, context)
     except BaseException as exc:  # SystemExit from an action too: the engine goes on
         # The message can hold anything the handler put there: it goes to the log only.
         logger.warning("execution %s attempt %d raised", execution_id, attempt, exc_info=exc)
@@ -94,7 +98,7 @@ def invoke(
 
 
 def delivery_text(
-    event: dict[str, Any], manual_run: str | None, signing: tuple[str, int] | None
+    event: ProxyEvent, manual_run: str | None, signing: tuple[str, int] | None
 ) -> str:
     """Mark a run-now's event with its id and sign it (v2), in place; the event as text."""
     if manual_run is not None:
