@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scheduler_api.api.schemas import SchedulePatchRequest, ScheduleTaskRequest, TaskPayload
 from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import (
     ExpressionError,
@@ -63,6 +62,7 @@ from scheduler_api.services.patching import (
     kept_start_date,
     merged_request,
 )
+from scheduler_api.services.requests import SchedulePatchRequest, ScheduleTaskRequest, TaskPayload
 from task_contract import (
     RUN_AT_HEADER,
     HttpMethod,

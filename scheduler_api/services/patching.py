@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from scheduler_api.api.schemas import SchedulePatchRequest, TaskPayload
 from scheduler_api.domain.expressions.parse import AtExpression, RateExpression, parse_expression
 from scheduler_api.domain.schedules import Schedule
+from scheduler_api.services.requests import SchedulePatchRequest, TaskPayload
 
 # AWS refuses a StartDate more than 5 minutes in the past, on UpdateSchedule too.
 START_DATE_GRACE = timedelta(minutes=5)

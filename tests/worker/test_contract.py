@@ -28,6 +28,7 @@ from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, create_table, make_
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
+
 @pytest.fixture
 def explosive_action() -> Iterator[None]:
     @action("explodes")

@@ -13,10 +13,10 @@ from scheduler_api.api.routes.scheduler import ARN_ERRORS
 from scheduler_api.api.schemas import (
     RunNowResponse,
     ScheduleDetail,
-    SchedulePatchRequest,
     error_doc,
 )
 from scheduler_api.api.views import decoded_arn, schedule_detail
+from scheduler_api.services.requests import SchedulePatchRequest
 
 router = protected_router("lifecycle")
 

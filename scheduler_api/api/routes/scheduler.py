@@ -17,7 +17,6 @@ from scheduler_api.api.schemas import (
     CancelScheduleResponse,
     PreviewResponse,
     ScheduleDetail,
-    ScheduleTaskRequest,
     ScheduleTaskResponse,
     error_doc,
 )
@@ -39,6 +38,7 @@ from scheduler_api.domain.expressions.parse import (
     parse_expression,
     skipped_local_time,
 )
+from scheduler_api.services.requests import ScheduleTaskRequest
 
 router = protected_router("scheduler")
 
