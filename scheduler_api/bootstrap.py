@@ -30,7 +30,8 @@ from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.domain.names import ScheduleArn
 from scheduler_api.domain.ports import SchedulerBackend
 from scheduler_api.observability.metrics import EngineMetrics
-from scheduler_api.services.aws_service import AwsService, ServiceTarget
+from scheduler_api.services.aws_service import AwsService
+from scheduler_api.services.target import ServiceTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -8,8 +8,9 @@ from fastapi import Response
 
 from scheduler_api.api.schemas import ScheduleDetail
 from scheduler_api.domain.schedules import Schedule
-from scheduler_api.services.aws_service import AwsService, decode_task
+from scheduler_api.services.aws_service import AwsService
 from scheduler_api.services.etags import etag_of
+from scheduler_api.services.requests import decode_task
 
 
 def decoded_arn(schedule_arn: str) -> str:

@@ -7,6 +7,7 @@ the POST it amounts to (services.aws_service), so they live with the service, no
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -30,6 +31,7 @@ from scheduler_api.domain.expressions.parse import (
     parse_cron,
     parse_rate,
 )
+from scheduler_api.domain.schedules import Schedule
 from task_contract import (
     ACTION_MAX_LENGTH,
     LABEL_KEY_PATTERN,
@@ -260,3 +262,12 @@ class SchedulePatchRequest(BaseModel):
         return {
             name: getattr(self, name) for name in _TIMING_FIELDS if getattr(self, name) is not None
         }
+
+
+def decode_task(schedule: Schedule) -> TaskPayload | None:
+    """The task inside a schedule's Input, or None if the Input is not one of ours."""
+    try:
+        event = json.loads(schedule.spec.target.input)
+        return TaskPayload.model_validate_json(event["body"])
+    except (ValueError, KeyError, TypeError):
+        return None
