@@ -28,7 +28,6 @@ from scheduler_api.config import (
 from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.domain.names import ScheduleArn
-from scheduler_api.domain.ports import SchedulerBackend
 from scheduler_api.observability.metrics import EngineMetrics
 from scheduler_api.services.aws_service import AwsService
 from scheduler_api.services.target import ServiceTarget
@@ -133,19 +132,26 @@ def build_aws_runtime(
         assert dynamodb is not None
         runs = LedgerRunHistory(settings.ledger_table, dynamodb)
     secret = _secret(settings)  # run-now signs what it sends
-    backend: SchedulerBackend = EventBridgeBackend(client, lambda_client, secret)
-    if settings.schedule_table:
-        assert dynamodb is not None
-        backend = IndexedBackend(
-            EventBridgeBackend(client, lambda_client, secret),
-            dynamodb,
-            settings.schedule_table,
-            clock,
-            lambda group, name: str(
-                ScheduleArn(target.partition, target.region, target.account_id, group, name)
-            ),
+    eventbridge = EventBridgeBackend(client, lambda_client, secret)
+    if not settings.schedule_table:  # nothing to find or count by
+        service = AwsService(
+            backend=eventbridge, finder=None, invoker=eventbridge, target=target, clock=clock
         )
-    return Runtime(AwsService(backend, target, clock), runs=runs)
+        return Runtime(service, runs=runs)
+    assert dynamodb is not None
+    indexed = IndexedBackend(
+        eventbridge,
+        dynamodb,
+        settings.schedule_table,
+        clock,
+        lambda group, name: str(
+            ScheduleArn(target.partition, target.region, target.account_id, group, name)
+        ),
+    )
+    service = AwsService(
+        backend=indexed, finder=indexed, invoker=indexed, target=target, clock=clock
+    )
+    return Runtime(service, runs=runs)
 
 
 def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
@@ -176,7 +182,9 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     # The worker runs in this process and reads the same LEDGER_DB_PATH.
     with_ledger = settings.ledger_db_path is not None
     target = _target(settings, lambda_arn, role_arn, account, worker_has_ledger=with_ledger)
-    service = AwsService(backend, target, clock)
+    service = AwsService(
+        backend=backend, finder=backend, invoker=backend, target=target, clock=clock
+    )
     history = RunHistory(database)
     return Runtime(service, history, history, engine, database)
 

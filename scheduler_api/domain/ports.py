@@ -1,7 +1,11 @@
-"""What the service needs from a place that stores and fires schedules.
+"""What the service needs from a place that stores and fires schedules, in three small
+interfaces: SchedulerBackend holds exactly the EventBridge Scheduler operations it is
+named after; finding and counting (ScheduleFinder: an index, which AWS has only with
+SCHEDULE_TABLE) and invoking a target now (TaskInvoker: no EventBridge operation) are
+apart, so a backend without them does not stub them.
 
-Methods are named after the EventBridge Scheduler operations and raise only the
-project exceptions in scheduler_api.domain.errors, so callers never see a backend's own errors.
+Every method raises only the project exceptions in scheduler_api.domain.errors, so
+callers never see a backend's own errors.
 """
 
 from __future__ import annotations
@@ -41,25 +45,6 @@ class SchedulerBackend(Protocol):
         """ScheduleNotFoundError if there is none."""
         ...
 
-    def find_schedules(
-        self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
-        """Schedules matching `where`, by next fire time then task_id; the token stays valid
-        while schedules are added or removed. IndexUnavailableError if there is no index."""
-        ...
-
-    def count_by_state(self, group_name: str) -> dict[str, int]:
-        """How many schedules are ENABLED and DISABLED. IndexUnavailableError without an
-        index."""
-        ...
-
-    def run_now(self, schedule: Schedule, now: datetime) -> str:
-        """Invoke the schedule's target once, now, outside its schedule, with its Input as
-        EventBridge would send it (scheduled time now, a new execution id, attempt 1);
-        returns that execution id. EventBridge has no such operation: the target is
-        invoked directly."""
-        ...
-
     def list_schedules(
         self,
         group_name: str,
@@ -68,3 +53,29 @@ class SchedulerBackend(Protocol):
         next_token: str | None = None,
         name_prefix: str | None = None,
     ) -> SchedulePage: ...
+
+
+class ScheduleFinder(Protocol):
+    """Schedules by what their task holds: the local store, or the AWS index."""
+
+    def find_schedules(
+        self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
+    ) -> IndexedPage:
+        """Schedules matching `where`, by next fire time then task_id; the token stays valid
+        while schedules are added or removed."""
+        ...
+
+    def count_by_state(self, group_name: str) -> dict[str, int]:
+        """How many schedules are ENABLED and DISABLED."""
+        ...
+
+
+class TaskInvoker(Protocol):
+    """Runs a schedule's target once, outside its schedule."""
+
+    def run_now(self, schedule: Schedule, now: datetime) -> str:
+        """Invoke the schedule's target once, now, outside its schedule, with its Input as
+        EventBridge would send it (scheduled time now, a new execution id, attempt 1);
+        returns that execution id. EventBridge has no such operation: the target is
+        invoked directly."""
+        ...

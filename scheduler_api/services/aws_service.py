@@ -1,12 +1,8 @@
-"""AwsService (the user's guide names it): the use cases the scheduler router calls, task
-requests in, schedules out, through whichever backend is configured (EventBridge
-Scheduler or the local engine).
-
-POST goes generate_lambda_proxy_payload -> schedule_lambda_proxy_task (one-time) or
-schedule_recurring_lambda_proxy_task (cron, rate), as the guide has it; what they store is
-built and validated in services.specs. Names are derived from task_id, so a retried
-request cannot schedule twice, and one backend call is made per new schedule.
-"""
+"""AwsService (the user's guide names it): the use cases the scheduler router calls, on
+whichever backend is configured. POST goes through the guide's schedule_lambda_proxy_task
+(one-time) or schedule_recurring_lambda_proxy_task (cron, rate), whose Input is
+generate_lambda_proxy_payload's; services.specs builds and validates what is stored.
+Names derive from task_id, so a retried request cannot schedule twice."""
 
 from __future__ import annotations
 
@@ -19,13 +15,14 @@ from typing import Any
 
 from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import (
+    IndexUnavailableError,
     ScheduleConflictError,
     ScheduleExistsError,
     ScheduleNotFoundError,
     ScheduleStateConflictError,
 )
 from scheduler_api.domain.expressions.parse import next_fire_times, parse_expression, parse_timezone
-from scheduler_api.domain.ports import SchedulerBackend
+from scheduler_api.domain.ports import ScheduleFinder, SchedulerBackend, TaskInvoker
 from scheduler_api.domain.schedules import (
     IndexedPage,
     Schedule,
@@ -45,6 +42,12 @@ from task_contract import HttpMethod, build_proxy_event
 logger = logging.getLogger(__name__)
 
 NEXT_RUN_COUNT = 5
+NO_INDEX_TO_FIND = (
+    "filtering schedules on AWS needs the schedule index: set SCHEDULE_TABLE"
+    " (make deploy-lambda creates the table and prints the setting), then run"
+    " make reindex for the schedules made before it"
+)
+NO_INDEX_TO_COUNT = "counting schedules on AWS needs SCHEDULE_TABLE"
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,17 @@ class ScheduledTask:
 class AwsService:
     def __init__(
         self,
+        *,
         backend: SchedulerBackend,
+        finder: ScheduleFinder | None,
+        invoker: TaskInvoker,
         target: ServiceTarget,
         clock: Clock,
         pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self.backend = backend
+        self.finder = finder  # None: AWS without the schedule index (SCHEDULE_TABLE)
+        self.invoker = invoker
         self.target = target
         self.clock = clock
         self.pause = pause  # between tries of a change that met another (see _apply)
@@ -142,12 +150,9 @@ class AwsService:
     def update_task(
         self, schedule_arn: str, patch: SchedulePatchRequest, if_match: str | None = None
     ) -> Schedule:
-        """PATCH: read the schedule, merge, validate as POST would, write it back whole,
-        only if nobody changed it in between (else merged again onto the newer version,
-        or 412 when If-Match named the older one).
-
-        EventBridge's UpdateSchedule resets every field it is not given, so the stored
-        target (function, role, retry policy, dead-letter queue) and state are carried
+        """PATCH: merge, validate as POST would, write back whole over the revision read
+        (services.changes). UpdateSchedule resets every field it is not given, so the
+        stored target (function, role, retries, dead-letter queue) and state are carried
         over; the Input is rebuilt from the merged task, signed like a new one."""
 
         def patched(current: Schedule) -> ScheduleSpec:
@@ -209,19 +214,24 @@ class AwsService:
     def find_schedules(
         self, where: ScheduleFilter, *, limit: int, next_token: str | None = None
     ) -> IndexedPage:
-        return self.backend.find_schedules(
+        """IndexUnavailableError without an index."""
+        if self.finder is None:
+            raise IndexUnavailableError(NO_INDEX_TO_FIND)
+        return self.finder.find_schedules(
             self.target.group_name, where, limit=limit, next_token=next_token
         )
 
     def count_by_state(self) -> dict[str, int]:
         """This service's schedules by state; IndexUnavailableError without an index."""
-        return self.backend.count_by_state(self.target.group_name)
+        if self.finder is None:
+            raise IndexUnavailableError(NO_INDEX_TO_COUNT)
+        return self.finder.count_by_state(self.target.group_name)
 
     def run_now(self, schedule_arn: str) -> tuple[str, datetime]:
         """Run the task once, now, outside its schedule: (execution id, scheduled time)."""
         schedule = self.get_schedule(schedule_arn)
         now = self.clock()
-        execution_id = self.backend.run_now(schedule, now)
+        execution_id = self.invoker.run_now(schedule, now)
         logger.info("run now: schedule %s, execution %s", schedule.arn, execution_id)
         return execution_id, now
 

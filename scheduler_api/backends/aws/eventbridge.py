@@ -14,14 +14,11 @@ from typing import TYPE_CHECKING, Any
 from scheduler_api.backends.aws.errors import aws_errors
 from scheduler_api.domain.errors import (
     BackendFailureError,
-    IndexUnavailableError,
     RevisionConflictError,
     ScheduleStateConflictError,
 )
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
-    ScheduleFilter,
     SchedulePage,
     ScheduleSpec,
     ScheduleSummary,
@@ -50,24 +47,6 @@ class EventBridgeBackend:
         self._client = client
         self._lambda = lambda_client
         self._callback_secret = callback_secret  # run-now signs its delivery (v2) with it
-
-    def find_schedules(
-        self,
-        group_name: str,  # noqa: ARG002 - the interface's; nothing to filter without an index
-        where: ScheduleFilter,  # noqa: ARG002
-        *,
-        limit: int,  # noqa: ARG002
-        next_token: str | None,  # noqa: ARG002
-    ) -> IndexedPage:
-        """ListSchedules filters by name prefix and state only: the rest needs an index."""
-        raise IndexUnavailableError(
-            "filtering schedules on AWS needs the schedule index: set SCHEDULE_TABLE"
-            " (make deploy-lambda creates the table and prints the setting), then run"
-            " make reindex for the schedules made before it"
-        )
-
-    def count_by_state(self, group_name: str) -> dict[str, int]:  # noqa: ARG002
-        raise IndexUnavailableError("counting schedules on AWS needs SCHEDULE_TABLE")
 
     def run_now(self, schedule: Schedule, now: datetime) -> str:
         """An asynchronous Invoke of the target, as EventBridge would make it, marked as a
