@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scheduler_api.api.schemas import error_doc
+from scheduler_api.api.schemas.errors import error_doc
 from scheduler_api.api.sessions import session_valid
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 from fastapi import Response
 
-from scheduler_api.api.schemas import ScheduleDetail
+from scheduler_api.api.schemas.schedule import ScheduleDetail
 from scheduler_api.domain.schedules import Schedule
 from scheduler_api.services.aws_service import AwsService
 from scheduler_api.services.etags import etag_of

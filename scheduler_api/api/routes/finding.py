@@ -12,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
 from scheduler_api.api.routes.scheduler import AWS_ERRORS
-from scheduler_api.api.schemas import (
+from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.schedules import (
     BulkRequest,
     BulkResponse,
     ScheduleListResponse,
     ScheduleSummaryOut,
-    error_doc,
 )
 from scheduler_api.domain.errors import IndexUnavailableError, RequestValidationFailedError
 from scheduler_api.domain.schedules import (

@@ -10,11 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
 from scheduler_api.api.routes.scheduler import ARN_ERRORS
-from scheduler_api.api.schemas import (
-    RunNowResponse,
-    ScheduleDetail,
-    error_doc,
-)
+from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.schedule import RunNowResponse, ScheduleDetail
 from scheduler_api.api.views import decoded_arn, schedule_detail
 from scheduler_api.services.requests import SchedulePatchRequest
 

@@ -13,13 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import RunsReaderDep, TaskSchedulerDep
-from scheduler_api.api.schemas import (
-    LastRunsResponse,
-    LatenessPoint,
-    OverviewResponse,
-    RunOut,
-    error_doc,
-)
+from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.overview import LatenessPoint, OverviewResponse
+from scheduler_api.api.schemas.runs import LastRunsResponse, RunOut
 from scheduler_api.bootstrap import Runtime
 from scheduler_api.domain.errors import IndexUnavailableError
 

@@ -9,13 +9,13 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import LocalRuntimeDep, RunsReaderDep
-from scheduler_api.api.schemas import (
+from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.runs import (
     DeadLetterListResponse,
     DeadLetterOut,
     RedriveResponse,
     RunListResponse,
     RunOut,
-    error_doc,
 )
 
 router = protected_router("runs")

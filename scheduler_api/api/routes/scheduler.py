@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
-from scheduler_api.api.schemas import (
+from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.preview import PreviewResponse
+from scheduler_api.api.schemas.schedule import (
     CancelScheduleResponse,
-    PreviewResponse,
     ScheduleDetail,
     ScheduleTaskResponse,
-    error_doc,
 )
 from scheduler_api.api.views import decoded_arn, schedule_detail
 from scheduler_api.domain.errors import (
