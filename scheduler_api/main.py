@@ -21,13 +21,13 @@ from scheduler_api.api.limits import BodySizeLimitMiddleware
 from scheduler_api.api.middleware import ConfigurationErrorMiddleware
 from scheduler_api.api.ratelimit import GuessLimiter
 from scheduler_api.api.routes import (
-    finding,
     health,
-    lifecycle,
     metrics,
     overview,
+    preview,
     runs,
-    scheduler,
+    schedule,
+    schedules,
 )
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.bootstrap import Runtime, build_aws_runtime, build_local_runtime
@@ -120,9 +120,9 @@ def create_app(
     install_dashboard(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(scheduler.router)
-    app.include_router(lifecycle.router)
-    app.include_router(finding.router)
+    app.include_router(schedules.router)
+    app.include_router(schedule.router)
+    app.include_router(preview.router)
     app.include_router(overview.router)
     app.include_router(runs.router)
     return app
