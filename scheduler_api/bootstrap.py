@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -15,7 +14,7 @@ from scheduler_api.backends.aws.ledger_runs import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.engine.invoker import load_handler
 from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.backends.local.history import Run, RunHistory
+from scheduler_api.backends.local.history import RunHistory
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.rounds import RetryPolicy
 from scheduler_api.config import (
@@ -28,8 +27,9 @@ from scheduler_api.config import (
 from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.domain.names import ScheduleArn
-from scheduler_api.observability.metrics import EngineMetrics
+from scheduler_api.observability.metrics import EngineMetrics, LocalEngineCollector
 from scheduler_api.services.aws_service import AwsService
+from scheduler_api.services.runtime import Runtime
 from scheduler_api.services.target import ServiceTarget
 
 if TYPE_CHECKING:
@@ -38,32 +38,21 @@ if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 
-class RunsReader(Protocol):
-    def runs(self, task_id: str, limit: int = 50) -> list[Run]: ...
-
-
-@dataclass
-class Runtime:
-    service: AwsService
-    runs: RunsReader | None = None  # local executions, or the ledger in AWS mode
-    history: RunHistory | None = None  # local only: dead letters
-    engine: LocalEngine | None = None
-    database: Database | None = None
-
-    def describe(self, settings: Settings) -> str:
-        # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
-        base = settings.public_url.rstrip("/") if settings.public_url else ""
-        docs = f"docs={base}/docs"
-        if self.database is not None:
-            return (
-                f"backend=local db={self.database.path.resolve()} "
-                f"handler={settings.local_lambda_handler} {docs}"
-            )
-        target = self.service.target
+def describe(runtime: Runtime, settings: Settings) -> str:
+    """The start-up line: which backend, and where."""
+    # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
+    base = settings.public_url.rstrip("/") if settings.public_url else ""
+    docs = f"docs={base}/docs"
+    if runtime.database is not None:
         return (
-            f"backend=eventbridge region={target.region} group={target.group_name} "
-            f"lambda={target.lambda_arn} {docs}"
+            f"backend=local db={runtime.database.path.resolve()} "
+            f"handler={settings.local_lambda_handler} {docs}"
         )
+    target = runtime.service.target
+    return (
+        f"backend=eventbridge region={target.region} group={target.group_name} "
+        f"lambda={target.lambda_arn} {docs}"
+    )
 
 
 def resolve_lambda_arn(settings: Settings, client: LambdaClient) -> str:
@@ -137,7 +126,7 @@ def build_aws_runtime(
         service = AwsService(
             backend=eventbridge, finder=None, invoker=eventbridge, target=target, clock=clock
         )
-        return Runtime(service, runs=runs)
+        return Runtime(service=service, runs=runs)
     assert dynamodb is not None
     indexed = IndexedBackend(
         eventbridge,
@@ -151,7 +140,7 @@ def build_aws_runtime(
     service = AwsService(
         backend=indexed, finder=indexed, invoker=indexed, target=target, clock=clock
     )
-    return Runtime(service, runs=runs)
+    return Runtime(service=service, runs=runs)
 
 
 def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
@@ -186,7 +175,15 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         backend=backend, finder=backend, invoker=backend, target=target, clock=clock
     )
     history = RunHistory(database)
-    return Runtime(service, history, history, engine, database)
+    return Runtime(
+        service=service,
+        runs=history,
+        history=history,
+        engine=engine,
+        database=database,
+        count_broken=engine.queue.broken_count,
+        gauges=LocalEngineCollector(database, engine, lambda: clock().timestamp()),
+    )
 
 
 def open_database(settings: Settings) -> Database:

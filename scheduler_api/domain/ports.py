@@ -10,7 +10,9 @@ callers never see a backend's own errors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from scheduler_api.domain.schedules import (
@@ -20,6 +22,7 @@ from scheduler_api.domain.schedules import (
     SchedulePage,
     ScheduleSpec,
 )
+from task_contract import RunStatus
 
 
 class SchedulerBackend(Protocol):
@@ -79,3 +82,77 @@ class TaskInvoker(Protocol):
         returns that execution id. EventBridge has no such operation: the target is
         invoked directly."""
         ...
+
+
+class RunRecord(Protocol):
+    """One execution of a task, as the runs routes and the overview show it."""
+
+    @property
+    def scheduled_time(self) -> datetime: ...
+
+    @property
+    def status(self) -> RunStatus: ...
+
+    @property
+    def started_at(self) -> datetime | None: ...
+
+
+class RunsReader(Protocol):
+    """A task's executions, newest first: the local engine's, or the worker's ledger."""
+
+    def runs(self, task_id: str, limit: int = 50) -> Sequence[RunRecord]: ...
+
+
+class RunHistory(Protocol):
+    """What the local engine keeps beside each task's runs: every run of a period (the
+    overview) and the executions that failed every attempt (dead letters)."""
+
+    def since(self, moment: datetime) -> Sequence[RunRecord]: ...
+
+    def dead_letters(self, limit: int = 50) -> Sequence[object]:
+        """Each with the attributes of api.schemas.runs.DeadLetterOut."""
+        ...
+
+
+class EngineHealth(Protocol):
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def seconds_since_round(self) -> float | None: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+
+class Engine(Protocol):
+    """The local engine as the app starts, stops, checks and asks it to redrive."""
+
+    @property
+    def shutdown_grace_seconds(self) -> float: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, grace_seconds: float | None = None) -> None: ...
+
+    def hurry(self) -> None:
+        """Cut the stop's grace period short (a second Ctrl-C)."""
+        ...
+
+    def health(self) -> EngineHealth: ...
+
+    def redrive(self, dead_letter_id: int) -> RunStatus | None:
+        """Run a dead letter once more; None if there is none (or it was redriven)."""
+        ...
+
+
+class Store(Protocol):
+    """The local engine's file, as the app names it at start and closes it at the end."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def close(self) -> None: ...
