@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from scheduler_api.api.schemas import ScheduleTaskRequest
+from scheduler_api.services.requests import ScheduleTaskRequest
 
 app = FastAPI()
 

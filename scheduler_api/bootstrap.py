@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,10 +31,14 @@ from scheduler_api.config import (
 from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.domain.names import ScheduleArn
-from scheduler_api.domain.ports import SchedulerBackend
-from scheduler_api.domain.runs import Run
-from scheduler_api.observability.metrics import EngineGauges, EngineMetrics
-from scheduler_api.services.aws_service import AwsService, ServiceTarget
+from scheduler_api.observability.metrics import (
+    EngineGaugeCollector,
+    EngineGauges,
+    EngineMetrics,
+)
+from scheduler_api.services.aws_service import AwsService
+from scheduler_api.services.runtime import Runtime
+from scheduler_api.services.target import ServiceTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -44,33 +46,21 @@ if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 
-class RunsReader(Protocol):
-    def runs(self, task_id: str, limit: int = 50) -> list[Run]: ...
-
-
-@dataclass
-class Runtime:
-    service: AwsService
-    runs: RunsReader | None = None  # local executions, or the ledger in AWS mode
-    history: RunHistory | None = None  # local only: dead letters
-    engine: LocalEngine | None = None
-    database: Database | None = None
-    engine_gauges: Callable[[], EngineGauges] | None = None  # local only: for /metrics
-
-    def describe(self, settings: Settings) -> str:
-        # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
-        base = settings.public_url.rstrip("/") if settings.public_url else ""
-        docs = f"docs={base}/docs"
-        if self.database is not None:
-            return (
-                f"backend=local db={self.database.path.resolve()} "
-                f"handler={settings.local_lambda_handler} {docs}"
-            )
-        target = self.service.target
+def describe(runtime: Runtime, settings: Settings) -> str:
+    """The start-up line: which backend, and where."""
+    # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
+    base = settings.public_url.rstrip("/") if settings.public_url else ""
+    docs = f"docs={base}/docs"
+    if runtime.database is not None:
         return (
-            f"backend=eventbridge region={target.region} group={target.group_name} "
-            f"lambda={target.lambda_arn} {docs}"
+            f"backend=local db={runtime.database.path.resolve()} "
+            f"handler={settings.local_lambda_handler} {docs}"
         )
+    target = runtime.service.target
+    return (
+        f"backend=eventbridge region={target.region} group={target.group_name} "
+        f"lambda={target.lambda_arn} {docs}"
+    )
 
 
 def resolve_lambda_arn(settings: Settings, client: LambdaClient) -> str:
@@ -152,19 +142,26 @@ def build_aws_runtime(
         assert dynamodb is not None
         runs = LedgerRunHistory(settings.ledger_table, dynamodb)
     invoker = LambdaInvoker(lambda_client, _secret(settings))  # run-now signs what it sends
-    backend: SchedulerBackend = EventBridgeBackend(client, invoker)
-    if settings.schedule_table:
-        assert dynamodb is not None
-        backend = IndexedBackend(
-            EventBridgeBackend(client, invoker),
-            dynamodb,
-            settings.schedule_table,
-            clock,
-            lambda group, name: str(
-                ScheduleArn(target.partition, target.region, target.account_id, group, name)
-            ),
+    eventbridge = EventBridgeBackend(client)
+    if not settings.schedule_table:  # nothing to find or count by
+        service = AwsService(
+            backend=eventbridge, finder=None, invoker=invoker, target=target, clock=clock
         )
-    return Runtime(AwsService(backend, target, clock), runs=runs)
+        return Runtime(service=service, runs=runs)
+    assert dynamodb is not None
+    indexed = IndexedBackend(
+        eventbridge,
+        dynamodb,
+        settings.schedule_table,
+        clock,
+        lambda group, name: str(
+            ScheduleArn(target.partition, target.region, target.account_id, group, name)
+        ),
+    )
+    service = AwsService(
+        backend=indexed, finder=indexed, invoker=invoker, target=target, clock=clock
+    )
+    return Runtime(service=service, runs=runs)
 
 
 def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
@@ -195,10 +192,20 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     # The worker runs in this process and reads the same LEDGER_DB_PATH.
     with_ledger = settings.ledger_db_path is not None
     target = _target(settings, lambda_arn, role_arn, account, worker_has_ledger=with_ledger)
-    service = AwsService(backend, target, clock)
+    service = AwsService(
+        backend=backend, finder=backend, invoker=backend, target=target, clock=clock
+    )
     history = RunHistory(database)
     gauges = functools.partial(read_engine_gauges, database, engine, clock)
-    return Runtime(service, history, history, engine, database, engine_gauges=gauges)
+    return Runtime(
+        service=service,
+        runs=history,
+        history=history,
+        engine=engine,
+        database=database,
+        count_broken=engine.store.broken_count,
+        gauges=EngineGaugeCollector(gauges),
+    )
 
 
 def read_engine_gauges(database: Database, engine: LocalEngine, clock: Clock) -> EngineGauges:

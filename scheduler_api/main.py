@@ -15,22 +15,22 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from scheduler_api.api.csrf import CrossSiteGuardMiddleware, origin_of
+from scheduler_api.api.deps import Access
 from scheduler_api.api.docs import install_offline_docs
 from scheduler_api.api.error_handlers import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
 from scheduler_api.api.middleware import ConfigurationErrorMiddleware
 from scheduler_api.api.ratelimit import GuessLimiter
 from scheduler_api.api.routes import (
-    finding,
     health,
-    lifecycle,
     metrics,
     overview,
+    preview,
     runs,
-    scheduler,
+    schedule,
+    schedules,
 )
-from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.bootstrap import Runtime, build_aws_runtime, build_local_runtime
+from scheduler_api.bootstrap import build_aws_runtime, build_local_runtime, describe
 from scheduler_api.config import (
     ConfigurationError,
     Settings,
@@ -39,8 +39,10 @@ from scheduler_api.config import (
 )
 from scheduler_api.dashboard.routes import install_dashboard
 from scheduler_api.domain.clock import Clock, system_clock
+from scheduler_api.domain.ports import Engine
 from scheduler_api.observability.logging import RequestIdMiddleware, configure_logging
 from scheduler_api.observability.metrics import RequestMetricsMiddleware, instruments
+from scheduler_api.services.runtime import Runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,23 +79,23 @@ def create_app(
             runtime = build_aws_runtime(
                 resolved, clock, scheduler_client, lambda_client, dynamodb_client
             )
-        app.state.runtime = runtime
-        app.state.task_scheduler = runtime.service
-        app.state.api_tokens = resolved.tokens
-        app.state.sign_in_limiter = GuessLimiter()
-        app.state.public_origin = origin_of(resolved.public_url) if resolved.public_url else None
-        app.state.public_host = (
-            urlsplit(resolved.public_url).hostname if resolved.public_url else None
-        )
+        app.state.runtime = runtime  # read through api.deps
         secret = resolved.metrics_token
-        app.state.metrics_token = secret.get_secret_value() if secret else None
+        app.state.access = Access(
+            api_tokens=resolved.tokens,
+            metrics_token=secret.get_secret_value() if secret else None,
+            public_host=urlsplit(resolved.public_url).hostname if resolved.public_url else None,
+            sign_in_limiter=GuessLimiter(),
+        )
+        # Read by the cross-site guard, a middleware (it runs before any dependency).
+        app.state.public_origin = origin_of(resolved.public_url) if resolved.public_url else None
         if not resolved.tokens:
             logger.warning(
                 "SCHEDULER_API_TOKENS is not set: /scheduler answers loopback clients only"
             )
         if runtime.engine is not None and start_engine:
             runtime.engine.start()
-        logger.info("scheduler API ready: %s", runtime.describe(resolved))
+        logger.info("scheduler API ready: %s", describe(runtime, resolved))
         try:
             yield
         finally:
@@ -120,9 +122,9 @@ def create_app(
     install_dashboard(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(scheduler.router)
-    app.include_router(lifecycle.router)
-    app.include_router(finding.router)
+    app.include_router(schedules.router)
+    app.include_router(schedule.router)
+    app.include_router(preview.router)
     app.include_router(overview.router)
     app.include_router(runs.router)
     return app
@@ -140,7 +142,7 @@ def start_metrics() -> None:
         ) from None
 
 
-async def stop_engine(engine: LocalEngine) -> None:
+async def stop_engine(engine: Engine) -> None:
     """Stop the engine off the event loop, bounded by its grace period; meanwhile a second
     Ctrl-C cuts the grace short (uvicorn's own handler cannot: its loop waits for us)."""
     logger.info(
@@ -153,7 +155,7 @@ async def stop_engine(engine: LocalEngine) -> None:
 
 
 @contextmanager
-def _interrupt_hurries(engine: LocalEngine) -> Iterator[None]:
+def _interrupt_hurries(engine: Engine) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only (a TestClient runs the app elsewhere)
         return

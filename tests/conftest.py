@@ -29,10 +29,10 @@ from scheduler_api.backends.aws.index.keys import ATTRIBUTES as INDEX_ATTRIBUTES
 from scheduler_api.backends.aws.index.keys import GLOBAL_INDEXES
 from scheduler_api.backends.aws.index.keys import KEY_SCHEMA as INDEX_KEY_SCHEMA
 from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.bootstrap import Runtime
 from scheduler_api.config import Settings
 from scheduler_api.domain.ports import SchedulerBackend
 from scheduler_api.main import create_app
+from scheduler_api.services.runtime import Runtime
 from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
 from scripts.package_lambda import Package, build
 from tests.support import probe_handler
@@ -154,7 +154,7 @@ class LocalApp:
 
     @property
     def engine(self) -> LocalEngine:
-        assert self.runtime.engine is not None
+        assert isinstance(self.runtime.engine, LocalEngine)  # the Runtime types it by its port
         return self.runtime.engine
 
     def advance(self, seconds: float) -> int:

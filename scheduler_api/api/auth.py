@@ -16,22 +16,22 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scheduler_api.api.schemas import error_doc
+from scheduler_api.api.deps import Access, AccessDep, ClockDep
+from scheduler_api.api.schemas.errors import error_doc
 from scheduler_api.api.sessions import session_valid
-
-if TYPE_CHECKING:
-    from scheduler_api.bootstrap import Runtime
 
 SESSION_COOKIE = "scheduler_session"
 DASHBOARD_HEADER = "X-Scheduler-Dashboard"
 
 bearer = HTTPBearer(auto_error=False, description="A token from SCHEDULER_API_TOKENS")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 LOOPBACK_ONLY = "No SCHEDULER_API_TOKENS are configured: only loopback clients are answered"
@@ -45,7 +45,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _loopback_name(request: Request) -> bool:
+def _loopback_name(request: Request, public_host: str | None) -> bool:
     """The Host header names this machine (or PUBLIC_URL's host); absent, not a browser."""
     host = request.headers.get("host")
     if host is None:
@@ -54,16 +54,25 @@ def _loopback_name(request: Request) -> bool:
         name = urlsplit(f"http://{host}").hostname or ""
     except ValueError:
         return False
-    public: str | None = getattr(request.app.state, "public_host", None)
-    return name == "localhost" or _is_loopback(name) or name == public
+    return name == "localhost" or _is_loopback(name) or name == public_host
 
 
-def require_loopback(request: Request) -> None:
-    """Loopback-only mode: a loopback client, reaching us by a loopback name."""
-    if not loopback(request):
-        raise HTTPException(403, LOOPBACK_ONLY)
-    if not _loopback_name(request):
-        raise HTTPException(403, LOOPBACK_NAMES)
+def require_token_or_loopback(
+    request: Request, access: Access, tokens: list[str], presented: Callable[[], bool]
+) -> None:
+    """The one access rule of the API, /metrics and the dashboard: with no `tokens`
+    configured, loopback clients only, reaching us by a loopback name (403); otherwise
+    `presented()` must hold (a known bearer token, the dashboard's session), else 401."""
+    if not tokens:
+        if not loopback(request):
+            raise HTTPException(403, LOOPBACK_ONLY)
+        if not _loopback_name(request, access.public_host):
+            raise HTTPException(403, LOOPBACK_NAMES)
+        return
+    if not presented():
+        raise HTTPException(
+            401, "Missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 def _known(given: str, tokens: list[str]) -> bool:
@@ -74,35 +83,33 @@ def _known(given: str, tokens: list[str]) -> bool:
     return found
 
 
+def bearer_known(credentials: HTTPAuthorizationCredentials | None, tokens: list[str]) -> bool:
+    return credentials is not None and token_known(credentials.credentials, tokens)
+
+
 async def require_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    request: Request, access: AccessDep, clock: ClockDep, credentials: BearerDep
 ) -> None:
-    tokens: list[str] = request.app.state.api_tokens
-    if not tokens:
-        require_loopback(request)
-        return
-    if credentials is not None and _known(credentials.credentials, tokens):
-        return
-    if not dashboard_session_valid(request, tokens):
-        raise HTTPException(
-            401, "Missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
+    """A token from SCHEDULER_API_TOKENS, or the dashboard's session."""
+    tokens = access.api_tokens
+    require_token_or_loopback(
+        request,
+        access,
+        tokens,
+        lambda: (
+            bearer_known(credentials, tokens)
+            or dashboard_session_valid(request, tokens, clock().timestamp())
+        ),
+    )
 
 
-def dashboard_session_valid(request: Request, tokens: list[str]) -> bool:
+def dashboard_session_valid(request: Request, tokens: list[str], now_seconds: float) -> bool:
     """The dashboard's cookie, sent with its header (see the module's docstring)."""
     session = request.cookies.get(SESSION_COOKIE)
     sent_by_dashboard = request.headers.get(DASHBOARD_HEADER) == "1"
     if not session or not sent_by_dashboard:
         return False
-    return session_valid(session, tokens, now_seconds(request))
-
-
-def now_seconds(request: Request) -> float:
-    """The app's clock (injected in tests), as a Unix time."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime.service.clock().timestamp()
+    return session_valid(session, tokens, now_seconds)
 
 
 def token_known(given: str, tokens: list[str]) -> bool:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scheduler_api.api.schemas import MAX_DATA_DEPTH
 from scheduler_api.observability.logging import send_error
+from task_contract import MAX_DATA_DEPTH
 
 MAX_BODY_BYTES = 64 * 1024
 # Far above the depth `data` may have (the model says so, naming the field, up to here),

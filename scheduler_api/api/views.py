@@ -1,4 +1,5 @@
-"""What the schedule routes return, built in one place so every route answers alike."""
+"""What the schedule routes return, built in one place so every route answers alike (and
+so no route imports another)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from urllib.parse import unquote
 
 from fastapi import Response
 
-from scheduler_api.api.schemas import ScheduleDetail
-from scheduler_api.domain.schedules import Schedule
-from scheduler_api.services.aws_service import AwsService, decode_task
+from scheduler_api.api.schemas.schedule import ScheduleDetail
+from scheduler_api.api.schemas.schedules import ScheduleSummaryOut
+from scheduler_api.domain.schedules import IndexedSchedule, Schedule, ScheduleSummary
+from scheduler_api.services.aws_service import AwsService
 from scheduler_api.services.etags import etag_of
+from scheduler_api.services.requests import decode_task
 
 
 def decoded_arn(schedule_arn: str) -> str:
@@ -39,4 +42,32 @@ def schedule_detail(schedule: Schedule, service: AwsService, response: Response)
         updated_at=schedule.updated_at,
         broken=schedule.broken,
         etag=etag,
+    )
+
+
+def indexed_summary(item: IndexedSchedule) -> ScheduleSummaryOut:
+    return listed_summary(item).model_copy(
+        update={
+            "task_id": item.task_id,
+            "user_id": item.user_id,
+            "action": item.action,
+            "kind": item.kind,
+            "schedule_expression": item.expression,
+            "timezone": item.timezone,
+            "next_fire_time": item.next_fire,
+        }
+    )
+
+
+def listed_summary(item: ScheduleSummary | IndexedSchedule) -> ScheduleSummaryOut:
+    """What both ListSchedules and the index know."""
+    return ScheduleSummaryOut(
+        schedule_arn=item.arn,
+        schedule_name=item.name,
+        group_name=item.group_name,
+        state=item.state,
+        labels=item.labels,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        broken=item.broken,
     )

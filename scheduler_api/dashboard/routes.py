@@ -16,11 +16,10 @@ from scheduler_api.api.auth import (
     DASHBOARD_HEADER,
     SESSION_COOKIE,
     dashboard_session_valid,
-    now_seconds,
-    require_loopback,
+    require_token_or_loopback,
     token_known,
 )
-from scheduler_api.api.ratelimit import GuessLimiter
+from scheduler_api.api.deps import Access, AccessDep, ClockDep
 from scheduler_api.api.sessions import SESSION_SECONDS, issue_session
 
 HERE = Path(__file__).resolve().parent
@@ -42,15 +41,10 @@ class SignIn(BaseModel):
     token: str = Field(min_length=1, max_length=1024)
 
 
-def _tokens(request: Request) -> list[str]:
-    tokens: list[str] = request.app.state.api_tokens
-    return tokens
-
-
-def _allowed_here(request: Request) -> None:
-    """With no tokens configured, loopback clients only, as the API."""
-    if not _tokens(request):
-        require_loopback(request)
+def _allowed_here(request: Request, access: Access) -> None:
+    """With no tokens configured, loopback clients only, as the API; with tokens, anyone
+    may load the page and sign in (it presents nothing yet)."""
+    require_token_or_loopback(request, access, access.api_tokens, lambda: True)
 
 
 def _from_dashboard(request: Request) -> None:
@@ -62,10 +56,9 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _limit_guesses(request: Request) -> None:
+def _limit_guesses(request: Request, access: Access, now_seconds: float) -> None:
     """A few wrong tries per client, then one every few seconds (429, Retry-After)."""
-    limiter: GuessLimiter = request.app.state.sign_in_limiter
-    wait = limiter.take(_client(request), now_seconds(request))
+    wait = access.sign_in_limiter.take(_client(request), now_seconds)
     if wait > 0:
         raise HTTPException(
             429, "Too many sign-in attempts: wait and try again",
@@ -74,31 +67,33 @@ def _limit_guesses(request: Request) -> None:
 
 
 @router.get("", response_class=HTMLResponse)
-async def page(request: Request) -> HTMLResponse:
-    _allowed_here(request)
+async def page(request: Request, access: AccessDep) -> HTMLResponse:
+    _allowed_here(request, access)
     return HTMLResponse(PAGE, headers=SECURITY_HEADERS)
 
 
 @router.get("/session")
-async def session(request: Request) -> dict[str, Any]:
-    _allowed_here(request)
-    tokens = _tokens(request)
-    signed_in = not tokens or dashboard_session_valid(request, tokens)
+async def session(request: Request, access: AccessDep, clock: ClockDep) -> dict[str, Any]:
+    _allowed_here(request, access)
+    tokens = access.api_tokens
+    signed_in = not tokens or dashboard_session_valid(request, tokens, clock().timestamp())
     return {"tokens_required": bool(tokens), "signed_in": signed_in}
 
 
 @router.post("/session")
-async def sign_in(request: Request, body: SignIn, response: Response) -> dict[str, Any]:
-    _allowed_here(request)
+async def sign_in(
+    request: Request, body: SignIn, response: Response, access: AccessDep, clock: ClockDep
+) -> dict[str, Any]:
+    _allowed_here(request, access)
     _from_dashboard(request)
-    _limit_guesses(request)  # spent before the check, so concurrent guesses count too
-    if not token_known(body.token, _tokens(request)):
+    # spent before the check, so concurrent guesses count too
+    _limit_guesses(request, access, clock().timestamp())
+    if not token_known(body.token, access.api_tokens):
         raise HTTPException(401, "That token is not one of SCHEDULER_API_TOKENS")
-    limiter: GuessLimiter = request.app.state.sign_in_limiter
-    limiter.refund(_client(request))
+    access.sign_in_limiter.refund(_client(request))
     response.set_cookie(
         SESSION_COOKIE,
-        issue_session(body.token, now_seconds(request)),
+        issue_session(body.token, clock().timestamp()),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",

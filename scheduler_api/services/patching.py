@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from scheduler_api.api.schemas import SchedulePatchRequest, TaskPayload
+from pydantic import ValidationError
+
+from scheduler_api.domain.errors import RequestValidationFailedError
 from scheduler_api.domain.expressions.parse import AtExpression, RateExpression, parse_expression
 from scheduler_api.domain.schedules import Schedule
+from scheduler_api.services.requests import SchedulePatchRequest, ScheduleTaskRequest, TaskPayload
 
 # AWS refuses a StartDate more than 5 minutes in the past, on UpdateSchedule too.
 START_DATE_GRACE = timedelta(minutes=5)
@@ -45,6 +48,18 @@ def merged_request(
     else:  # one-time: POST's validation refuses dates given here
         merged["start_date"], merged["end_date"] = patch.start_date, patch.end_date
     return merged
+
+
+def validated_request(merged: dict[str, Any]) -> ScheduleTaskRequest:
+    """A merged PATCH validated as a POST body; the first error names its field."""
+    try:
+        return ScheduleTaskRequest.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = str(error["loc"][0]) if error["loc"] else "timing"
+        raise RequestValidationFailedError(
+            field, str(error["msg"]).removeprefix("Value error, ")
+        ) from None
 
 
 def kept_start_date(start: datetime | None, now: datetime) -> datetime | None:

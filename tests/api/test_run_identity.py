@@ -312,7 +312,7 @@ def test_an_input_changed_in_the_store_is_not_vouched_for_by_the_engine(
     client = signing_app.client
     assert client.post("/scheduler/schedule", json=probe_task("edited")).status_code == 200
     database = signing_app.runtime.database
-    assert database is not None
+    assert isinstance(database, Database)
     with database.write() as conn:
         (spec,) = conn.execute("SELECT spec FROM schedules").fetchone()
         conn.execute("UPDATE schedules SET spec = ?", (spec.replace("456", "457"),))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.bootstrap import Runtime
+from scheduler_api.api.deps import RuntimeDep
 from scheduler_api.domain.errors import SchedulerError
 
 router = APIRouter(tags=["health"])
@@ -23,15 +23,15 @@ router = APIRouter(tags=["health"])
     "/health",
     responses={503: {"description": "The local engine is not completing its rounds"}},
 )
-async def health(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+async def health(runtime: RuntimeDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok", "service": "scheduler-api"}
     engine = runtime.engine
     if engine is None:
         return JSONResponse(body)
     state = engine.health()
     try:
-        broken: int | None = await run_in_threadpool(engine.store.broken_count)
+        count = runtime.count_broken
+        broken: int | None = None if count is None else await run_in_threadpool(count)
     except SchedulerError:
         broken = None  # the store is busy: the engine's own state still answers
     body["engine"] = {

@@ -7,20 +7,15 @@ from collections import Counter
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Query
 from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
-from scheduler_api.api.deps import RunsReaderDep, TaskSchedulerDep
-from scheduler_api.api.schemas import (
-    LastRunsResponse,
-    LatenessPoint,
-    OverviewResponse,
-    RunOut,
-    error_doc,
-)
-from scheduler_api.bootstrap import Runtime
+from scheduler_api.api.deps import RunsReaderDep, RuntimeDep
+from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.overview import LatenessPoint, OverviewResponse
+from scheduler_api.api.schemas.runs import LastRunsResponse, RunOut
 from scheduler_api.domain.errors import IndexUnavailableError
 
 router = protected_router("overview")
@@ -36,10 +31,10 @@ MAX_TASKS = 100
         503: error_doc("The store is busy or unavailable"),
     },
 )
-async def overview(request: Request, service: TaskSchedulerDep) -> OverviewResponse:
+async def overview(runtime: RuntimeDep) -> OverviewResponse:
     """Schedules by state; on the local engine also the last hour's runs by status and
     each one's fire lateness."""
-    runtime: Runtime = request.app.state.runtime
+    service = runtime.service
     try:
         counts = await run_in_threadpool(service.count_by_state)
     except IndexUnavailableError:

@@ -8,14 +8,14 @@ from fastapi import HTTPException, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
-from scheduler_api.api.deps import LocalRuntimeDep, RunsReaderDep
-from scheduler_api.api.schemas import (
+from scheduler_api.api.deps import EngineDep, RunHistoryDep, RunsReaderDep
+from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.runs import (
     DeadLetterListResponse,
     DeadLetterOut,
     RedriveResponse,
     RunListResponse,
     RunOut,
-    error_doc,
 )
 
 router = protected_router("runs")
@@ -40,10 +40,9 @@ async def task_runs(
 
 
 @router.get("/dead-letters", response_model=DeadLetterListResponse, responses=_NOT_LOCAL)
-async def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLetterListResponse:
+async def dead_letters(history: RunHistoryDep, limit: Limit = 50) -> DeadLetterListResponse:
     """Executions that failed every attempt, with the full event and each attempt."""
-    assert runtime.history is not None
-    letters = await run_in_threadpool(runtime.history.dead_letters, limit)
+    letters = await run_in_threadpool(history.dead_letters, limit)
     return DeadLetterListResponse(
         dead_letters=[DeadLetterOut.model_validate(letter) for letter in letters]
     )
@@ -55,11 +54,10 @@ async def dead_letters(runtime: LocalRuntimeDep, limit: Limit = 50) -> DeadLette
     responses={404: error_doc("No such dead letter"), **_NOT_LOCAL},
 )
 async def redrive(
-    dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], runtime: LocalRuntimeDep
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], engine: EngineDep
 ) -> RedriveResponse:
     """Invoke a dead-lettered execution once more, now, recording a new attempt."""
-    assert runtime.engine is not None
-    status = await run_in_threadpool(runtime.engine.redrive, dead_letter_id)
+    status = await run_in_threadpool(engine.redrive, dead_letter_id)
     if status is None:
         raise HTTPException(404, "Dead letter not found, or not dead-lettered any more")
     return RedriveResponse(dead_letter_id=dead_letter_id, status=status)

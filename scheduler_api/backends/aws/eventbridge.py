@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scheduler_api.backends.aws.errors import aws_errors
-from scheduler_api.backends.aws.invoke import LambdaInvoker
 from scheduler_api.domain.errors import (
-    BackendFailureError,
-    IndexUnavailableError,
     RevisionConflictError,
 )
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
-    ScheduleFilter,
     SchedulePage,
     ScheduleSpec,
     ScheduleSummary,
@@ -42,34 +36,8 @@ class EventBridgeBackend:
     def __init__(
         self,
         client: EventBridgeSchedulerClient,
-        invoker: LambdaInvoker | None = None,
     ) -> None:
         self._client = client
-        self._invoker = invoker  # run now: EventBridge Scheduler cannot fire a schedule
-
-    def find_schedules(
-        self,
-        group_name: str,  # noqa: ARG002 - the interface's; nothing to filter without an index
-        where: ScheduleFilter,  # noqa: ARG002
-        *,
-        limit: int,  # noqa: ARG002
-        next_token: str | None,  # noqa: ARG002
-    ) -> IndexedPage:
-        """ListSchedules filters by name prefix and state only: the rest needs an index."""
-        raise IndexUnavailableError(
-            "filtering schedules on AWS needs the schedule index: set SCHEDULE_TABLE"
-            " (make deploy-lambda creates the table and prints the setting), then run"
-            " make reindex for the schedules made before it"
-        )
-
-    def count_by_state(self, group_name: str) -> dict[str, int]:  # noqa: ARG002
-        raise IndexUnavailableError("counting schedules on AWS needs SCHEDULE_TABLE")
-
-    def run_now(self, schedule: Schedule, now: datetime) -> str:
-        """The interface's run now: a Lambda Invoke of the target (invoke.py)."""
-        if self._invoker is None:
-            raise BackendFailureError("run now needs a Lambda client")
-        return self._invoker.run_now(schedule, now)
 
     def create_schedule(self, spec: ScheduleSpec) -> str:
         # A missing group is a deployment error, not a missing schedule.

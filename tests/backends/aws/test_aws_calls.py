@@ -75,7 +75,7 @@ def offline_app(clock: FakeClock) -> Iterator[tuple[TestClient, SendRecorder]]:
     app = create_app(settings, clock=clock)
     recorder = SendRecorder()
     with TestClient(app, headers=AUTH) as client:
-        recorder_on(app.state.task_scheduler.backend._client, recorder)
+        recorder_on(app.state.runtime.service.backend._client, recorder)
         yield client, recorder
 
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from scheduler_api.api.schemas import ScheduleTaskRequest
 from scheduler_api.backends.aws.index.items import Stored
 from scheduler_api.backends.aws.index.repair import RECHECK
 from scheduler_api.backends.aws.index.writes import PENDING_GRACE
 from scheduler_api.services.aws_service import AwsService
+from scheduler_api.services.requests import ScheduleTaskRequest
 from tests.conftest import GROUP, FakeClock, IndexedApi, indexed_aws_app, task_body
 
 

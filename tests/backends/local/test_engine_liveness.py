@@ -22,7 +22,6 @@ from fastapi.testclient import TestClient
 from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.schemas import TaskCallbackRequest
-from scheduler_api.api.schemas import ScheduleTaskRequest
 from scheduler_api.backends.local.engine.liveness import EngineLock, Holder, probe, sweep
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.backends.local.store.database import Database
@@ -30,6 +29,7 @@ from scheduler_api.bootstrap import build_local_runtime
 from scheduler_api.domain.clock import system_clock
 from scheduler_api.main import create_app
 from scheduler_api.services.aws_service import AwsService
+from scheduler_api.services.requests import ScheduleTaskRequest
 from tests.backends.local.test_local_processes import wait_for
 from tests.conftest import AUTH, FakeClock, make_local_settings, task_body
 from tests.support import probe_handler

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scheduler_api.backends.local.engine.loop import LocalEngine
+from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.outcomes import RetryPolicy
 from scheduler_api.backends.local.store.rounds import ExecutionStore
 from scheduler_api.main import create_app
@@ -241,7 +242,7 @@ def test_a_4xx_answer_is_failed_and_not_retried(local_app: LocalApp) -> None:
 def test_a_dead_engines_execution_is_taken_over_at_once(local_app: LocalApp) -> None:
     schedule(local_app, "orphan", run_at="2030-01-01T00:01:00Z")
     database = local_app.runtime.database
-    assert database is not None
+    assert isinstance(database, Database)
     dying = LocalEngine(database, handler=probe_handler.handler, clock=local_app.clock)
     local_app.clock.advance(timedelta(seconds=30))
     with dying.store.round() as round:
@@ -263,7 +264,7 @@ def test_an_engine_without_a_lock_file_is_judged_by_its_heartbeat(local_app: Loc
     """Another host's engine, or one of a version before lock files: stale after 5 s."""
     schedule(local_app, "elsewhere", run_at="2030-01-01T00:01:00Z")
     database = local_app.runtime.database
-    assert database is not None
+    assert isinstance(database, Database)
     remote = ExecutionStore(
         database,
         owner="another-host:123:abcd",

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from scheduler_api.api.schemas import ScheduleTaskRequest
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.bootstrap import build_local_runtime
 from scheduler_api.domain.clock import system_clock
+from scheduler_api.services.requests import ScheduleTaskRequest
 from tests.conftest import make_local_settings, task_body
 from tests.support import probe_handler
 from tests.support.processes import scheduler_api, scheduler_api_process

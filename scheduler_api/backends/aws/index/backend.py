@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from scheduler_api.backends.aws.eventbridge import EventBridgeBackend
@@ -137,9 +136,6 @@ class IndexedBackend:
         else:
             revision = _REVISION + stored.rev
         return replace(schedule, revision=revision)
-
-    def run_now(self, schedule: Schedule, now: datetime) -> str:
-        return self.eventbridge.run_now(schedule, now)
 
     def list_schedules(
         self,

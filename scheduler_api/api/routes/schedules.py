@@ -1,41 +1,65 @@
-"""Finding schedules among thousands (filters, sorted by next fire), and acting on all
-that a filter selects (bulk delete, pause, resume)."""
+"""The schedule collection: create one (POST), list or find them among thousands (filters,
+sorted by next fire), and act on all that a filter selects (bulk delete, pause, resume)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Query
+from fastapi import Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
-from scheduler_api.api.routes.scheduler import AWS_ERRORS
-from scheduler_api.api.schemas import (
-    BulkRequest,
-    BulkResponse,
-    ScheduleListResponse,
-    ScheduleSummaryOut,
-    error_doc,
-)
+from scheduler_api.api.schemas.errors import AWS_ERRORS, error_doc
+from scheduler_api.api.schemas.schedule import ScheduleTaskResponse
+from scheduler_api.api.schemas.schedules import BulkRequest, BulkResponse, ScheduleListResponse
+from scheduler_api.api.views import indexed_summary, listed_summary
 from scheduler_api.domain.errors import IndexUnavailableError, RequestValidationFailedError
-from scheduler_api.domain.schedules import (
-    IndexedSchedule,
-    ScheduleFilter,
-    ScheduleKind,
-    ScheduleSummary,
-)
+from scheduler_api.domain.schedules import ScheduleFilter, ScheduleKind
 from scheduler_api.services.bulk import run_bulk
+from scheduler_api.services.requests import ScheduleTaskRequest
 from task_contract import MAX_LABELS
 
-router = protected_router("finding")
+router = protected_router("schedules")
 
 _FIND_ERRORS: dict[int | str, dict[str, Any]] = {
     501: error_doc("A filter on AWS without the schedule index (SCHEDULE_TABLE)"),
     **AWS_ERRORS,
 }
 AWS_LIST_MAX = 100  # ListSchedules' MaxResults
+
+
+@router.post(
+    "/schedule",
+    response_model=ScheduleTaskResponse,
+    responses={
+        409: error_doc("task_id taken"),
+        413: error_doc("Body over 64 KB, or Input over 256 KB"),
+        **AWS_ERRORS,
+    },
+)
+async def schedule_task(
+    request: ScheduleTaskRequest, service: TaskSchedulerDep, response: Response
+) -> ScheduleTaskResponse:
+    """Schedule a task once (delay_minutes, run_at) or on a recurrence (cron, rate).
+
+    Idempotent per task_id: repeating the same request returns the same schedule.
+    """
+    scheduled = await run_in_threadpool(service.schedule_task, request)
+    response.headers["ETag"] = scheduled.etag
+    return ScheduleTaskResponse(
+        success=True,
+        message="Task scheduled successfully" if scheduled.created else "Task already scheduled",
+        schedule_arn=scheduled.arn,
+        task_id=request.task_id,
+        scheduled_in_minutes=request.delay_minutes,
+        schedule_name=scheduled.name,
+        schedule_expression=scheduled.expression,
+        timezone=scheduled.timezone,
+        next_run_times=scheduled.next_run_times,
+        etag=scheduled.etag,
+    )
 
 
 @router.get("/schedules", response_model=ScheduleListResponse, responses=_FIND_ERRORS)
@@ -83,10 +107,11 @@ async def list_schedules(
             service.list_schedules, limit=min(limit, AWS_LIST_MAX), next_token=next_token
         )
         return ScheduleListResponse(
-            schedules=[_listed(item) for item in listed.schedules], next_token=listed.next_token
+            schedules=[listed_summary(item) for item in listed.schedules],
+            next_token=listed.next_token,
         )
     return ScheduleListResponse(
-        schedules=[_indexed(item) for item in page.items], next_token=page.next_token
+        schedules=[indexed_summary(item) for item in page.items], next_token=page.next_token
     )
 
 
@@ -105,7 +130,7 @@ async def bulk(request: BulkRequest, service: TaskSchedulerDep) -> BulkResponse:
         matched=result.matched,
         changed=result.changed,
         failed=result.failed,
-        items=[_indexed(item) for item in result.preview],
+        items=[indexed_summary(item) for item in result.preview],
     )
 
 
@@ -117,31 +142,3 @@ def _labels(pairs: list[str]) -> dict[str, str]:
             raise RequestValidationFailedError("label", "label must be key:value", "query")
         labels[key] = value
     return labels
-
-
-def _indexed(item: IndexedSchedule) -> ScheduleSummaryOut:
-    return _listed(item).model_copy(
-        update={
-            "task_id": item.task_id,
-            "user_id": item.user_id,
-            "action": item.action,
-            "kind": item.kind,
-            "schedule_expression": item.expression,
-            "timezone": item.timezone,
-            "next_fire_time": item.next_fire,
-        }
-    )
-
-
-def _listed(item: ScheduleSummary | IndexedSchedule) -> ScheduleSummaryOut:
-    """What both ListSchedules and the index know."""
-    return ScheduleSummaryOut(
-        schedule_arn=item.arn,
-        schedule_name=item.name,
-        group_name=item.group_name,
-        state=item.state,
-        labels=item.labels,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        broken=item.broken,
-    )

@@ -1,4 +1,5 @@
-"""A schedule over its life: change it in place, pause and resume it, run it now."""
+"""One schedule over its life, by ARN: read it, change it in place, pause and resume it,
+run it now, delete it."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import TaskSchedulerDep
-from scheduler_api.api.routes.scheduler import ARN_ERRORS
-from scheduler_api.api.schemas import (
+from scheduler_api.api.schemas.errors import ARN_ERRORS, error_doc
+from scheduler_api.api.schemas.schedule import (
+    CancelScheduleResponse,
     RunNowResponse,
     ScheduleDetail,
-    SchedulePatchRequest,
-    error_doc,
 )
 from scheduler_api.api.views import decoded_arn, schedule_detail
+from scheduler_api.domain.errors import ScheduleNotFoundError
+from scheduler_api.services.requests import SchedulePatchRequest
 
-router = protected_router("lifecycle")
+router = protected_router("schedule")
 
 _PATCH_ERRORS: dict[int | str, dict[str, Any]] = {
     409: error_doc("The schedule's Input is not a task of this API"),
@@ -30,6 +32,15 @@ _RESUME_ERRORS: dict[int | str, dict[str, Any]] = {
     409: error_doc("A one-time schedule whose time has passed: PATCH run_at, or run it now"),
     **ARN_ERRORS,
 }
+
+
+@router.get("/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=ARN_ERRORS)
+async def get_schedule(
+    schedule_arn: str, service: TaskSchedulerDep, response: Response
+) -> ScheduleDetail:
+    """The schedule, its decoded task and next fires; the ETag header is for a PATCH."""
+    schedule = await run_in_threadpool(service.get_schedule, decoded_arn(schedule_arn))
+    return schedule_detail(schedule, service, response)
 
 
 @router.patch(
@@ -87,4 +98,16 @@ async def run_now(schedule_arn: str, service: TaskSchedulerDep) -> RunNowRespons
     execution_id, scheduled_time = await run_in_threadpool(service.run_now, arn)
     return RunNowResponse(
         schedule_arn=arn, execution_id=execution_id, scheduled_time=scheduled_time
+    )
+
+
+@router.delete(
+    "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=ARN_ERRORS
+)
+async def cancel_schedule(schedule_arn: str, service: TaskSchedulerDep) -> CancelScheduleResponse:
+    arn = decoded_arn(schedule_arn)
+    if not await run_in_threadpool(service.cancel_schedule, arn):
+        raise ScheduleNotFoundError("schedule not found")
+    return CancelScheduleResponse(
+        success=True, message="Schedule cancelled successfully", schedule_arn=arn
     )
