@@ -28,7 +28,7 @@ from scheduler_api.domain.errors import (
     ScheduleNotFoundError,
 )
 from scheduler_api.domain.expressions.parse import check_timezone, parse_expression, parse_timezone
-from scheduler_api.domain.fires import first_fire, from_epoch, next_fire_after, to_epoch
+from scheduler_api.domain.fires import fire_between, first_fire, from_epoch, to_epoch
 from scheduler_api.domain.page_tokens import invalid_token
 from scheduler_api.domain.schedules import (
     IndexedPage,
@@ -321,8 +321,7 @@ def _resumed_fire(spec: ScheduleSpec, stored: Row, now: datetime) -> datetime | 
         return None
     paused_at = from_epoch(stored["updated_at"])
     since = max(paused_at, now - timedelta(seconds=lateness))
-    fire = next_fire_after(spec, since, from_epoch(stored["created_at"]))
-    return fire if fire is not None and fire <= now else None
+    return fire_between(spec, after=since, until=now, created_at=from_epoch(stored["created_at"]))
 
 
 def _state(spec_json: str) -> str:
