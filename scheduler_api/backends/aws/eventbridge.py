@@ -27,6 +27,7 @@ from scheduler_api.domain.schedules import (
     ScheduleSummary,
     ScheduleTarget,
 )
+from scheduler_api.domain.task_input import encode_input, input_event
 from task_contract import mark_manual_run, sign_delivery, substitute_context_attributes
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class EventBridgeBackend:
             self._lambda.invoke(
                 FunctionName=schedule.spec.target.arn,
                 InvocationType="Event",
-                Payload=json.dumps(event, separators=(",", ":")).encode(),
+                Payload=encode_input(event).encode(),
             )
         return execution_id
 
@@ -162,11 +163,8 @@ class EventBridgeBackend:
 
 def _proxy_event(text: str) -> dict[str, Any]:
     """The Input as an event whose headers run-now can add to."""
-    try:
-        event = json.loads(text)
-    except ValueError:
-        event = None
-    if not isinstance(event, dict) or not isinstance(event.get("headers"), dict):
+    event = input_event(text)
+    if event is None or not isinstance(event.get("headers"), dict):
         raise ScheduleStateConflictError(
             "this schedule's Input is not a task of this API: it cannot be run now"
         )

@@ -39,7 +39,7 @@ from scheduler_api.domain.schedules import (
     ScheduleSummary,
     ScheduleTarget,
 )
-from scheduler_api.domain.task_input import labels_in, task_body
+from scheduler_api.domain.task_input import input_body, labels_in, task_body
 from scheduler_api.observability.metrics import metered
 
 
@@ -75,10 +75,10 @@ def max_lateness_of(spec: ScheduleSpec) -> int | None:
 def labels_of(spec_json: str) -> dict[str, str] | None:
     """The task's labels from a stored spec, without building the whole spec."""
     try:
-        raw = json.loads(spec_json)
-        labels = json.loads(json.loads(raw["target"]["input"])["body"]).get("labels", {})
-    except (ValueError, KeyError, TypeError, AttributeError):
+        body = input_body(json.loads(spec_json)["target"]["input"])
+    except (ValueError, KeyError, TypeError):
         return None
+    labels = None if body is None else body.get("labels", {})
     return labels if isinstance(labels, dict) else None
 
 
