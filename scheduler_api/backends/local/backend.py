@@ -6,7 +6,6 @@ AwsService and the routes cannot tell them apart. Firing is the engine's job.
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import uuid
@@ -29,7 +28,7 @@ from scheduler_api.domain.errors import (
 )
 from scheduler_api.domain.expressions.parse import check_timezone, parse_expression, parse_timezone
 from scheduler_api.domain.fires import fire_between, first_fire, from_epoch, to_epoch
-from scheduler_api.domain.page_tokens import invalid_token
+from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
 from scheduler_api.domain.schedules import (
     IndexedPage,
     Schedule,
@@ -278,7 +277,7 @@ class LocalBackend:
         next_token: str | None = None,
         name_prefix: str | None = None,
     ) -> SchedulePage:
-        after = _decode_token(next_token) if next_token else ""
+        after = token_text(decode_fields(next_token, 1)[0]) if next_token else ""
         prefix = name_prefix or ""
         with self.database.read() as conn:
             rows = conn.execute(
@@ -301,7 +300,7 @@ class LocalBackend:
             for row in rows[:limit]
         ]
         more = len(rows) > limit
-        return SchedulePage(summaries, _encode_token(summaries[-1].name) if more else None)
+        return SchedulePage(summaries, encode_token([summaries[-1].name]) if more else None)
 
 
 def _revision(row: Row) -> str:
@@ -353,14 +352,3 @@ def _stored_zone(spec_json: str) -> object:
         return json.loads(spec_json).get("timezone")
     except (ValueError, AttributeError):
         return None
-
-
-def _encode_token(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid_token() from exc

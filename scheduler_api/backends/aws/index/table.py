@@ -29,8 +29,6 @@ RECHECK. `make reindex` rebuilds the whole table from EventBridge.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,12 +42,11 @@ from scheduler_api.backends.aws.errors import aws_errors
 from scheduler_api.domain.clock import Clock
 from scheduler_api.domain.errors import (
     BackendUnavailableError,
-    RequestValidationFailedError,
     RevisionConflictError,
     SchedulerError,
 )
 from scheduler_api.domain.fires import upcoming_fire
-from scheduler_api.domain.page_tokens import decode_token
+from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
 from scheduler_api.domain.schedules import (
     IndexedPage,
     IndexedSchedule,
@@ -660,12 +657,10 @@ def _time(value: datetime) -> dict[str, str]:
 
 
 def _encode(sort: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([sort]).encode()).decode()
+    return encode_token([sort])
 
 
 def _decode(token: str) -> str:
     """[sort], as _encode wrote it: anything else is refused (see page_tokens)."""
-    decoded = decode_token(token)
-    if not (isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], str)):
-        raise RequestValidationFailedError("next_token", "invalid next_token", "query")
-    return decoded[0]
+    (sort,) = decode_fields(token, 1)
+    return token_text(sort)

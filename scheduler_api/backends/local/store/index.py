@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 from scheduler_api.domain.fires import from_epoch, to_epoch
-from scheduler_api.domain.page_tokens import decode_token, encode_token, invalid_token
+from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_number, token_text
 from scheduler_api.domain.schedules import (
     IndexedPage,
     IndexedSchedule,
@@ -181,12 +181,5 @@ def _encode(sort: float, task_id: str, name: str) -> str:
 
 def _decode(token: str) -> tuple[float, str, str]:
     """[sort, task_id, name], as _encode wrote it: anything else is refused."""
-    decoded = decode_token(token)
-    if not (isinstance(decoded, list) and len(decoded) == 3):
-        raise invalid_token()
-    sort, task_id, name = decoded
-    if isinstance(sort, bool) or not isinstance(sort, int | float):
-        raise invalid_token()
-    if not (isinstance(task_id, str) and isinstance(name, str)):
-        raise invalid_token()
-    return float(sort), task_id, name
+    sort, task_id, name = decode_fields(token, 3)
+    return token_number(sort), token_text(task_id), token_text(name)
