@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Protocol
 
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
     SchedulePage,
@@ -43,7 +42,7 @@ class SchedulerBackend(Protocol):
 
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         """Schedules matching `where`, by next fire time then task_id; the token stays valid
         while schedules are added or removed. IndexUnavailableError if there is no index."""
         ...

@@ -19,12 +19,11 @@ from scheduler_api.domain.errors import (
     ScheduleStateConflictError,
 )
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
+    ScheduleListing,
     SchedulePage,
     ScheduleSpec,
-    ScheduleSummary,
     ScheduleTarget,
 )
 from scheduler_api.domain.task_input import encode_input, input_event
@@ -59,7 +58,7 @@ class EventBridgeBackend:
         *,
         limit: int,  # noqa: ARG002
         next_token: str | None,  # noqa: ARG002
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         """ListSchedules filters by name prefix and state only: the rest needs an index."""
         raise IndexUnavailableError(
             "filtering schedules on AWS needs the schedule index: set SCHEDULE_TABLE"
@@ -148,7 +147,7 @@ class EventBridgeBackend:
         ):
             response = self._client.list_schedules(**kwargs)
         summaries = [
-            ScheduleSummary(
+            ScheduleListing(
                 arn=item["Arn"],
                 name=item["Name"],
                 group_name=item.get("GroupName", group_name),

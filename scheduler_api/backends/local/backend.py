@@ -30,12 +30,11 @@ from scheduler_api.domain.expressions.parse import check_timezone, parse_express
 from scheduler_api.domain.fires import fire_between, first_fire, from_epoch, to_epoch
 from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
+    ScheduleListing,
     SchedulePage,
     ScheduleSpec,
-    ScheduleSummary,
     ScheduleTarget,
 )
 from scheduler_api.domain.task_input import input_body, labels_in, task_body
@@ -206,7 +205,7 @@ class LocalBackend:
     @metered("local")
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         with self.database.read() as conn:
             return find(conn, group_name, where, limit=limit, next_token=next_token)
 
@@ -287,7 +286,7 @@ class LocalBackend:
                 (group_name, after, len(prefix), prefix, limit + 1),
             ).fetchall()
         summaries = [
-            ScheduleSummary(
+            ScheduleListing(
                 arn=row["arn"],
                 name=row["name"],
                 group_name=group_name,

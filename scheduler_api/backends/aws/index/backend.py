@@ -18,7 +18,6 @@ from scheduler_api.domain.errors import (
     SchedulerError,
 )
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
     SchedulePage,
@@ -111,7 +110,7 @@ class IndexedBackend:
 
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         return self.table.find(group_name, where, limit=limit, next_token=next_token)
 
     def count_by_state(self, group_name: str) -> dict[str, int]:

@@ -48,11 +48,11 @@ from scheduler_api.domain.errors import (
 from scheduler_api.domain.fires import upcoming_fire
 from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
 from scheduler_api.domain.schedules import (
-    IndexedPage,
-    IndexedSchedule,
     Schedule,
     ScheduleFilter,
     ScheduleKind,
+    ScheduleListing,
+    SchedulePage,
     ScheduleSpec,
 )
 from scheduler_api.domain.task_input import kind_of, labels_in, task_body
@@ -198,8 +198,8 @@ class Entry:
         fire = NEVER if self.next_fire is None else time_key(self.next_fire)
         return f"{fire}|{self.task_id or ''}|{self.name}"
 
-    def indexed(self) -> IndexedSchedule:
-        return IndexedSchedule(
+    def listing(self) -> ScheduleListing:
+        return ScheduleListing(
             arn=self.arn,
             name=self.name,
             group_name=self.group_name,
@@ -386,15 +386,15 @@ class ScheduleTable:
 
     def find(
         self, group: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         after = None if next_token is None else _decode(next_token)
         for _ in range(REPAIR_ROUNDS):
             rows = self._query(group, where, limit=limit, after=after)
             if not self._repair(rows, self._clock()):
                 break
-        items = [row.entry.indexed() for row in rows[:limit]]
+        items = [row.entry.listing() for row in rows[:limit]]
         token = _encode(rows[limit - 1].sort) if len(rows) > limit else None
-        return IndexedPage(items, token)
+        return SchedulePage(items, token)
 
     def _repair(self, rows: list[Stored], now: datetime) -> bool:
         """Heal what a dead writer left, refresh passed next fires, drop one-time schedules
