@@ -9,7 +9,7 @@ from fastapi import Response
 
 from scheduler_api.api.schemas.schedule import ScheduleDetail
 from scheduler_api.api.schemas.schedules import ScheduleSummaryOut
-from scheduler_api.domain.schedules import IndexedSchedule, Schedule, ScheduleSummary
+from scheduler_api.domain.schedules import Schedule, ScheduleListing
 from scheduler_api.services.aws_service import AwsService
 from scheduler_api.services.etags import etag_of
 from scheduler_api.services.requests import decode_task
@@ -45,7 +45,7 @@ def schedule_detail(schedule: Schedule, service: AwsService, response: Response)
     )
 
 
-def indexed_summary(item: IndexedSchedule) -> ScheduleSummaryOut:
+def indexed_summary(item: ScheduleListing) -> ScheduleSummaryOut:
     return listed_summary(item).model_copy(
         update={
             "task_id": item.task_id,
@@ -59,7 +59,7 @@ def indexed_summary(item: IndexedSchedule) -> ScheduleSummaryOut:
     )
 
 
-def listed_summary(item: ScheduleSummary | IndexedSchedule) -> ScheduleSummaryOut:
+def listed_summary(item: ScheduleListing | ScheduleListing) -> ScheduleSummaryOut:
     """What both ListSchedules and the index know."""
     return ScheduleSummaryOut(
         schedule_arn=item.arn,

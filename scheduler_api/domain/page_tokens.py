@@ -1,6 +1,10 @@
-"""Page tokens (next_token): JSON a backend wrote, base64url-encoded. Clients send them
-back as they got them, or forge them; whatever comes back, a token that is not JSON this
-API could have written is a 422 naming next_token, never a 500."""
+"""Page tokens (next_token): the one codec every backend of ours pages with.
+
+A token is a JSON list a backend wrote, base64url-encoded: the local list and the AWS
+index write [name] or [sort], the local index [sort, task_id, name]. Clients send them
+back as they got them, or forge them; whatever comes back, a token that is not a list this
+API could have written is a 422 naming next_token, never a 500. (EventBridge's own
+NextToken is AWS's, passed through as it is.)"""
 
 from __future__ import annotations
 
@@ -27,6 +31,28 @@ def decode_token(token: str) -> Any:
     if json_problem(decoded) is not None:
         raise invalid_token()
     return decoded
+
+
+def decode_fields(token: str, count: int) -> list[Any]:
+    """The `count` values of a token written as a list of them; refused otherwise. Check
+    each with token_text or token_number."""
+    decoded = decode_token(token)
+    if not (isinstance(decoded, list) and len(decoded) == count):
+        raise invalid_token()
+    return decoded
+
+
+def token_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise invalid_token()
+    return value
+
+
+def token_number(value: Any) -> float:
+    """A number as JSON holds it (true and false are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid_token()
+    return float(value)
 
 
 def invalid_token() -> RequestValidationFailedError:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Protocol
 
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
     SchedulePage,
@@ -63,7 +62,7 @@ class ScheduleFinder(Protocol):
 
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         """Schedules matching `where`, by next fire time then task_id; the token stays valid
         while schedules are added or removed."""
         ...

@@ -1,5 +1,6 @@
 """The schedule types every layer shares: a spec (what CreateSchedule takes), a stored
-schedule, its summaries and pages, and the filter lists select by."""
+schedule, the one listing and page shape every list returns, and the filter lists select
+by."""
 
 from __future__ import annotations
 
@@ -53,20 +54,36 @@ class Schedule:
 
 
 @dataclass(frozen=True)
-class ScheduleSummary:
+class ScheduleListing:
+    """One schedule in a list: what list_schedules and find_schedules both return for it.
+
+    A plain list (EventBridge's ListSchedules, the local list by name) knows the fields
+    down to `broken`, and the labels locally; an index knows them all. What a list does not
+    know is None: `kind` is None exactly then (an index always knows it), so a None
+    `next_fire` with a `kind` means the schedule never fires again (paused or done)."""
+
     arn: str
     name: str
     group_name: str
     state: str
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    broken: str | None = None
+    broken: str | None = None  # local engine: why it set the schedule aside
     labels: dict[str, str] | None = None  # None: not known without reading each schedule
+    task_id: str | None = None
+    user_id: int | None = None
+    action: str | None = None
+    kind: ScheduleKind | None = None
+    expression: str | None = None
+    timezone: str | None = None
+    next_fire: datetime | None = None
 
 
 @dataclass(frozen=True)
 class SchedulePage:
-    schedules: list[ScheduleSummary]
+    """A page of listings; next_token (None on the last page) asks for the next one."""
+
+    schedules: list[ScheduleListing]
     next_token: str | None
 
 
@@ -87,30 +104,3 @@ class ScheduleFilter:
     @property
     def is_empty(self) -> bool:
         return self == ScheduleFilter()
-
-
-@dataclass(frozen=True)
-class IndexedSchedule:
-    """A schedule as the index holds it: enough to list and filter, no backend call each."""
-
-    arn: str
-    name: str
-    group_name: str
-    task_id: str | None
-    user_id: int | None
-    action: str | None
-    labels: dict[str, str]
-    state: str
-    kind: ScheduleKind
-    expression: str
-    timezone: str
-    next_fire: datetime | None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    broken: str | None = None
-
-
-@dataclass(frozen=True)
-class IndexedPage:
-    items: list[IndexedSchedule]
-    next_token: str | None

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from scheduler_api.domain.clock import Clock
@@ -21,10 +21,9 @@ from scheduler_api.domain.errors import (
     ScheduleNotFoundError,
     ScheduleStateConflictError,
 )
-from scheduler_api.domain.expressions.parse import next_fire_times, parse_expression, parse_timezone
+from scheduler_api.domain.fires import upcoming_fires
 from scheduler_api.domain.ports import ScheduleFinder, SchedulerBackend, TaskInvoker
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
     SchedulePage,
@@ -213,7 +212,7 @@ class AwsService:
 
     def find_schedules(
         self, where: ScheduleFilter, *, limit: int, next_token: str | None = None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         """IndexUnavailableError without an index."""
         if self.finder is None:
             raise IndexUnavailableError(NO_INDEX_TO_FIND)
@@ -261,15 +260,8 @@ class AwsService:
     def next_run_times(self, schedule: Schedule, count: int = NEXT_RUN_COUNT) -> list[datetime]:
         """The next fires from now, now included: a rate() schedule created this moment
         fires at once, and its first fire is listed."""
-        spec = schedule.spec
-        return next_fire_times(
-            parse_expression(spec.expression),
-            zone=parse_timezone(spec.timezone),
-            after=self.clock() - timedelta(microseconds=1),
-            count=count,
-            anchor=schedule.created_at,
-            start_date=spec.start_date,
-            end_date=spec.end_date,
+        return upcoming_fires(
+            schedule.spec, now=self.clock(), created_at=schedule.created_at, count=count
         )
 
     def _create(self, spec: ScheduleSpec) -> ScheduledTask:

@@ -19,7 +19,7 @@ from scheduler_api.domain.errors import (
     ScheduleNotFoundError,
     SchedulerError,
 )
-from scheduler_api.domain.schedules import IndexedSchedule, ScheduleFilter, ScheduleState
+from scheduler_api.domain.schedules import ScheduleFilter, ScheduleListing, ScheduleState
 from scheduler_api.services.aws_service import AwsService
 
 logger = logging.getLogger(__name__)
@@ -36,15 +36,15 @@ class BulkResult:
     matched: int
     changed: int
     failed: int
-    preview: list[IndexedSchedule]  # a dry run's first items
+    preview: list[ScheduleListing]  # a dry run's first items
 
 
-def matching(scheduler: AwsService, where: ScheduleFilter) -> list[IndexedSchedule]:
-    items: list[IndexedSchedule] = []
+def matching(scheduler: AwsService, where: ScheduleFilter) -> list[ScheduleListing]:
+    items: list[ScheduleListing] = []
     token: str | None = None
     while True:
         page = scheduler.find_schedules(where, limit=PAGE, next_token=token)
-        items.extend(page.items)
+        items.extend(page.schedules)
         token = page.next_token
         if token is None:
             return items

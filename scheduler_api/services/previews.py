@@ -14,11 +14,11 @@ from scheduler_api.domain.expressions.parse import (
     check_date_range,
     check_rate_interval,
     check_timezone,
-    first_fires,
     local_to_utc,
     parse_expression,
     skipped_local_time,
 )
+from scheduler_api.domain.fires import fires_from
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def preview_fires(
         raise RequestValidationFailedError(
             "expression", skipped_local_time(parsed.when, timezone), "query"
         )
-    times = first_fires(parsed, zone=zone, created=start, count=count)
+    times = fires_from(parsed, zone=zone, since=start, count=count)
     if not times:
         moment = start.isoformat()
         raise RequestValidationFailedError(

@@ -7,7 +7,6 @@ the POST it amounts to (services.aws_service), so they live with the service, no
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ from scheduler_api.domain.expressions.parse import (
     parse_rate,
 )
 from scheduler_api.domain.schedules import Schedule
+from scheduler_api.domain.task_input import input_body_text
 from task_contract import (
     ACTION_MAX_LENGTH,
     LABEL_KEY_PATTERN,
@@ -266,8 +266,10 @@ class SchedulePatchRequest(BaseModel):
 
 def decode_task(schedule: Schedule) -> TaskPayload | None:
     """The task inside a schedule's Input, or None if the Input is not one of ours."""
+    body = input_body_text(schedule.spec.target.input)
+    if body is None:
+        return None
     try:
-        event = json.loads(schedule.spec.target.input)
-        return TaskPayload.model_validate_json(event["body"])
-    except (ValueError, KeyError, TypeError):
+        return TaskPayload.model_validate_json(body)
+    except ValueError:  # pydantic's ValidationError included
         return None

@@ -27,13 +27,14 @@ from scheduler_api.domain.expressions.parse import (
     check_date_range,
     check_rate_interval,
     local_to_utc,
-    never_fires_reason,
     parse_expression,
     parse_timezone,
     skipped_local_time,
 )
+from scheduler_api.domain.fires import never_fires_reason
 from scheduler_api.domain.names import schedule_name_for
 from scheduler_api.domain.schedules import ScheduleSpec, ScheduleTarget
+from scheduler_api.domain.task_input import encode_input
 from scheduler_api.services.patching import START_DATE_GRACE
 from scheduler_api.services.requests import ScheduleTaskRequest
 from scheduler_api.services.target import ServiceTarget
@@ -219,7 +220,7 @@ class SpecBuilder:
         payload = self.proxy_payload(callback_path, "POST", body=callback_body, headers=headers)
         if target.callback_secret:
             sign_event(payload, target.callback_secret, int(self.clock().timestamp()))
-        target_input = json.dumps(payload, separators=(",", ":"))
+        target_input = encode_input(payload)
         if len(target_input.encode()) > MAX_TARGET_INPUT_BYTES:
             raise PayloadTooLargeError(
                 f"the schedule's Input would be {len(target_input.encode())} bytes; "

@@ -33,11 +33,11 @@ from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.domain.errors import BackendFailureError, RequestValidationFailedError
 from scheduler_api.domain.expressions.parse import (
     local_to_utc,
-    next_fire_times,
     parse_rate,
     parse_timezone,
     timezone_names,
 )
+from scheduler_api.domain.fires import fires_after
 from task_contract import substitute_context_attributes
 from tests.conftest import ACCOUNT, GROUP, REGION, Api, LocalApp, task_body
 from tests.support.lambda_context import LAMBDA_CONTEXT
@@ -329,7 +329,7 @@ def test_a_schedule_made_elsewhere_with_a_huge_rate_still_reads(api: Api) -> Non
 def test_fire_times_stop_before_datetime_runs_out() -> None:
     """Below validation (a stored schedule made elsewhere): no OverflowError, just the
     fires that datetime can hold."""
-    fires = next_fire_times(
+    fires = fires_after(
         parse_rate("1000000 days"),
         zone=parse_timezone("UTC"),
         after=datetime(2030, 1, 1, tzinfo=UTC),

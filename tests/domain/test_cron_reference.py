@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from aws_croniter import AwsCroniter  # type: ignore[import-untyped]
 
-from scheduler_api.domain.expressions.parse import next_fire_times, parse_cron, parse_timezone
+from scheduler_api.domain.expressions.parse import parse_cron, parse_timezone
+from scheduler_api.domain.fires import fires_after
 
 AFTER = datetime(2027, 12, 31, 23, 0, tzinfo=UTC)  # a Friday, before a leap year
 UTC_ZONE = parse_timezone("UTC")
@@ -43,7 +44,7 @@ ORACLE_CASES = [
 
 
 def fires(expression: str, count: int) -> list[datetime]:
-    return next_fire_times(parse_cron(expression), zone=UTC_ZONE, after=AFTER, count=count)
+    return fires_after(parse_cron(expression), zone=UTC_ZONE, after=AFTER, count=count)
 
 
 @pytest.mark.parametrize(("expression", "expected"), DOC_EXAMPLES.items())

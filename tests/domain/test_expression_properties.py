@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from scheduler_api.domain.errors import ExpressionError
 from scheduler_api.domain.expressions.parse import (
-    next_fire_times,
     parse_cron,
     parse_expression,
     parse_rate,
     parse_timezone,
 )
+from scheduler_api.domain.fires import fires_after
 
 ZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Seoul", "Australia/Lord_Howe"]
 CRON_ALPHABET = "0123456789*?,-/#LW JANFEBMONTUSATHUWEDSUNRI()cron"
@@ -81,7 +81,7 @@ AFTER = st.datetimes(
 def test_accepted_crons_fire_at_increasing_times_after_the_start(
     expression: str, zone: str, after: datetime
 ) -> None:
-    times = next_fire_times(
+    times = fires_after(
         parse_expression(expression), zone=parse_timezone(zone), after=after, count=8
     )
     assert all(t > after for t in times)
@@ -97,7 +97,7 @@ def test_accepted_crons_fire_at_increasing_times_after_the_start(
 )
 def test_accepted_rates_fire_at_increasing_times(value: int, unit: str, after: datetime) -> None:
     rate = parse_rate(f"rate({value} {unit})")
-    times = next_fire_times(rate, zone=parse_timezone("UTC"), after=after, count=5, anchor=after)
+    times = fires_after(rate, zone=parse_timezone("UTC"), after=after, count=5, anchor=after)
     assert all(b - a == rate.interval for a, b in pairwise(times))
     assert times[0] == after + rate.interval
     assert rate.interval >= timedelta(minutes=1)

@@ -8,12 +8,12 @@ import pytest
 
 from scheduler_api.domain.errors import ExpressionError
 from scheduler_api.domain.expressions.parse import (
-    next_fire_times,
     parse_cron,
     parse_expression,
     parse_rate,
     parse_timezone,
 )
+from scheduler_api.domain.fires import fires_after
 
 UTC_ZONE = parse_timezone("UTC")
 NEW_YORK = parse_timezone("America/New_York")
@@ -22,7 +22,7 @@ NEW_YORK = parse_timezone("America/New_York")
 def fires(
     expression: str, after: datetime, count: int = 3, zone: str = "UTC", **kwargs: datetime
 ) -> list[datetime]:
-    return next_fire_times(
+    return fires_after(
         parse_expression(expression),
         zone=parse_timezone(zone),
         after=after,

@@ -111,7 +111,7 @@ async def list_schedules(
             next_token=listed.next_token,
         )
     return ScheduleListResponse(
-        schedules=[indexed_summary(item) for item in page.items], next_token=page.next_token
+        schedules=[indexed_summary(item) for item in page.schedules], next_token=page.next_token
     )
 
 

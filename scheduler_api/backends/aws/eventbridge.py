@@ -16,9 +16,9 @@ from scheduler_api.domain.errors import (
 )
 from scheduler_api.domain.schedules import (
     Schedule,
+    ScheduleListing,
     SchedulePage,
     ScheduleSpec,
-    ScheduleSummary,
     ScheduleTarget,
 )
 
@@ -88,7 +88,7 @@ class EventBridgeBackend:
         ):
             response = self._client.list_schedules(**kwargs)
         summaries = [
-            ScheduleSummary(
+            ScheduleListing(
                 arn=item["Arn"],
                 name=item["Name"],
                 group_name=item.get("GroupName", group_name),

@@ -4,7 +4,6 @@ call of the backend that is not a Scheduler operation."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 from scheduler_api.backends.aws.errors import aws_errors
 from scheduler_api.domain.errors import ScheduleStateConflictError
 from scheduler_api.domain.schedules import Schedule
+from scheduler_api.domain.task_input import encode_input, input_event
 from task_contract import (
     ProxyEvent,
     mark_manual_run,
@@ -51,18 +51,15 @@ class LambdaInvoker:
             self._client.invoke(
                 FunctionName=schedule.spec.target.arn,
                 InvocationType="Event",
-                Payload=json.dumps(event, separators=(",", ":")).encode(),
+                Payload=encode_input(event).encode(),
             )
         return execution_id
 
 
 def _proxy_event(text: str) -> ProxyEvent:
     """The Input as an event whose headers run-now can add to."""
-    try:
-        event = json.loads(text)
-    except ValueError:
-        event = None
-    if not isinstance(event, dict) or not isinstance(event.get("headers"), dict):
+    event = input_event(text)
+    if event is None or not isinstance(event.get("headers"), dict):
         raise ScheduleStateConflictError(
             "this schedule's Input is not a task of this API: it cannot be run now"
         )

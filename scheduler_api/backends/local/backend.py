@@ -6,7 +6,6 @@ AwsService and the routes cannot tell them apart. Firing is the engine's job.
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 import uuid
@@ -27,17 +26,16 @@ from scheduler_api.domain.errors import (
     ScheduleNotFoundError,
 )
 from scheduler_api.domain.expressions.parse import check_timezone, parse_expression, parse_timezone
-from scheduler_api.domain.fires import first_fire, from_epoch, next_fire_after, to_epoch
-from scheduler_api.domain.page_tokens import invalid_token
+from scheduler_api.domain.fires import fire_between, first_fire, from_epoch, to_epoch
+from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
+    ScheduleListing,
     SchedulePage,
     ScheduleSpec,
-    ScheduleSummary,
 )
-from scheduler_api.domain.task_input import labels_in, task_body
+from scheduler_api.domain.task_input import input_body, labels_in, task_body
 from scheduler_api.observability.metrics import metered
 
 
@@ -54,10 +52,10 @@ def max_lateness_of(spec: ScheduleSpec) -> int | None:
 def labels_of(spec_json: str) -> dict[str, str] | None:
     """The task's labels from a stored spec, without building the whole spec."""
     try:
-        raw = json.loads(spec_json)
-        labels = json.loads(json.loads(raw["target"]["input"])["body"]).get("labels", {})
-    except (ValueError, KeyError, TypeError, AttributeError):
+        body = input_body(json.loads(spec_json)["target"]["input"])
+    except (ValueError, KeyError, TypeError):
         return None
+    labels = None if body is None else body.get("labels", {})
     return labels if isinstance(labels, dict) else None
 
 
@@ -186,7 +184,7 @@ class LocalBackend:
     @metered("local")
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         with self.database.read() as conn:
             return find(conn, group_name, where, limit=limit, next_token=next_token)
 
@@ -257,7 +255,7 @@ class LocalBackend:
         next_token: str | None = None,
         name_prefix: str | None = None,
     ) -> SchedulePage:
-        after = _decode_token(next_token) if next_token else ""
+        after = token_text(decode_fields(next_token, 1)[0]) if next_token else ""
         prefix = name_prefix or ""
         with self.database.read() as conn:
             rows = conn.execute(
@@ -267,7 +265,7 @@ class LocalBackend:
                 (group_name, after, len(prefix), prefix, limit + 1),
             ).fetchall()
         summaries = [
-            ScheduleSummary(
+            ScheduleListing(
                 arn=row["arn"],
                 name=row["name"],
                 group_name=group_name,
@@ -280,7 +278,7 @@ class LocalBackend:
             for row in rows[:limit]
         ]
         more = len(rows) > limit
-        return SchedulePage(summaries, _encode_token(summaries[-1].name) if more else None)
+        return SchedulePage(summaries, encode_token([summaries[-1].name]) if more else None)
 
 
 def _revision(row: Row) -> str:
@@ -300,8 +298,7 @@ def _resumed_fire(spec: ScheduleSpec, stored: Row, now: datetime) -> datetime | 
         return None
     paused_at = from_epoch(stored["updated_at"])
     since = max(paused_at, now - timedelta(seconds=lateness))
-    fire = next_fire_after(spec, since, from_epoch(stored["created_at"]))
-    return fire if fire is not None and fire <= now else None
+    return fire_between(spec, after=since, until=now, created_at=from_epoch(stored["created_at"]))
 
 
 def _state(spec_json: str) -> str:
@@ -333,14 +330,3 @@ def _stored_zone(spec_json: str) -> object:
         return json.loads(spec_json).get("timezone")
     except (ValueError, AttributeError):
         return None
-
-
-def _encode_token(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid_token() from exc

@@ -1,11 +1,9 @@
-"""`at()`, `rate()` and `cron()` expressions: parse, render for AWS, and list fire times.
+"""`at()`, `rate()` and `cron()` expressions: parse, validate and render for AWS.
 
-Fire times follow the AWS EventBridge Scheduler rules:
-- `at()` carries no offset; it is read in the schedule's time zone.
-- `rate()` fires first at StartDate (or when the schedule is created), then every interval;
-  time zones and DST do not move it.
-- `cron()` is evaluated in the schedule's time zone. A local time skipped by a DST change
-  does not fire; a local time that happens twice fires once (the first time).
+When an expression fires is domain/fires.py's (the one fire-time API). What this module
+fixes of it: `at()` carries no offset and is read in the schedule's time zone
+(`local_to_utc`); a `rate()` is a whole number of minutes, hours or days; a `cron()` has
+AWS's six fields (expressions/cron.py).
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ MAX_RATE_VALUE = 1_000_000
 FIRST_YEAR, LAST_YEAR = 1970, 2199
 # 100 years: even preview's 50 fires of the longest rate from the last year stay in range.
 MAX_RATE_INTERVAL = timedelta(days=36_525)
-_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)  # room for any UTC offset
 
 
 @dataclass(frozen=True)
@@ -161,53 +158,6 @@ def skipped_local_time(local: datetime, timezone: str) -> str:
     return f"{local.isoformat()} does not exist in {timezone}: a DST change skips it"
 
 
-def first_fires(
-    expression: ScheduleExpression,
-    *,
-    zone: ZoneInfo,
-    created: datetime,
-    count: int,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
-) -> list[datetime]:
-    """The first `count` fires of a schedule created at `created`, that moment included
-    (a rate() without start_date fires at once, as on AWS)."""
-    return next_fire_times(
-        expression,
-        zone=zone,
-        after=created - timedelta(microseconds=1),
-        count=count,
-        anchor=created,
-        start_date=start_date,
-        end_date=end_date,
-    )
-
-
-def never_fires_reason(
-    expression: ScheduleExpression,
-    *,
-    zone: ZoneInfo,
-    created: datetime,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
-) -> tuple[str, str] | None:
-    """(the field to blame, why) when a schedule created now would never fire; else None."""
-
-    def first(until: datetime | None) -> list[datetime]:
-        return first_fires(
-            expression, zone=zone, created=created, count=1, start_date=start_date, end_date=until
-        )
-
-    if first(end_date):
-        return None
-    rendered = expression.render()
-    unbounded = first(None)
-    if end_date is not None and unbounded:
-        when = unbounded[0].strftime("%Y-%m-%dT%H:%M:%SZ")
-        return "end_date", f"{rendered} never fires: its first fire ({when}) is after end_date"
-    return "expression", f"{rendered} never fires: no time after now matches it"
-
-
 def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:
     """A naive local time in UTC; None when DST skips it. A repeated time maps to its first.
     None, too, for a time UTC cannot hold (at(9999-12-31T23:59:00) west of Greenwich, on a
@@ -220,55 +170,3 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:
     if in_utc.astimezone(zone).replace(tzinfo=None) != local:
         return None
     return in_utc
-
-
-def next_fire_times(
-    expression: ScheduleExpression,
-    *,
-    zone: ZoneInfo,
-    after: datetime,
-    count: int,
-    anchor: datetime | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
-) -> list[datetime]:
-    """Up to `count` UTC fire times strictly after `after`, inside [start_date, end_date].
-
-    `anchor` is when a rate schedule was created; it starts there unless start_date is set.
-    """
-    if isinstance(expression, AtExpression):
-        fire = local_to_utc(expression.when, zone)
-        return [fire] if fire is not None and fire > after and count > 0 else []
-    lower = max(after, start_date - timedelta(microseconds=1)) if start_date else after
-    if isinstance(expression, RateExpression):
-        times = _rate_times(expression, start_date or anchor or after, lower, count)
-    else:
-        times = _cron_times(expression.schedule, zone, lower, count)
-    return [t for t in times if end_date is None or t <= end_date]
-
-
-def _rate_times(
-    rate: RateExpression, first: datetime, after: datetime, count: int
-) -> list[datetime]:
-    interval = rate.interval
-    skipped = 0 if first > after else (after - first) // interval + 1
-    if skipped * interval > _LATEST - first:
-        return []
-    start = first + skipped * interval
-    # Fires past datetime's range are never listed (a rate made elsewhere, longer than
-    # MAX_RATE_INTERVAL): none of them is due within this side of year 9999.
-    representable = (_LATEST - start) // interval + 1
-    return [start + k * interval for k in range(min(count, representable))]
-
-
-def _cron_times(cron: CronSchedule, zone: ZoneInfo, after: datetime, count: int) -> list[datetime]:
-    # Start a few hours early in local time so DST shifts cannot hide a candidate.
-    local_start = (after.astimezone(zone) - timedelta(hours=3)).replace(tzinfo=None)
-    times: list[datetime] = []
-    for local in cron.local_times_from(local_start):
-        if len(times) >= count:
-            break
-        fire = local_to_utc(local, zone)
-        if fire is not None and fire > after:
-            times.append(fire)
-    return times

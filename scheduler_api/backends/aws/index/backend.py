@@ -21,7 +21,6 @@ from scheduler_api.domain.errors import (
     SchedulerError,
 )
 from scheduler_api.domain.schedules import (
-    IndexedPage,
     Schedule,
     ScheduleFilter,
     SchedulePage,
@@ -116,7 +115,7 @@ class IndexedBackend:
 
     def find_schedules(
         self, group_name: str, where: ScheduleFilter, *, limit: int, next_token: str | None
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         return self.query.find(
             group_name, where, limit=limit, next_token=next_token, repair=self.read_repair.repair
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from scheduler_api.backends.aws.index.keys import NEVER, time_key
 from scheduler_api.domain.fires import upcoming_fire
-from scheduler_api.domain.schedules import IndexedSchedule, Schedule, ScheduleKind, ScheduleSpec
+from scheduler_api.domain.schedules import Schedule, ScheduleKind, ScheduleListing, ScheduleSpec
 from scheduler_api.domain.task_input import kind_of, labels_in, task_body
 
 
@@ -112,8 +112,8 @@ class Entry:
         fire = NEVER if self.next_fire is None else time_key(self.next_fire)
         return f"{fire}|{self.task_id or ''}|{self.name}"
 
-    def indexed(self) -> IndexedSchedule:
-        return IndexedSchedule(
+    def listing(self) -> ScheduleListing:
+        return ScheduleListing(
             arn=self.arn,
             name=self.name,
             group_name=self.group_name,

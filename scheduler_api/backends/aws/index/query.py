@@ -4,17 +4,14 @@ A page token is the last item's sort key (keyset: stable while schedules come an
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from scheduler_api.backends.aws.errors import aws_errors
 from scheduler_api.backends.aws.index.items import Stored, stored_of
 from scheduler_api.backends.aws.index.keys import LOWEST, NEVER, SERVICE, VIEW_INDEX, time_key
-from scheduler_api.domain.errors import RequestValidationFailedError
-from scheduler_api.domain.page_tokens import decode_token
-from scheduler_api.domain.schedules import IndexedPage, ScheduleFilter
+from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
+from scheduler_api.domain.schedules import ScheduleFilter, SchedulePage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,16 +34,16 @@ class IndexQuery:
         limit: int,
         next_token: str | None,
         repair: Repair,
-    ) -> IndexedPage:
+    ) -> SchedulePage:
         """One page, read again while `repair` changes what it read (repair.py)."""
         after = None if next_token is None else _decode(next_token)
         for _ in range(REPAIR_ROUNDS):
             rows = self.rows(group, where, limit=limit, after=after)
             if not repair(rows):
                 break
-        items = [row.entry.indexed() for row in rows[:limit]]
+        items = [row.entry.listing() for row in rows[:limit]]
         token = _encode(rows[limit - 1].sort) if len(rows) > limit else None
-        return IndexedPage(items, token)
+        return SchedulePage(items, token)
 
     def entries(self, group: str) -> Iterator[Stored]:
         """Every entry of the group, in next-fire order (for reindex)."""
@@ -179,12 +176,10 @@ def plan(
 
 
 def _encode(sort: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([sort]).encode()).decode()
+    return encode_token([sort])
 
 
 def _decode(token: str) -> str:
     """[sort], as _encode wrote it: anything else is refused (see page_tokens)."""
-    decoded = decode_token(token)
-    if not (isinstance(decoded, list) and len(decoded) == 1 and isinstance(decoded[0], str)):
-        raise RequestValidationFailedError("next_token", "invalid next_token", "query")
-    return decoded[0]
+    (sort,) = decode_fields(token, 1)
+    return token_text(sort)

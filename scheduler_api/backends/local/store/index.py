@@ -12,11 +12,11 @@ import sqlite3
 from typing import Any
 
 from scheduler_api.domain.fires import from_epoch, to_epoch
-from scheduler_api.domain.page_tokens import decode_token, encode_token, invalid_token
+from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_number, token_text
 from scheduler_api.domain.schedules import (
-    IndexedPage,
-    IndexedSchedule,
     ScheduleFilter,
+    ScheduleListing,
+    SchedulePage,
     ScheduleSpec,
 )
 from scheduler_api.domain.task_input import kind_of, labels_in, task_body
@@ -118,13 +118,13 @@ def find(
     *,
     limit: int,
     next_token: str | None,
-) -> IndexedPage:
+) -> SchedulePage:
     sql, values = page_query(group_name, where, limit=limit, next_token=next_token)
     rows = conn.execute(sql, values).fetchall()
     items = [_item(row) for row in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     token = None if last is None else _encode(last["sort_key"], last["task_id"] or "", last["name"])
-    return IndexedPage(items, token)
+    return SchedulePage(items, token)
 
 
 def _clauses(group_name: str, where: ScheduleFilter) -> tuple[list[str], list[Any]]:
@@ -154,9 +154,9 @@ def _clauses(group_name: str, where: ScheduleFilter) -> tuple[list[str], list[An
     return clauses, values
 
 
-def _item(row: sqlite3.Row) -> IndexedSchedule:
+def _item(row: sqlite3.Row) -> ScheduleListing:
     expression = str(row["expression"] or "")  # empty for a row whose spec is unreadable
-    return IndexedSchedule(
+    return ScheduleListing(
         arn=row["arn"],
         name=row["name"],
         group_name=row["group_name"],
@@ -181,12 +181,5 @@ def _encode(sort: float, task_id: str, name: str) -> str:
 
 def _decode(token: str) -> tuple[float, str, str]:
     """[sort, task_id, name], as _encode wrote it: anything else is refused."""
-    decoded = decode_token(token)
-    if not (isinstance(decoded, list) and len(decoded) == 3):
-        raise invalid_token()
-    sort, task_id, name = decoded
-    if isinstance(sort, bool) or not isinstance(sort, int | float):
-        raise invalid_token()
-    if not (isinstance(task_id, str) and isinstance(name, str)):
-        raise invalid_token()
-    return float(sort), task_id, name
+    sort, task_id, name = decode_fields(token, 3)
+    return token_number(sort), token_text(task_id), token_text(name)

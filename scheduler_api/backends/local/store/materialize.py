@@ -15,7 +15,7 @@ from sqlite3 import Connection, Row
 
 from scheduler_api.backends.local.store.codec import spec_from_json
 from scheduler_api.backends.local.store.executions import add_execution
-from scheduler_api.domain.fires import from_epoch, next_fire_after, to_epoch
+from scheduler_api.domain.fires import from_epoch, next_fire_after, next_fire_from, to_epoch
 from scheduler_api.domain.schedules import ScheduleSpec
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _due_fires(
     fire: datetime | None = from_epoch(row["next_fire_at"])
     if fire is not None and now - fire > max_age:
         logger.warning("schedule %s: skipping fires older than %s", row["arn"], max_age)
-        fire = next_fire_after(spec, now - max_age - timedelta(microseconds=1), created)
+        fire = next_fire_from(spec, now - max_age, created)
     window = (spec.flexible_window_minutes or 0) * 60
     fires = []
     while fire is not None and fire <= now:
