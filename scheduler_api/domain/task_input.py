@@ -62,3 +62,13 @@ def kind_of(expression: str) -> ScheduleKind:
 def labels_in(body: dict[str, Any]) -> dict[str, str]:
     labels = body.get("labels") or {}
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def task_id_of(spec: ScheduleSpec) -> str | None:
+    task_id = task_body(spec).get("task_id")
+    return None if task_id is None else str(task_id)
+
+
+def max_lateness_of(spec: ScheduleSpec) -> int | None:
+    value = task_body(spec).get("max_lateness_seconds")
+    return value if isinstance(value, int) else None

@@ -6,14 +6,19 @@ AwsService and the routes cannot tell them apart. Firing is the engine's job.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from sqlite3 import Row
 
-from scheduler_api.backends.local.store.codec import spec_from_json, spec_to_json
+from scheduler_api.backends.local.store.codec import (
+    labels_of,
+    spec_from_json,
+    spec_to_json,
+    stored_state,
+    stored_zone,
+)
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.executions import add_execution
 from scheduler_api.backends.local.store.index import add_labels, find, index_columns, write_index
@@ -35,28 +40,8 @@ from scheduler_api.domain.schedules import (
     SchedulePage,
     ScheduleSpec,
 )
-from scheduler_api.domain.task_input import input_body, labels_in, task_body
+from scheduler_api.domain.task_input import labels_in, max_lateness_of, task_body, task_id_of
 from scheduler_api.observability.metrics import metered
-
-
-def task_id_of(spec: ScheduleSpec) -> str | None:
-    task_id = task_body(spec).get("task_id")
-    return None if task_id is None else str(task_id)
-
-
-def max_lateness_of(spec: ScheduleSpec) -> int | None:
-    value = task_body(spec).get("max_lateness_seconds")
-    return value if isinstance(value, int) else None
-
-
-def labels_of(spec_json: str) -> dict[str, str] | None:
-    """The task's labels from a stored spec, without building the whole spec."""
-    try:
-        body = input_body(json.loads(spec_json)["target"]["input"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    labels = None if body is None else body.get("labels", {})
-    return labels if isinstance(labels, dict) else None
 
 
 class LocalBackend:
@@ -138,7 +123,7 @@ class LocalBackend:
                 raise ScheduleNotFoundError("schedule not found")
             if expect_revision is not None and _revision(row) != expect_revision:
                 raise RevisionConflictError("the schedule changed since it was read")
-            if spec.timezone != _stored_zone(row["spec"]):
+            if spec.timezone != stored_zone(row["spec"]):
                 _validate(spec)
             fire = _resumed_fire(spec, row, now) or first_fire(spec, now)
             conn.execute(
@@ -269,7 +254,7 @@ class LocalBackend:
                 arn=row["arn"],
                 name=row["name"],
                 group_name=group_name,
-                state=_state(row["spec"]),
+                state=stored_state(row["spec"]),
                 labels=labels_of(row["spec"]),
                 created_at=from_epoch(row["created_at"]),
                 updated_at=from_epoch(row["updated_at"]),
@@ -301,15 +286,6 @@ def _resumed_fire(spec: ScheduleSpec, stored: Row, now: datetime) -> datetime | 
     return fire_between(spec, after=since, until=now, created_at=from_epoch(stored["created_at"]))
 
 
-def _state(spec_json: str) -> str:
-    """The stored state; a spec that cannot be read never fires, so it lists as DISABLED
-    (with the engine's reason in `broken`)."""
-    try:
-        return spec_from_json(spec_json).state
-    except (ValueError, KeyError, TypeError):
-        return "DISABLED"
-
-
 def _validate(spec: ScheduleSpec, *, new_zone: bool = True) -> None:
     """What AWS would refuse with a ValidationException. `new_zone=False`: the zone is
     the one already stored, which an older version may have accepted (localtime,
@@ -322,11 +298,3 @@ def _validate(spec: ScheduleSpec, *, new_zone: bool = True) -> None:
             parse_timezone(spec.timezone)
     except ExpressionError as exc:
         raise BackendFailureError(f"invalid schedule: {exc}") from exc
-
-
-def _stored_zone(spec_json: str) -> object:
-    """The stored spec's time zone; None if it cannot be read (then checked as new)."""
-    try:
-        return json.loads(spec_json).get("timezone")
-    except (ValueError, AttributeError):
-        return None

@@ -40,7 +40,7 @@ def test_a_spec_with_the_defaults_comes_back_equal() -> None:
 
 
 def test_the_stored_text_is_flat_json_with_iso_dates_and_the_target_nested() -> None:
-    """Older files hold this shape; labels_of and _stored_zone read it without the codec."""
+    """Older files hold this shape; labels_of and stored_zone read it without the codec."""
     spec = ScheduleSpec(
         "once", "default", "rate(5 minutes)", "UTC", TARGET,
         start_date=datetime(2030, 1, 1, tzinfo=UTC),
