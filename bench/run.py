@@ -60,24 +60,53 @@ def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
     }
 
 
-def table(results: list[Result]) -> str:
-    lines = ["| benchmark | figures | target | met |", "|---|---|---|---|"]
-    for result in results:
-        figures = ", ".join(f"{key} {value}" for key, value in result.figures.items())
-        met = {True: "yes", False: "**no**", None: "n/a"}[result.met]
-        lines.append(f"| {result.name} ({result.runs}) | {figures} | {result.target} | {met} |")
-    return "\n".join(lines)
+def row(result: Result, measured: str) -> str:
+    figures = ", ".join(f"{key} {value}" for key, value in result.figures.items())
+    met = {True: "yes", False: "**no**", None: "n/a"}[result.met]
+    return f"| {result.name} ({result.runs}) | {figures} | {result.target} | {met} | {measured} |"
+
+
+HEADER = ["| benchmark | figures | target | met | measured |", "|---|---|---|---|---|"]
+
+
+def table(results: list[Result], measured: str = "this run") -> str:
+    return "\n".join([*HEADER, *(row(result, measured) for result in results)])
+
+
+def _number(line: str) -> int:
+    return int(line.removeprefix("| ").split(".", 1)[0])
+
+
+def kept_rows(previous: str, replaced: set[int]) -> list[str]:
+    """The rows of an earlier RESULTS.md for benchmarks this run did not repeat, each with
+    when it was measured (a row of the older four-column table: its file's run line)."""
+    stamp = next((ln for ln in previous.splitlines() if ln.startswith("`make bench")), "")
+    old_when = stamp.split(". Machine")[0].rstrip(".").strip() or "an earlier run"
+    kept = []
+    for line in previous.splitlines():
+        if not (line.startswith("| ") and line[2:3].isdigit()) or _number(line) in replaced:
+            continue
+        cells = line.strip().strip("|").split(" | ")
+        if len(cells) == 4:
+            line = f"{line} {old_when} |"
+        kept.append(line)
+    return kept
 
 
 def write_results(results: list[Result], header: str, argv: list[str]) -> None:
-    """bench/RESULTS.md: what this run measured, as it printed it."""
+    """bench/RESULTS.md: what this run measured, as it printed it. Benchmarks not run this
+    time (--only) keep their earlier row, which says when it was measured."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "make bench" + (f' ARGS="{" ".join(argv)}"' if argv else "")
+    measured = f"`{command}`, {when}"
+    fresh = [row(result, measured) for result in results]
+    previous = RESULTS_FILE.read_text() if RESULTS_FILE.exists() else ""
+    rows = sorted([*kept_rows(previous, {_number(r) for r in fresh}), *fresh], key=_number)
     RESULTS_FILE.write_text(
         "# Benchmark results\n\n"
         "Written by `make bench` (bench/run.py); do not edit by hand. What each benchmark\n"
         "measures and its baseline: [README.md](README.md).\n\n"
-        f"`{command}`, {when}. {header}.\n\n{table(results)}\n"
+        f"Last run: {measured}. {header}.\n\n" + "\n".join([*HEADER, *rows]) + "\n"
     )
 
 

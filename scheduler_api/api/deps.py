@@ -53,7 +53,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 AccessDep = Annotated[Access, Depends(get_access)]
 
 
-async def get_task_scheduler(runtime: RuntimeDep) -> AwsService:
+async def get_aws_service(runtime: RuntimeDep) -> AwsService:
     return runtime.service
 
 
@@ -80,7 +80,7 @@ async def get_engine(runtime: RuntimeDep) -> Engine:
     return runtime.engine
 
 
-TaskSchedulerDep = Annotated[AwsService, Depends(get_task_scheduler)]
+AwsServiceDep = Annotated[AwsService, Depends(get_aws_service)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 RunsReaderDep = Annotated[RunsReader, Depends(get_runs_reader)]
 RunHistoryDep = Annotated[RunHistory, Depends(get_run_history)]

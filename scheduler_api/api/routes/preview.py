@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query
 
 from scheduler_api.api.auth import protected_router
-from scheduler_api.api.deps import TaskSchedulerDep
+from scheduler_api.api.deps import AwsServiceDep
 from scheduler_api.api.schemas.errors import AWS_ERRORS
 from scheduler_api.api.schemas.preview import PreviewResponse
 from scheduler_api.services.previews import preview_fires
@@ -22,7 +22,7 @@ router = protected_router("preview")
     responses={422: AWS_ERRORS[422], 503: AWS_ERRORS[503]},
 )
 async def preview(
-    service: TaskSchedulerDep,
+    service: AwsServiceDep,
     expression: Annotated[str, Query(min_length=1, max_length=256)],
     timezone: Annotated[str, Query(max_length=64)] = "UTC",
     after: datetime | None = None,

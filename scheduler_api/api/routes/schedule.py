@@ -9,7 +9,7 @@ from fastapi import Header, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
-from scheduler_api.api.deps import TaskSchedulerDep
+from scheduler_api.api.deps import AwsServiceDep
 from scheduler_api.api.schemas.errors import ARN_ERRORS, error_doc
 from scheduler_api.api.schemas.schedule import (
     CancelScheduleResponse,
@@ -36,7 +36,7 @@ _RESUME_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.get("/schedule/{schedule_arn:path}", response_model=ScheduleDetail, responses=ARN_ERRORS)
 async def get_schedule(
-    schedule_arn: str, service: TaskSchedulerDep, response: Response
+    schedule_arn: str, service: AwsServiceDep, response: Response
 ) -> ScheduleDetail:
     """The schedule, its decoded task and next fires; the ETag header is for a PATCH."""
     schedule = await run_in_threadpool(service.get_schedule, decoded_arn(schedule_arn))
@@ -49,7 +49,7 @@ async def get_schedule(
 async def update_schedule(
     schedule_arn: str,
     patch: SchedulePatchRequest,
-    service: TaskSchedulerDep,
+    service: AwsServiceDep,
     response: Response,
     if_match: Annotated[str | None, Header(description="The ETag from GET or POST")] = None,
 ) -> ScheduleDetail:
@@ -64,7 +64,7 @@ async def update_schedule(
     "/schedule/{schedule_arn:path}/pause", response_model=ScheduleDetail, responses=ARN_ERRORS
 )
 async def pause_schedule(
-    schedule_arn: str, service: TaskSchedulerDep, response: Response
+    schedule_arn: str, service: AwsServiceDep, response: Response
 ) -> ScheduleDetail:
     """It fires no more until resumed (EventBridge State=DISABLED); pausing twice is a
     no-op."""
@@ -76,7 +76,7 @@ async def pause_schedule(
     "/schedule/{schedule_arn:path}/resume", response_model=ScheduleDetail, responses=_RESUME_ERRORS
 )
 async def resume_schedule(
-    schedule_arn: str, service: TaskSchedulerDep, response: Response
+    schedule_arn: str, service: AwsServiceDep, response: Response
 ) -> ScheduleDetail:
     """It fires again from its next time after now; fires that fell due while it was
     paused are not run."""
@@ -90,7 +90,7 @@ async def resume_schedule(
     response_model=RunNowResponse,
     responses=ARN_ERRORS,
 )
-async def run_now(schedule_arn: str, service: TaskSchedulerDep) -> RunNowResponse:
+async def run_now(schedule_arn: str, service: AwsServiceDep) -> RunNowResponse:
     """Run the task once, now, outside its schedule (which is left as it is). Local: the
     engine runs it within a second; AWS: the worker function is invoked asynchronously
     with the schedule's Input, as EventBridge would. It shows in the task's runs."""
@@ -104,7 +104,7 @@ async def run_now(schedule_arn: str, service: TaskSchedulerDep) -> RunNowRespons
 @router.delete(
     "/schedule/{schedule_arn:path}", response_model=CancelScheduleResponse, responses=ARN_ERRORS
 )
-async def cancel_schedule(schedule_arn: str, service: TaskSchedulerDep) -> CancelScheduleResponse:
+async def cancel_schedule(schedule_arn: str, service: AwsServiceDep) -> CancelScheduleResponse:
     arn = decoded_arn(schedule_arn)
     if not await run_in_threadpool(service.cancel_schedule, arn):
         raise ScheduleNotFoundError("schedule not found")

@@ -10,7 +10,7 @@ from fastapi import Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
-from scheduler_api.api.deps import TaskSchedulerDep
+from scheduler_api.api.deps import AwsServiceDep
 from scheduler_api.api.schemas.errors import AWS_ERRORS, error_doc
 from scheduler_api.api.schemas.schedule import ScheduleTaskResponse
 from scheduler_api.api.schemas.schedules import BulkRequest, BulkResponse, ScheduleListResponse
@@ -40,7 +40,7 @@ AWS_LIST_MAX = 100  # ListSchedules' MaxResults
     },
 )
 async def schedule_task(
-    request: ScheduleTaskRequest, service: TaskSchedulerDep, response: Response
+    request: ScheduleTaskRequest, service: AwsServiceDep, response: Response
 ) -> ScheduleTaskResponse:
     """Schedule a task once (delay_minutes, run_at) or on a recurrence (cron, rate).
 
@@ -64,7 +64,7 @@ async def schedule_task(
 
 @router.get("/schedules", response_model=ScheduleListResponse, responses=_FIND_ERRORS)
 async def list_schedules(
-    service: TaskSchedulerDep,
+    service: AwsServiceDep,
     user_id: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
     action: Annotated[str | None, Query(max_length=128)] = None,
     state: Literal["ENABLED", "DISABLED"] | None = None,
@@ -116,7 +116,7 @@ async def list_schedules(
 
 
 @router.post("/schedules/bulk", response_model=BulkResponse, responses=_FIND_ERRORS)
-async def bulk(request: BulkRequest, service: TaskSchedulerDep) -> BulkResponse:
+async def bulk(request: BulkRequest, service: AwsServiceDep) -> BulkResponse:
     """Delete, pause or resume every schedule the filter selects ({"all": true} for all).
     A dry run says how many match and shows the first 100. Safe to repeat: a job cut
     short is finished by the same request, and nothing is counted twice."""
