@@ -18,8 +18,8 @@ from mangum import Mangum
 
 from lambda_worker.app import app
 from lambda_worker.config import default_ledger, worker_config
+from lambda_worker.emf_metrics import action_of, emf_line, emit, lateness_of, now_utc, outcome_of
 from lambda_worker.logs import configure_logging, log_fields
-from lambda_worker.metrics import action_of, emf_line, emit, lateness_of, now_utc, outcome_of
 from task_contract import LambdaContext, ProxyEvent, TaskFailedError, is_unicode
 
 # Settings are checked here, at init: a bad one fails the import with a message naming it
