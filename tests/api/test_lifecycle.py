@@ -273,7 +273,7 @@ def test_run_now_on_aws_invokes_the_worker_as_eventbridge_would(clock: FakeClock
         )
         sent: list[tuple[str, bytes]] = []
         with TestClient(app, headers=AUTH) as client:
-            invoker = app.state.runtime.service.backend._invoker._client
+            invoker = app.state.runtime.service.invoker._client
             invoker.meta.events.register(
                 "before-send.lambda.Invoke",
                 lambda request, **_: sent.append(

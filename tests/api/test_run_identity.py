@@ -155,7 +155,7 @@ def test_run_now_on_aws_is_its_own_run_even_in_the_same_second(
         app = create_app(settings, scheduler_client=scheduler, clock=clock)
         sent: list[bytes] = []
         with TestClient(app, headers=AUTH) as client:
-            app.state.runtime.service.backend._invoker._client.meta.events.register(
+            app.state.runtime.service.invoker._client.meta.events.register(
                 "before-send.lambda.Invoke", lambda request, **_: sent.append(request.body)
             )
             request = probe_task("aws-twice", cron="0 9 * * ? *")
