@@ -23,8 +23,8 @@ from typing import Any
 
 from bench import counting_handler
 from bench.common import percentile
-from scheduler_api.backends.local.engine.invoker import LocalLambdaContext, Outcome
-from scheduler_api.backends.local.store.outcomes import Finished
+from scheduler_api.backends.local.engine.invoker import LocalLambdaContext
+from scheduler_api.backends.local.store.outcomes import Finished, Outcome
 from scheduler_api.bootstrap import build_local_runtime
 from scheduler_api.config import Settings
 from scheduler_api.domain.clock import system_clock

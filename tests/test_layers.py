@@ -48,10 +48,20 @@ def test_every_contract_is_kept_by_this_tree(tree: Path) -> None:
         ("scheduler_api/domain/errors.py", "scheduler_api.services.aws_service", "domain"),
         ("scheduler_api/domain/schedules.py", "scheduler_api.bootstrap", "domain"),
         ("scheduler_api/services/etags.py", "scheduler_api.api.deps", "services import"),
-        ("scheduler_api/backends/local/history.py", "scheduler_api.backends.aws.errors", "do not"),
-        ("scheduler_api/backends/aws/errors.py", "scheduler_api.services.bulk", "backends"),
+        (
+            "scheduler_api/backends/local/history.py",
+            "scheduler_api.backends.aws.client_errors",
+            "do not",
+        ),
+        ("scheduler_api/backends/aws/client_errors.py", "scheduler_api.services.bulk", "backends"),
         ("scheduler_api/api/auth.py", "scheduler_api.backends.local.backend", "HTTP layer"),
         ("lambda_worker/delivery.py", "scheduler_api.domain.errors", "share only"),
+        ("scheduler_api/api/routes/runs.py", "scheduler_api.api.routes.schedule", "routes do"),
+        (
+            "scheduler_api/backends/local/store/claims.py",
+            "scheduler_api.backends.local.engine.loop",
+            "runs on its store",
+        ),
     ],
 )
 def test_an_import_that_reaches_up_or_sideways_breaks_a_contract(
@@ -64,3 +74,10 @@ def test_an_import_that_reaches_up_or_sideways_breaks_a_contract(
     broken = result.stdout.split("Broken contracts")[-1]
     assert contract in broken
     assert reaches_for in broken
+
+
+def test_both_services_import_the_contract_they_share() -> None:
+    """What the independence contract leaves them: task_contract, used by each side."""
+    for package in ("scheduler_api", "lambda_worker"):
+        sources = [path.read_text() for path in (ROOT / package).rglob("*.py")]
+        assert any("from task_contract import" in text for text in sources), package

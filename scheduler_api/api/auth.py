@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scheduler_api.api.deps import Access, AccessDep, ClockDep
-from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.error_docs import error_doc
 from scheduler_api.api.sessions import session_valid
 
 SESSION_COOKIE = "scheduler_session"

@@ -45,28 +45,22 @@ def schedule_detail(schedule: Schedule, service: AwsService, response: Response)
     )
 
 
-def indexed_summary(item: ScheduleListing) -> ScheduleSummaryOut:
-    return listed_summary(item).model_copy(
-        update={
-            "task_id": item.task_id,
-            "user_id": item.user_id,
-            "action": item.action,
-            "kind": item.kind,
-            "schedule_expression": item.expression,
-            "timezone": item.timezone,
-            "next_fire_time": item.next_fire,
-        }
-    )
-
-
-def listed_summary(item: ScheduleListing | ScheduleListing) -> ScheduleSummaryOut:
-    """What both ListSchedules and the index know."""
+def listing_summary(item: ScheduleListing) -> ScheduleSummaryOut:
+    """A schedule in a list: what the backend knew of it (a plain ListSchedules knows the
+    name, state and times; the index and the local store know the task too)."""
     return ScheduleSummaryOut(
         schedule_arn=item.arn,
         schedule_name=item.name,
         group_name=item.group_name,
         state=item.state,
         labels=item.labels,
+        task_id=item.task_id,
+        user_id=item.user_id,
+        action=item.action,
+        kind=item.kind,
+        schedule_expression=item.expression,
+        timezone=item.timezone,
+        next_fire_time=item.next_fire,
         created_at=item.created_at,
         updated_at=item.updated_at,
         broken=item.broken,

@@ -8,3 +8,12 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def to_epoch(value: datetime) -> float:
+    """What the SQLite store and the ledger keep: seconds since 1970 (UTC)."""
+    return value.timestamp()
+
+
+def from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)

@@ -36,14 +36,6 @@ from scheduler_api.domain.schedules import ScheduleSpec
 _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)  # room for any UTC offset
 
 
-def to_epoch(value: datetime) -> float:
-    return value.timestamp()
-
-
-def from_epoch(value: float) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
-
-
 @dataclass(frozen=True)
 class _Bound:
     """Where a list of fires starts: at `moment` (inclusive) or strictly after it."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from scheduler_api.domain.runs import DeadLetter
 from scheduler_api.domain.schedules import (
     Schedule,
     ScheduleFilter,
@@ -108,9 +109,7 @@ class RunHistory(Protocol):
 
     def since(self, moment: datetime) -> Sequence[RunRecord]: ...
 
-    def dead_letters(self, limit: int = 50) -> Sequence[object]:
-        """Each with the attributes of api.schemas.runs.DeadLetterOut."""
-        ...
+    def dead_letters(self, limit: int = 50) -> Sequence[DeadLetter]: ...
 
 
 class EngineHealth(Protocol):

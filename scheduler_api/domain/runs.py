@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from task_contract import RunStatus
 
@@ -39,3 +39,21 @@ class Run:
     status_code: int | None
     error: str | None
     trigger: Trigger = "schedule"  # manual: a run-now
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A run that failed every attempt (the local engine keeps them; on AWS they are in the
+    function's on-failure queue): what failed, why, and whether it was redriven."""
+
+    id: int
+    execution_id: str
+    schedule_arn: str
+    task_id: str | None
+    scheduled_time: datetime
+    reason: str
+    event: dict[str, Any]
+    attempts: list[AttemptRecord]
+    created_at: datetime
+    redriven_at: datetime | None
+    redrive_status: RunStatus | None

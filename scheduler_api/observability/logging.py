@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 access_logger = logging.getLogger("scheduler_api.access")
-error_logger = logging.getLogger("scheduler_api.domain.errors")
+error_logger = logging.getLogger("scheduler_api.errors")
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]

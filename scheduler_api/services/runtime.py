@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prometheus_client.registry import Collector
-
 from scheduler_api.domain.ports import Engine, RunHistory, RunsReader, Store
+from scheduler_api.observability.metrics import EngineGaugeCollector
 from scheduler_api.services.aws_service import AwsService
 
 
@@ -22,4 +21,4 @@ class Runtime:
     engine: Engine | None = None  # local only
     database: Store | None = None  # local only: the engine's SQLite file
     count_broken: Callable[[], int] | None = None  # local only: schedules set aside
-    gauges: Collector | None = None  # local only: metrics read when scraped
+    gauges: EngineGaugeCollector | None = None  # local only: metrics read when scraped

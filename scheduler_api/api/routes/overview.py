@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import RunsReaderDep, RuntimeDep
-from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.error_docs import error_doc
 from scheduler_api.api.schemas.overview import LatenessPoint, OverviewResponse
 from scheduler_api.api.schemas.runs import LastRunsResponse, RunOut
 from scheduler_api.domain.errors import IndexUnavailableError

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import EngineDep, RunHistoryDep, RunsReaderDep
-from scheduler_api.api.schemas.errors import error_doc
+from scheduler_api.api.schemas.error_docs import error_doc
 from scheduler_api.api.schemas.runs import (
     DeadLetterListResponse,
     DeadLetterOut,

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import AwsServiceDep
-from scheduler_api.api.schemas.errors import ARN_ERRORS, error_doc
+from scheduler_api.api.schemas.error_docs import ARN_ERRORS, error_doc
 from scheduler_api.api.schemas.schedule import (
     CancelScheduleResponse,
     RunNowResponse,

@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import AwsServiceDep
-from scheduler_api.api.schemas.errors import AWS_ERRORS, error_doc
+from scheduler_api.api.schemas.error_docs import AWS_ERRORS, error_doc
 from scheduler_api.api.schemas.schedule import ScheduleTaskResponse
 from scheduler_api.api.schemas.schedules import BulkRequest, BulkResponse, ScheduleListResponse
-from scheduler_api.api.views import indexed_summary, listed_summary
+from scheduler_api.api.views import listing_summary
 from scheduler_api.domain.errors import IndexUnavailableError, RequestValidationFailedError
 from scheduler_api.domain.schedules import ScheduleFilter, ScheduleKind
 from scheduler_api.services.bulk import run_bulk
@@ -107,11 +107,11 @@ async def list_schedules(
             service.list_schedules, limit=min(limit, AWS_LIST_MAX), next_token=next_token
         )
         return ScheduleListResponse(
-            schedules=[listed_summary(item) for item in listed.schedules],
+            schedules=[listing_summary(item) for item in listed.schedules],
             next_token=listed.next_token,
         )
     return ScheduleListResponse(
-        schedules=[indexed_summary(item) for item in page.schedules], next_token=page.next_token
+        schedules=[listing_summary(item) for item in page.schedules], next_token=page.next_token
     )
 
 
@@ -130,7 +130,7 @@ async def bulk(request: BulkRequest, service: AwsServiceDep) -> BulkResponse:
         matched=result.matched,
         changed=result.changed,
         failed=result.failed,
-        items=[indexed_summary(item) for item in result.preview],
+        items=[listing_summary(item) for item in result.preview],
     )
 
 

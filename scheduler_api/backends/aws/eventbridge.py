@@ -1,6 +1,6 @@
 """The EventBridge Scheduler backend: ScheduleSpec to boto3 and back.
 
-AWS errors become project exceptions in backends/aws/errors.py, the one place for it;
+AWS errors become project exceptions in backends/aws/client_errors.py, the one place for it;
 run now, a Lambda Invoke, is in backends/aws/invoke.py.
 """
 
@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from scheduler_api.backends.aws.errors import aws_errors
+from scheduler_api.backends.aws.client_errors import aws_errors
 from scheduler_api.domain.errors import (
     RevisionConflictError,
 )

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from scheduler_api.backends.aws.errors import aws_errors
+from scheduler_api.backends.aws.client_errors import aws_errors
 from scheduler_api.domain.errors import ScheduleStateConflictError
 from scheduler_api.domain.schedules import Schedule
 from scheduler_api.domain.task_input import encode_input, input_event

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from scheduler_api.backends.aws.errors import aws_errors
-from scheduler_api.domain.fires import from_epoch
+from scheduler_api.backends.aws.client_errors import aws_errors
+from scheduler_api.domain.clock import from_epoch
 from scheduler_api.domain.runs import Run
 from task_contract import MANUAL_KEY_MARK, LedgerRecord, parse_scheduled_time
 

@@ -22,7 +22,7 @@ from scheduler_api.backends.local.store.codec import (
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.executions import add_execution
 from scheduler_api.backends.local.store.index import add_labels, find, index_columns, write_index
-from scheduler_api.domain.clock import Clock
+from scheduler_api.domain.clock import Clock, from_epoch, to_epoch
 from scheduler_api.domain.errors import (
     BackendFailureError,
     ExpressionError,
@@ -31,7 +31,7 @@ from scheduler_api.domain.errors import (
     ScheduleNotFoundError,
 )
 from scheduler_api.domain.expressions.parse import check_timezone, parse_expression, parse_timezone
-from scheduler_api.domain.fires import fire_between, first_fire, from_epoch, to_epoch
+from scheduler_api.domain.fires import fire_between, first_fire
 from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
 from scheduler_api.domain.schedules import (
     Schedule,

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from sqlite3 import Row
-from typing import Any
 
 from scheduler_api.backends.local.store.database import Database
-from scheduler_api.domain.fires import from_epoch
-from scheduler_api.domain.runs import AttemptRecord, Run
+from scheduler_api.domain.clock import from_epoch
+from scheduler_api.domain.runs import AttemptRecord, DeadLetter, Run
 from task_contract import RunStatus
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    id: int
-    execution_id: str
-    schedule_arn: str
-    task_id: str | None
-    scheduled_time: datetime
-    reason: str
-    event: dict[str, Any]
-    attempts: list[AttemptRecord]
-    created_at: datetime
-    redriven_at: datetime | None
-    redrive_status: RunStatus | None
 
 
 def _maybe(value: float | None) -> datetime | None:

@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.schemas import TaskCallbackRequest
-from scheduler_api.backends.local.engine.liveness import EngineLock, Holder, probe, sweep
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.backends.local.store.database import Database
+from scheduler_api.backends.local.store.liveness import EngineLock, Holder, probe, sweep
 from scheduler_api.bootstrap import build_local_runtime
 from scheduler_api.domain.clock import system_clock
 from scheduler_api.main import create_app

@@ -18,9 +18,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from scheduler_api.backends.local.engine.invoker import Outcome
 from scheduler_api.backends.local.engine.loop import LocalEngine
-from scheduler_api.backends.local.store.outcomes import Finished
+from scheduler_api.backends.local.store.outcomes import Finished, Outcome
 from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.main import create_app
 from task_contract import RunStatus

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from scheduler_api.backends.aws.errors import aws_errors
+from scheduler_api.backends.aws.client_errors import aws_errors
 from scheduler_api.backends.aws.index.items import Stored, stored_of
 from scheduler_api.backends.aws.index.keys import LOWEST, NEVER, SERVICE, VIEW_INDEX, time_key
 from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text

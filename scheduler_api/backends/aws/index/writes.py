@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from scheduler_api.backends.aws.errors import aws_errors
+from scheduler_api.backends.aws.client_errors import aws_errors
 from scheduler_api.backends.aws.index.entry import Entry
 from scheduler_api.backends.aws.index.items import Stored, items_of, stored_of, views_of
 from scheduler_api.backends.aws.index.keys import ANCHOR, SERVICE, partition_key

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from scheduler_api.backends.local.engine.invoker import LambdaHandler, Outcome, invoke
+from scheduler_api.backends.local.engine.invoker import LambdaHandler, invoke
 from scheduler_api.backends.local.store.claims import Claimed
+from scheduler_api.backends.local.store.outcomes import Outcome
 from scheduler_api.domain.clock import Clock
 from task_contract import RunStatus
 

@@ -9,9 +9,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from scheduler_api.backends.local.store.outcomes import Outcome
+from scheduler_api.domain.task_input import encode_input
 from task_contract import (
     SKIPPED_HEADER,
     LambdaContext,
@@ -45,17 +46,6 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one invocation ended: returned (with the proxy status code) or raised."""
-
-    raised: bool
-    status_code: int | None
-    error: str | None
-    event: str
-    skipped: str | None = None  # why the worker did not run the action (a policy)
 
 
 def invoke(
@@ -110,7 +100,7 @@ def delivery_text(
                 "the stored Input's signature does not hold (changed, or made with another"
                 " secret): delivered as it is, for the worker to refuse"
             )
-    return json.dumps(event, separators=(",", ":"))
+    return encode_input(event)
 
 
 def _skipped(response: Any) -> str | None:

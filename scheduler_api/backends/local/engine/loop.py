@@ -29,12 +29,12 @@ from datetime import datetime
 from scheduler_api.backends.local.engine.checkpoints import start_checkpoints
 from scheduler_api.backends.local.engine.executions import EngineObserver, run_execution
 from scheduler_api.backends.local.engine.health import EngineHealth, RoundHealth
-from scheduler_api.backends.local.engine.invoker import LambdaHandler, Outcome
+from scheduler_api.backends.local.engine.invoker import LambdaHandler
 from scheduler_api.backends.local.engine.pool import DaemonPool
 from scheduler_api.backends.local.engine.recorder import OutcomeRecorder
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.database import Database
-from scheduler_api.backends.local.store.outcomes import Finished, RetryPolicy
+from scheduler_api.backends.local.store.outcomes import Finished, Outcome, RetryPolicy
 from scheduler_api.backends.local.store.rounds import ExecutionStore
 from scheduler_api.domain.clock import Clock
 from task_contract import RunStatus

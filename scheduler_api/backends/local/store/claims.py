@@ -1,7 +1,7 @@
 """Claiming: an engine takes due executions that nobody holds, or whose holder died, and
 records an attempt; and gives up its lease on those it cannot finish (shutdown).
 
-An engine of this host is dead when its lock file's flock is free (engine/liveness.py),
+An engine of this host is dead when its lock file's flock is free (store/liveness.py),
 never because its heartbeat is late: a file locked from outside or a stopped process
 delays heartbeats while the actions go on running.
 """
@@ -15,7 +15,7 @@ from sqlite3 import Connection, Row
 
 from scheduler_api.backends.local.store.engines import Membership
 from scheduler_api.backends.local.store.executions import dead_letter
-from scheduler_api.domain.fires import from_epoch, to_epoch
+from scheduler_api.domain.clock import from_epoch, to_epoch
 from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)

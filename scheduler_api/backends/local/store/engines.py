@@ -1,7 +1,7 @@
 """This engine's membership among the engines sharing one SQLite file.
 
 Each engine has a row in `engines` (its heartbeat) and, on this host, a lock file whose
-flock it holds while it may hold leases (engine/liveness.py). Another engine's leases are
+flock it holds while it may hold leases (store/liveness.py). Another engine's leases are
 taken over only once it is judged dead: by its lock when it runs on this host, by its
 heartbeat when it does not (another host's, or one of a version before lock files).
 """
@@ -12,7 +12,8 @@ import logging
 from datetime import datetime
 from sqlite3 import Connection
 
-from scheduler_api.backends.local.engine.liveness import (
+from scheduler_api.backends.local.store.database import Database
+from scheduler_api.backends.local.store.liveness import (
     EngineLock,
     Holder,
     host_of,
@@ -20,8 +21,7 @@ from scheduler_api.backends.local.engine.liveness import (
     probe,
     sweep,
 )
-from scheduler_api.backends.local.store.database import Database
-from scheduler_api.domain.fires import to_epoch
+from scheduler_api.domain.clock import to_epoch
 from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)

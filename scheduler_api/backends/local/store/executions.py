@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
 
-from scheduler_api.domain.fires import to_epoch
+from scheduler_api.domain.clock import to_epoch
 from scheduler_api.domain.schedules import ScheduleSpec
 from task_contract import RunStatus
 

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from scheduler_api.domain.fires import from_epoch, to_epoch
+from scheduler_api.domain.clock import from_epoch, to_epoch
 from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_number, token_text
 from scheduler_api.domain.schedules import (
     ScheduleFilter,

@@ -15,7 +15,8 @@ from sqlite3 import Connection, Row
 
 from scheduler_api.backends.local.store.codec import spec_from_json
 from scheduler_api.backends.local.store.executions import add_execution
-from scheduler_api.domain.fires import from_epoch, next_fire_after, next_fire_from, to_epoch
+from scheduler_api.domain.clock import from_epoch, to_epoch
+from scheduler_api.domain.fires import next_fire_after, next_fire_from
 from scheduler_api.domain.schedules import ScheduleSpec
 
 logger = logging.getLogger(__name__)

@@ -10,15 +10,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
 
-from scheduler_api.backends.local.engine.invoker import Outcome
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.executions import dead_letter
-from scheduler_api.domain.fires import to_epoch
+from scheduler_api.domain.clock import to_epoch
 from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)
 
 HELD_QUERY_BATCH = 500  # ids per query, well under SQLite's limit on parameters
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one invocation ended: returned (with the proxy status code) or raised."""
+
+    raised: bool
+    status_code: int | None
+    error: str | None
+    event: str
+    skipped: str | None = None  # why the worker did not run the action (a policy)
 
 
 @dataclass(frozen=True)

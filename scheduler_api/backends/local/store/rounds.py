@@ -31,8 +31,7 @@ from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.engines import Membership
 from scheduler_api.backends.local.store.materialize import materialize
 from scheduler_api.backends.local.store.outcomes import Finished, RetryPolicy, record_outcomes
-from scheduler_api.domain.clock import Clock
-from scheduler_api.domain.fires import to_epoch
+from scheduler_api.domain.clock import Clock, to_epoch
 from task_contract import RunStatus
 
 
