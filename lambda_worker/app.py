@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from lambda_worker.actions import get_action, known_actions
+from lambda_worker.actions import get_action, known_actions, running_attempt
 from lambda_worker.actions.registry import ActionFunc
 from lambda_worker.config import WorkerConfig, default_ledger, worker_config
 from lambda_worker.delivery import (
@@ -205,9 +205,10 @@ async def _run(
     func: ActionFunc, task: TaskCallbackRequest, ledger: RunLedger, record: LedgerRecord
 ) -> Any:
     try:
-        result = func(task)
-        if inspect.isawaitable(result):  # async def, or any callable that returns one
-            result = await result
+        with running_attempt(max(record.attempt, record.attempts)):
+            result = func(task)
+            if inspect.isawaitable(result):  # async def, or any callable that returns one
+                result = await result
     except Exception as exc:
         logger.exception("action failed")
         error_type = type(exc).__name__  # the class, never the message: that is logged

@@ -127,7 +127,7 @@ def one_line(exc: Exception, region: str) -> str:
         if code in ACCESS_DENIED:
             return (
                 f"access denied for {exc.operation_name}: the deploying identity needs the "
-                f"policy in README.md (Deploy to AWS); AWS said: {''.join(message)}"
+                f"policy in iam/deployer-policy.json (docs/deploy.md); AWS said: {''.join(message)}"
             )
         return f"{exc.operation_name} failed: {code}: {''.join(message)}"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -281,7 +281,7 @@ def test_access_denied_is_one_line(
     assert main(["deploy", "--zip", str(local_package.path)], session=session) == 1
     line = one_error_line(capsys)
     assert line.startswith("deploy: access denied for CreateRole")
-    assert "README.md" in line
+    assert "iam/deployer-policy.json" in line
 
 
 def test_destroy_asks_first(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lambda_worker.actions import action, known_actions
+from lambda_worker.actions import action, current_attempt, known_actions
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.handler import TaskFailedError, UnsupportedEventError, lambda_handler
 from lambda_worker.schemas import TaskCallbackRequest
@@ -246,3 +246,35 @@ def test_health_through_the_handler() -> None:
     response = lambda_handler(event, LAMBDA_CONTEXT)
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["status"] == "ok"
+
+
+def test_flaky_fails_the_tries_it_is_told_to_then_succeeds() -> None:
+    body = task("flaky", fail_attempts=2)
+    for attempt in (1, 2):
+        with pytest.raises(TaskFailedError, match="FlakyActionError"):
+            lambda_handler(scheduled_event(body, attempt=attempt), LAMBDA_CONTEXT)
+    response = lambda_handler(scheduled_event(body, attempt=3), LAMBDA_CONTEXT)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["result"] == {"attempt": 3, "failed_attempts": 2}
+
+
+@pytest.mark.parametrize("fail_attempts", [-1, "2", True, 1.5])
+def test_flaky_with_a_value_that_is_no_count_fails_every_try(fail_attempts: object) -> None:
+    body = task("flaky", fail_attempts=fail_attempts)
+    with pytest.raises(TaskFailedError, match="FlakyActionError"):
+        lambda_handler(scheduled_event(body, attempt=5), LAMBDA_CONTEXT)
+
+
+def test_an_action_reads_its_try_and_outside_one_it_is_the_first(
+    temporary_actions: list[str],
+) -> None:
+    seen: list[int] = []
+
+    @action("attempt_probe")
+    def attempt_probe(_task: TaskCallbackRequest) -> None:
+        seen.append(current_attempt())
+
+    temporary_actions.append("attempt_probe")
+    lambda_handler(scheduled_event(task("attempt_probe"), attempt=4), LAMBDA_CONTEXT)
+    assert seen == [4]
+    assert current_attempt() == 1
