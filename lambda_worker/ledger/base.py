@@ -1,5 +1,5 @@
 """Ledger logic (claim, finish, replay) over a thin store, in the manner of Powertools'
-idempotency utility; see README "Guarantees" for why that utility itself is not used.
+idempotency utility; see docs/guarantees.md for why that utility itself is not used.
 
 Statuses are task_contract.RunStatus, the words the runs endpoint shows on both backends:
 RUNNING while an attempt runs; SUCCEEDED; FAILED for a 4xx answer (never retried);
