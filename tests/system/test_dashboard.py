@@ -508,3 +508,13 @@ def test_the_task_panel_follows_a_save_and_someone_elses_edit(
     expect(panel).to_contain_text('"notification_type": "weekly"')  # the page's poll
     page.evaluate("window.dispatchEvent(new Event('focus'))")  # and back on the tab
     expect(panel).to_contain_text('"notification_type": "weekly"')
+
+
+def test_the_root_leads_to_the_dashboard(page: Page, server: tuple[str, Path]) -> None:
+    url, _ = server
+    answer = httpx.get(f"{url}/", timeout=10)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/dashboard"
+    page.goto(f"{url}/")
+    expect(page).to_have_url(f"{url}/dashboard")
+    expect(page.get_by_label("API token")).to_be_visible()
