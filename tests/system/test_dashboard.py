@@ -262,10 +262,18 @@ def test_a_dead_letter_is_redriven_from_its_page(page: Page, server: tuple[str, 
     sign_in(page, url, "#/dead-letters")
     row = page.locator("tr", has_text="doomed")
     expect(row).to_be_visible(timeout=15_000)  # the page polls until the engine gives up
+    expect(row.locator("td.redriven")).to_have_text("never")
+    link = row.get_by_role("link", name="doomed")
+    expect(link).to_have_attribute("href", "#/schedule/" + quote(arn, safe=""))
     fail_file.write_text("")  # the cause is fixed
     row.get_by_role("button", name="Redrive").click()
-    expect(row.locator("td.status-SUCCEEDED")).to_be_visible(timeout=15_000)
+    expect(row.locator(".status-SUCCEEDED")).to_be_visible(timeout=15_000)
+    expect(row.locator("td.redriven")).to_contain_text(" UTC (")  # when it was redriven
     shot(page, "dead-letters")
+    row.get_by_role("button", name="Dismiss").click()
+    expect(page.locator("tr", has_text="doomed")).to_have_count(0)
+    letters = httpx.get(f"{url}/scheduler/dead-letters", headers=headers, timeout=10).json()
+    assert "doomed" not in [letter["task_id"] for letter in letters["dead_letters"]]
 
 
 def test_the_overview_counts_and_charts(page: Page, server: tuple[str, Path]) -> None:
@@ -518,3 +526,43 @@ def test_the_root_leads_to_the_dashboard(page: Page, server: tuple[str, Path]) -
     page.goto(f"{url}/")
     expect(page).to_have_url(f"{url}/dashboard")
     expect(page.get_by_label("API token")).to_be_visible()
+
+
+def test_paused_looks_different_from_enabled(page: Page, server: tuple[str, Path]) -> None:
+    url, _ = server
+    schedule(url, "shade-on")
+    arn = schedule(url, "shade-off")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.post(f"{url}/scheduler/schedule/{arn}/pause", headers=headers).status_code == 200
+    sign_in(page, url, "#/schedules?task_id_prefix=shade-")
+    on = page.locator("tr", has_text="shade-on").locator(".state")
+    off = page.locator("tr", has_text="shade-off").locator(".state")
+    expect(off).to_have_text("DISABLED (paused)")
+    expect(on).to_have_text("ENABLED")
+    style = "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+    assert on.evaluate(style) != off.evaluate(style)
+
+
+def test_every_page_fits_600_px_without_scrolling_sideways(
+    browser: Browser, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    arn = schedule(url, "narrow-view", labels={"team": "growth", "tier": "gold"})
+    with app_only_page(browser, url, viewport={"width": 600, "height": 800}) as narrow:
+        sign_in(narrow, url)
+        expect(narrow.get_by_role("link", name="narrow-view")).to_be_visible()
+        where = [
+            "#/schedules",
+            "#/schedule/" + quote(arn, safe=""),
+            "#/dead-letters",
+            "#/",
+            "#/new",
+        ]
+        for hash_ in where:
+            narrow.goto(f"{url}/dashboard{hash_}")
+            expect(narrow.locator("main h2")).to_be_visible()
+            overflow = narrow.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (hash_, overflow)
+        shot(narrow, "narrow")

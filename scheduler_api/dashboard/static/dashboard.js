@@ -211,7 +211,7 @@ async function schedulesPage(query) {
   const tokens = [null];
   const previous = el("button", { type: "button", class: "secondary", onclick: () => { tokens.pop(); refresh(); } }, "Previous page");
   const next = el("button", { type: "button", class: "secondary", onclick: () => { tokens.push(next.dataset.token); refresh(); } }, "Next page");
-  view.append(form, table, el("div", { class: "actions" }, previous, next));
+  view.append(form, el("div", { class: "scroll" }, table), el("div", { class: "actions" }, previous, next));
 
   async function refresh() {
     const ask = new URLSearchParams(params);
@@ -270,7 +270,7 @@ async function schedulePage(encoded) {
     el("div", { class: "grid" },
       el("section", {}, el("h3", { text: "Task" }), taskPanel),
       el("section", {}, el("h3", { text: "Next fire times" }), fires)),
-    el("h3", { text: "Runs, newest first" }), runs, editForm());
+    el("h3", { text: "Runs, newest first" }), el("div", { class: "scroll" }, runs), editForm());
 
   function notify(text, bad) { message.hidden = false; message.textContent = text; message.className = bad ? "notice bad" : "notice"; }
 
@@ -306,7 +306,7 @@ async function schedulePage(encoded) {
     if (status !== 200) { runsBody.replaceChildren(el("tr", {}, el("td", { colspan: 6 }, errorText(data)))); return; }
     runsBody.replaceChildren(...data.runs.map((run) => el("tr", {}, statusCell(run.status), el("td", {}, when(run.scheduled_time)),
       el("td", {}, run.attempts), el("td", {}, seconds(run.scheduled_time, run.started_at)),
-      el("td", {}, seconds(run.started_at, run.finished_at)), el("td", {}, run.error || ""))));
+      el("td", {}, run.duration_seconds == null ? "—" : run.duration_seconds.toFixed(2) + " s"), el("td", {}, run.error || ""))));
     if (!data.runs.length) runsBody.append(el("tr", {}, el("td", { colspan: 6 }, "No run yet.")));
   }
 
@@ -404,11 +404,17 @@ async function deadLettersPage() {
         say(answer.status === 200 ? "Redriven: " + answer.data.status : errorText(answer.data));
         await refresh();
       } }, "Redrive");
-      return el("tr", {}, el("td", {}, letter.task_id || ""), el("td", {}, when(letter.scheduled_time)),
+      const dismiss = el("button", { type: "button", class: "secondary", onclick: async () => {
+        const answer = await api("DELETE", "/scheduler/dead-letters/" + letter.id);
+        say(answer.status === 200 ? "Dismissed dead letter " + letter.id + "." : errorText(answer.data));
+        await refresh();
+      } }, "Dismiss");
+      const redriven = letter.redriven_at ? [el("span", { class: "status-" + letter.redrive_status }, letter.redrive_status || ""), " ", when(letter.redriven_at)] : ["never"];
+      return el("tr", {}, el("td", {}, scheduleLink(letter.schedule_arn, letter.task_id || "schedule")), el("td", {}, when(letter.scheduled_time)),
         el("td", {}, letter.attempts.length), el("td", {}, last ? last.error || "" : letter.reason),
-        statusCell(letter.redrive_status || ""), el("td", {}, redrive));
+        el("td", { class: "redriven" }, ...redriven), el("td", {}, el("div", { class: "actions" }, redrive, dismiss)));
     });
-    body.replaceChildren(el("table", {}, el("thead", {}, el("tr", {}, ["Task", "Scheduled", "Attempts", "Error", "Redrive status", ""].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows)));
+    body.replaceChildren(el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ["Task", "Scheduled", "Attempts", "Error", "Redriven", ""].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows))));
   }
   await refresh();
   poll(refresh);
