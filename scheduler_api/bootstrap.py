@@ -50,7 +50,7 @@ def describe(runtime: Runtime, settings: Settings) -> str:
     """The start-up line: which backend, and where."""
     # The port is uvicorn's to know: without PUBLIC_URL, the path on the address it prints.
     base = settings.public_url.rstrip("/") if settings.public_url else ""
-    docs = f"docs={base}/docs"
+    docs = f"dashboard={base}/dashboard docs={base}/docs"
     if runtime.database is not None:
         return (
             f"backend=local db={runtime.database.path.resolve()} "

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from scheduler_api.api.validation_messages import readable_message
 from scheduler_api.domain.errors import (
     BackendFailureError,
     BackendUnavailableError,
@@ -94,7 +95,7 @@ async def _backend_failure(_: Request, exc: Exception) -> JSONResponse:
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"type": error["type"], "loc": list(error["loc"]), "msg": error["msg"]}
+        {"type": error["type"], "loc": list(error["loc"]), "msg": readable_message(error)}
         for error in exc.errors()
     ]
     return error_response(422, errors)

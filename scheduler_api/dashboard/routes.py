@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.types import Scope
@@ -35,6 +35,13 @@ SECURITY_HEADERS = {
 }
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
+root = APIRouter(include_in_schema=False)
+
+
+@root.get("/")
+async def to_the_dashboard() -> RedirectResponse:
+    """A browser pointed at the server lands on the dashboard (307: a GET stays a GET)."""
+    return RedirectResponse("/dashboard", status_code=307)
 
 
 class SignIn(BaseModel):
@@ -120,5 +127,6 @@ class _Assets(StaticFiles):
 
 
 def install_dashboard(app: FastAPI) -> None:
+    app.include_router(root)
     app.include_router(router)
     app.mount("/dashboard/static", _Assets(directory=STATIC), name="dashboard-static")

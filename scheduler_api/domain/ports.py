@@ -146,6 +146,10 @@ class Engine(Protocol):
         """Run a dead letter once more; None if there is none (or it was redriven)."""
         ...
 
+    def dismiss(self, dead_letter_id: int) -> bool:
+        """Forget a dead letter (its runs stay); False if there is none with this id."""
+        ...
+
 
 class Store(Protocol):
     """The local engine's file, as the app names it at start and closes it at the end."""

@@ -39,6 +39,8 @@ class Run:
     status_code: int | None
     error: str | None
     trigger: Trigger = "schedule"  # manual: a run-now
+    # How long the action itself ran, its attempts summed: not the backoff between them.
+    duration_seconds: float | None = None
 
 
 @dataclass(frozen=True)

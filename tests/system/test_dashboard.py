@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -19,6 +22,7 @@ from scheduler_api.main import create_app
 from tests.conftest import API_TOKEN, FakeClock, make_local_settings, task_body
 from tests.support.browsers import chromium
 from tests.support.processes import probe_server_env, scheduler_api
+from tests.support.served import served
 
 TOKEN = "dashboard-token-0123456789"
 SHOTS = os.environ.get("SCREENSHOTS_DIR")  # make screenshots: README's pictures
@@ -42,13 +46,12 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-@pytest.fixture
-def page(browser: Browser, server: tuple[str, Path]) -> Iterator[Page]:
+@contextmanager
+def app_only_page(browser: Browser, url: str, **context_options: Any) -> Iterator[Page]:
     """A browser with no network beyond the app: any other request is aborted, and none
     may have been loaded (a request the page's CSP refuses never loads)."""
-    url = server[0]
     ours = (url, f"blob:{url}", "data:")
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 860}, **context_options})
     context.route(
         "**/*",
         lambda route: route.continue_() if route.request.url.startswith(ours) else route.abort(),
@@ -59,6 +62,49 @@ def page(browser: Browser, server: tuple[str, Path]) -> Iterator[Page]:
     yield opened
     context.close()
     assert [r for r in loaded if not r.startswith(ours)] == []
+
+
+@pytest.fixture
+def page(browser: Browser, server: tuple[str, Path]) -> Iterator[Page]:
+    with app_only_page(browser, server[0]) as opened:
+        yield opened
+
+
+@dataclass
+class ClockedApp:
+    """The app under uvicorn in this process, on a clock the test moves; its browser page
+    shows the same time (Playwright's clock) in Paris."""
+
+    url: str
+    clock: FakeClock
+    page: Page
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=10, **kwargs)
+
+    def schedule(self, task_id: str, **timing: Any) -> str:
+        created = self.api("POST", "/scheduler/schedule", json=task_body(task_id, **timing))
+        assert created.status_code == 200, created.text
+        arn: str = created.json()["schedule_arn"]
+        return arn
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        self.page.clock.set_fixed_time(self.clock.now)
+
+    def open(self, arn: str) -> None:
+        sign_in(self.page, self.url, "#/schedule/" + quote(arn, safe=""))
+
+
+@pytest.fixture
+def clocked(browser: Browser, tmp_path: Path) -> Iterator[ClockedApp]:
+    clock = FakeClock()
+    settings = make_local_settings(tmp_path / "s.db", api_tokens=TOKEN)
+    app = create_app(settings, clock=clock, start_engine=False)
+    with served(app) as url, app_only_page(browser, url, timezone_id="Europe/Paris") as opened:
+        opened.clock.set_fixed_time(clock.now)
+        yield ClockedApp(url, clock, opened)
 
 
 def schedule(url: str, task_id: str, **extra: Any) -> str:
@@ -134,7 +180,7 @@ def test_run_now_shows_a_succeeded_run_and_pause_changes_the_state(
     schedule(url, "run-me", data={"notification_type": "reminder"})
     sign_in(page, url)
     page.get_by_role("link", name="run-me").click()
-    expect(page.get_by_text("Next 10 fire times (UTC)")).to_be_visible()
+    expect(page.get_by_text("Next fire times")).to_be_visible()
     run = page.get_by_role("button", name="Run now")
     run.focus()
     page.keyboard.press("Enter")  # usable with a keyboard
@@ -143,6 +189,7 @@ def test_run_now_shows_a_succeeded_run_and_pause_changes_the_state(
     expect(page.get_by_text("Paused.")).to_be_visible()
     expect(page.locator("dd", has_text="DISABLED")).to_be_visible()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    expect(page.locator("#fires li")).to_have_text(["none: paused (resume it to fire again)"])
     shot(page, "schedule")
 
 
@@ -215,10 +262,18 @@ def test_a_dead_letter_is_redriven_from_its_page(page: Page, server: tuple[str, 
     sign_in(page, url, "#/dead-letters")
     row = page.locator("tr", has_text="doomed")
     expect(row).to_be_visible(timeout=15_000)  # the page polls until the engine gives up
+    expect(row.locator("td.redriven")).to_have_text("never")
+    link = row.get_by_role("link", name="doomed")
+    expect(link).to_have_attribute("href", "#/schedule/" + quote(arn, safe=""))
     fail_file.write_text("")  # the cause is fixed
     row.get_by_role("button", name="Redrive").click()
-    expect(row.locator("td.status-SUCCEEDED")).to_be_visible(timeout=15_000)
+    expect(row.locator(".status-SUCCEEDED")).to_be_visible(timeout=15_000)
+    expect(row.locator("td.redriven")).to_contain_text(" UTC (")  # when it was redriven
     shot(page, "dead-letters")
+    row.get_by_role("button", name="Dismiss").click()
+    expect(page.locator("tr", has_text="doomed")).to_have_count(0)
+    letters = httpx.get(f"{url}/scheduler/dead-letters", headers=headers, timeout=10).json()
+    assert "doomed" not in [letter["task_id"] for letter in letters["dead_letters"]]
 
 
 def test_the_overview_counts_and_charts(page: Page, server: tuple[str, Path]) -> None:
@@ -398,3 +453,116 @@ def test_concurrent_guesses_are_limited_too(server: tuple[str, Path]) -> None:
         assert len(codes) == 30
         assert sorted(set(codes)) == [401, 429]
         assert 5 <= codes.count(401) <= 6  # 6 only if a refill came due during the trial
+
+
+def test_a_rate_schedule_lists_the_fires_of_its_own_anchor(clocked: ClockedApp) -> None:
+    """Created at 00:00:30 and opened at 00:07:30: it fires at 00:15:30, 00:30:30, ...
+    (a preview from the page's load would say 00:22:30), in UTC and in Paris."""
+    arn = clocked.schedule("every-quarter", rate="15 minutes")
+    clocked.advance(timedelta(minutes=7))
+    clocked.open(arn)
+    fires = clocked.page.locator("#fires li")
+    expect(fires).to_have_count(5)
+    expect(fires.first).to_have_text("2030-01-01 00:15:30 UTC (2030-01-01 01:15:30 CET, in 8 min)")
+    expect(fires.nth(1)).to_contain_text("2030-01-01 00:30:30 UTC")
+    expect(clocked.page.locator("dd", has_text="ENABLED")).to_be_visible()
+    expect(clocked.page.locator("dd", has_text="when created")).to_be_visible()
+
+
+def test_a_cron_between_its_start_and_end_lists_only_its_two_fires(clocked: ClockedApp) -> None:
+    start, end = clocked.clock.now + timedelta(days=3), clocked.clock.now + timedelta(days=5)
+    arn = clocked.schedule(
+        "two-mornings", cron="0 9 * * ? *", start_date=start.isoformat(), end_date=end.isoformat()
+    )
+    clocked.open(arn)
+    expect(clocked.page.locator("#fires li")).to_have_text([
+        "2030-01-04 09:00:00 UTC (2030-01-04 10:00:00 CET, in 3 days)",
+        "2030-01-05 09:00:00 UTC (2030-01-05 10:00:00 CET, in 4 days)",
+    ])  # fmt: skip
+    expect(clocked.page.locator("dd", has_text="2030-01-04 00:00:30 UTC")).to_be_visible()
+    expect(clocked.page.locator("dd", has_text="2030-01-06 00:00:30 UTC")).to_be_visible()
+
+
+def test_a_paused_schedule_lists_no_fire_and_says_paused(clocked: ClockedApp) -> None:
+    arn = clocked.schedule("on-hold", cron="0 9 * * ? *")
+    assert clocked.api("POST", f"/scheduler/schedule/{arn}/pause").status_code == 200
+    clocked.open(arn)
+    expect(clocked.page.locator("dd", has_text="DISABLED (paused)")).to_be_visible()
+    expect(clocked.page.locator("#fires li")).to_have_text(
+        ["none: paused (resume it to fire again)"]
+    )
+
+
+def test_the_task_panel_follows_a_save_and_someone_elses_edit(
+    page: Page, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    arn = schedule(url, "panel", data={"notification_type": "reminder"})
+    sign_in(page, url)
+    page.get_by_role("link", name="panel").click()
+    panel = page.locator("section", has=page.get_by_role("heading", name="Task")).locator("pre")
+    expect(panel).to_contain_text('"notification_type": "reminder"')
+    page.get_by_label("Data (JSON)").fill('{"notification_type": "digest"}')
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(panel).to_contain_text('"notification_type": "digest"')  # no reload
+    outside = httpx.patch(  # someone else, through the API
+        f"{url}/scheduler/schedule/{arn}",
+        json={"data": {"notification_type": "weekly"}},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert outside.status_code == 200, outside.text
+    expect(panel).to_contain_text('"notification_type": "weekly"')  # the page's poll
+    page.evaluate("window.dispatchEvent(new Event('focus'))")  # and back on the tab
+    expect(panel).to_contain_text('"notification_type": "weekly"')
+
+
+def test_the_root_leads_to_the_dashboard(page: Page, server: tuple[str, Path]) -> None:
+    url, _ = server
+    answer = httpx.get(f"{url}/", timeout=10)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/dashboard"
+    page.goto(f"{url}/")
+    expect(page).to_have_url(f"{url}/dashboard")
+    expect(page.get_by_label("API token")).to_be_visible()
+
+
+def test_paused_looks_different_from_enabled(page: Page, server: tuple[str, Path]) -> None:
+    url, _ = server
+    schedule(url, "shade-on")
+    arn = schedule(url, "shade-off")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.post(f"{url}/scheduler/schedule/{arn}/pause", headers=headers).status_code == 200
+    sign_in(page, url, "#/schedules?task_id_prefix=shade-")
+    on = page.locator("tr", has_text="shade-on").locator(".state")
+    off = page.locator("tr", has_text="shade-off").locator(".state")
+    expect(off).to_have_text("DISABLED (paused)")
+    expect(on).to_have_text("ENABLED")
+    style = "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+    assert on.evaluate(style) != off.evaluate(style)
+
+
+def test_every_page_fits_600_px_without_scrolling_sideways(
+    browser: Browser, server: tuple[str, Path]
+) -> None:
+    url, _ = server
+    arn = schedule(url, "narrow-view", labels={"team": "growth", "tier": "gold"})
+    with app_only_page(browser, url, viewport={"width": 600, "height": 800}) as narrow:
+        sign_in(narrow, url)
+        expect(narrow.get_by_role("link", name="narrow-view")).to_be_visible()
+        where = [
+            "#/schedules",
+            "#/schedule/" + quote(arn, safe=""),
+            "#/dead-letters",
+            "#/",
+            "#/new",
+        ]
+        for hash_ in where:
+            narrow.goto(f"{url}/dashboard{hash_}")
+            expect(narrow.locator("main h2")).to_be_visible()
+            overflow = narrow.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (hash_, overflow)
+        shot(narrow, "narrow")

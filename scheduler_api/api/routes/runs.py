@@ -13,6 +13,7 @@ from scheduler_api.api.schemas.error_docs import error_doc
 from scheduler_api.api.schemas.runs import (
     DeadLetterListResponse,
     DeadLetterOut,
+    DismissResponse,
     RedriveResponse,
     RunListResponse,
     RunOut,
@@ -26,6 +27,7 @@ _NOT_LOCAL: dict[int | str, dict[str, Any]] = {
     503: error_doc("The store is busy or unavailable"),
 }
 Limit = Annotated[int, Query(ge=1, le=500)]
+DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/tasks/{task_id}/runs", response_model=RunListResponse, responses=_NOT_LOCAL)
@@ -53,11 +55,22 @@ async def dead_letters(history: RunHistoryDep, limit: Limit = 50) -> DeadLetterL
     response_model=RedriveResponse,
     responses={404: error_doc("No such dead letter"), **_NOT_LOCAL},
 )
-async def redrive(
-    dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)], engine: EngineDep
-) -> RedriveResponse:
+async def redrive(dead_letter_id: DeadLetterId, engine: EngineDep) -> RedriveResponse:
     """Invoke a dead-lettered execution once more, now, recording a new attempt."""
     status = await run_in_threadpool(engine.redrive, dead_letter_id)
     if status is None:
         raise HTTPException(404, "Dead letter not found, or not dead-lettered any more")
     return RedriveResponse(dead_letter_id=dead_letter_id, status=status)
+
+
+@router.delete(
+    "/dead-letters/{dead_letter_id}",
+    response_model=DismissResponse,
+    responses={404: error_doc("No such dead letter"), **_NOT_LOCAL},
+)
+async def dismiss(dead_letter_id: DeadLetterId, engine: EngineDep) -> DismissResponse:
+    """Forget a dead letter you have dealt with: it leaves the list (its runs stay in the
+    task's history). Dismissing it again is a 404."""
+    if not await run_in_threadpool(engine.dismiss, dead_letter_id):
+        raise HTTPException(404, "Dead letter not found")
+    return DismissResponse(dead_letter_id=dead_letter_id, dismissed=True)

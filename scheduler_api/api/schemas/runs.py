@@ -31,6 +31,13 @@ class RunOut(BaseModel):
     trigger: Literal["schedule", "manual"] = Field(
         "schedule", description="schedule: a fire of the schedule; manual: a run-now"
     )
+    duration_seconds: float | None = Field(
+        None,
+        description=(
+            "How long the action ran (local: its attempts summed, without the backoff between "
+            "them; AWS: its last attempt); null until it finishes"
+        ),
+    )
 
 
 class RunListResponse(BaseModel):
@@ -73,6 +80,11 @@ class DeadLetterListResponse(BaseModel):
 class RedriveResponse(BaseModel):
     dead_letter_id: int
     status: RunStatus
+
+
+class DismissResponse(BaseModel):
+    dead_letter_id: int
+    dismissed: bool = Field(description="Always true: an unknown id is a 404")
 
 
 class LastRunsResponse(BaseModel):

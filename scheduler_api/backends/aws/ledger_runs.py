@@ -62,4 +62,8 @@ def _run(record: LedgerRecord) -> Run | None:
         finished_at=None if record.finished_at is None else from_epoch(record.finished_at),
         status_code=record.status_code,
         error=record.error,
+        # The ledger keeps the last attempt's start only: its time is the one known.
+        duration_seconds=None
+        if record.finished_at is None
+        else max(0.0, record.finished_at - record.started_at),
     )

@@ -23,8 +23,10 @@ class RunHistory:
     def runs(self, task_id: str, limit: int = 50) -> list[Run]:
         with self.database.read() as conn:
             rows = conn.execute(
-                "SELECT * FROM executions WHERE task_id = ?"
-                " ORDER BY scheduled_time DESC, id LIMIT ?",
+                "SELECT e.*, (SELECT SUM(a.finished_at - a.started_at) FROM attempts a"
+                " WHERE a.execution_id = e.id) AS ran_seconds"
+                " FROM executions e WHERE e.task_id = ?"
+                " ORDER BY e.scheduled_time DESC, e.id LIMIT ?",
                 (task_id, limit),
             ).fetchall()
         return [_run(row) for row in rows]
@@ -33,8 +35,10 @@ class RunHistory:
         """Runs scheduled at or after `moment`, oldest first (the dashboard's overview)."""
         with self.database.read() as conn:
             rows = conn.execute(
-                "SELECT * FROM executions WHERE scheduled_time >= ? ORDER BY scheduled_time"
-                " LIMIT ?",
+                "SELECT e.*, (SELECT SUM(a.finished_at - a.started_at) FROM attempts a"
+                " WHERE a.execution_id = e.id) AS ran_seconds"
+                " FROM executions e WHERE e.scheduled_time >= ?"
+                " ORDER BY e.scheduled_time LIMIT ?",
                 (moment.timestamp(), limit),
             ).fetchall()
         return [_run(row) for row in rows]
@@ -79,6 +83,7 @@ def _run(row: Row) -> Run:
         status_code=row["status_code"],
         error=row["error"],
         trigger="manual" if row["run_key"] else "schedule",
+        duration_seconds=row["ran_seconds"],  # its attempts summed, not the backoff between
     )
 
 

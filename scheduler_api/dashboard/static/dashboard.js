@@ -44,13 +44,38 @@ function el(tag, attrs, ...children) {
 }
 
 function say(text) { statusLine.textContent = text; }
-function when(iso) { return iso ? iso.replace("T", " ").replace("Z", " UTC") : "—"; }
+// A time as UTC to the second, then the browser's own zone and how far it is from now.
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const LOCAL_PARTS = new Intl.DateTimeFormat("en-GB", {
+  year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+});
+function utcText(date) { return date.toISOString().slice(0, 19).replace("T", " ") + " UTC"; }
+function localText(date) {
+  const part = Object.fromEntries(LOCAL_PARTS.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second} ${part.timeZoneName}`;
+}
+function fromNow(date) {
+  const minutes = Math.round((date.getTime() - Date.now()) / 60000);
+  const size = Math.abs(minutes);
+  const amount = size < 1 ? null : size < 120 ? size + " min" : size < 48 * 60 ? Math.round(size / 60) + " h" : Math.round(size / 1440) + " days";
+  if (amount === null) return "now";
+  return minutes > 0 ? "in " + amount : amount + " ago";
+}
+function when(iso) {
+  if (!iso) return "—";
+  const date = new Date(Date.parse(iso));
+  if (Number.isNaN(date.getTime())) return iso;
+  const local = LOCAL_ZONE === "UTC" || LOCAL_ZONE === "Etc/UTC" ? "" : localText(date) + ", ";
+  return `${utcText(date)} (${local}${fromNow(date)})`;
+}
 function seconds(from, to) {
   if (!from || !to) return "—";
   return ((Date.parse(to) - Date.parse(from)) / 1000).toFixed(2) + " s";
 }
 function arnPath(arn) { return "/scheduler/schedule/" + encodeURIComponent(arn); }
 function scheduleLink(arn, text) { return el("a", { href: "#/schedule/" + encodeURIComponent(arn) }, text); }
+function stateBadge(state) { return el("span", { class: "state state-" + state }, state === "DISABLED" ? "DISABLED (paused)" : state); }
 function statusCell(status) { return el("td", { class: "status-" + status }, status || "—"); }
 function labelsText(labels) {
   return labels ? Object.entries(labels).map(([k, v]) => k + ":" + v).join(", ") : "";
@@ -186,7 +211,7 @@ async function schedulesPage(query) {
   const tokens = [null];
   const previous = el("button", { type: "button", class: "secondary", onclick: () => { tokens.pop(); refresh(); } }, "Previous page");
   const next = el("button", { type: "button", class: "secondary", onclick: () => { tokens.push(next.dataset.token); refresh(); } }, "Next page");
-  view.append(form, table, el("div", { class: "actions" }, previous, next));
+  view.append(form, el("div", { class: "scroll" }, table), el("div", { class: "actions" }, previous, next));
 
   async function refresh() {
     const ask = new URLSearchParams(params);
@@ -205,7 +230,7 @@ async function schedulesPage(query) {
     tbody.replaceChildren(...items.map((item) => el("tr", {},
       el("td", {}, scheduleLink(item.schedule_arn, item.task_id || item.schedule_name)),
       el("td", {}, item.user_id ?? ""), el("td", {}, item.action || ""), el("td", {}, labelsText(item.labels)),
-      el("td", {}, item.state), el("td", {}, el("code", {}, item.schedule_expression || ""), " ", item.timezone || ""),
+      el("td", {}, stateBadge(item.state)), el("td", {}, el("code", {}, item.schedule_expression || ""), " ", item.timezone || ""),
       el("td", {}, when(item.next_fire_time)),
       statusCell(last[item.task_id] ? last[item.task_id].status : ""))));
     if (!items.length) tbody.append(el("tr", {}, el("td", { colspan: 8 }, "No schedule matches.")));
@@ -237,28 +262,36 @@ async function schedulePage(encoded) {
     pauseButton,
     el("button", { type: "button", class: "danger", onclick: cancel }, "Cancel schedule"));
   const message = el("p", { role: "alert", class: "notice", hidden: true });
-  const fires = el("ol");
+  const fires = el("ol", { id: "fires" });
+  const taskPanel = el("pre", { id: "task-panel" });
   const runsBody = el("tbody");
   const runs = el("table", {}, el("thead", {}, el("tr", {}, ["Status", "Scheduled", "Attempts", "Lateness", "Duration", "Error"].map((h) => el("th", { scope: "col" }, h)))), runsBody);
   view.append(heading, message, actions, summary,
     el("div", { class: "grid" },
-      el("section", {}, el("h3", { text: "Task" }), el("pre", {}, JSON.stringify(task, null, 2))),
-      el("section", {}, el("h3", { text: "Next 10 fire times (UTC)" }), fires)),
-    el("h3", { text: "Runs, newest first" }), runs, editForm());
+      el("section", {}, el("h3", { text: "Task" }), taskPanel),
+      el("section", {}, el("h3", { text: "Next fire times" }), fires)),
+    el("h3", { text: "Runs, newest first" }), el("div", { class: "scroll" }, runs), editForm());
 
   function notify(text, bad) { message.hidden = false; message.textContent = text; message.className = bad ? "notice bad" : "notice"; }
 
+  // Everything shown comes from the schedule as the API last answered (GET, PATCH, pause,
+  // resume): its own fire times (its anchor, start and end), never a preview from now.
   function render() {
-    summary.replaceChildren(...[["State", detail.state], ["Expression", detail.schedule_expression + " " + detail.timezone],
+    summary.replaceChildren(...[["State", stateBadge(detail.state)], ["Expression", detail.schedule_expression + " " + detail.timezone],
+      ["Starts", detail.start_date ? when(detail.start_date) : "when created"],
+      ["Ends", detail.end_date ? when(detail.end_date) : "never"],
       ["Labels", labelsText((detail.task || {}).labels)], ["ARN", detail.schedule_arn]].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
     pauseButton.textContent = detail.state === "ENABLED" ? "Pause" : "Resume";
+    taskPanel.textContent = JSON.stringify(detail.task || {}, null, 2);
+    renderFires();
   }
 
-  async function loadFires() {
-    const ask = new URLSearchParams({ expression: detail.schedule_expression, timezone: detail.timezone, count: "10" });
-    const { status, data } = await api("GET", "/scheduler/preview?" + ask.toString());
-    const times = status === 200 ? data.next_run_times : detail.next_run_times;
-    fires.replaceChildren(...(times.length ? times.map((t) => el("li", {}, when(t))) : [el("li", {}, "none")]));
+  function renderFires() {
+    let none = null;
+    if (detail.broken) none = "none: set aside by the engine (" + detail.broken + ")";
+    else if (detail.state === "DISABLED") none = "none: paused (resume it to fire again)";
+    else if (!detail.next_run_times.length) none = "none: it will not fire again";
+    fires.replaceChildren(...(none ? [el("li", { class: "none" }, none)] : detail.next_run_times.map((t) => el("li", {}, when(t)))));
   }
 
   async function refresh() {
@@ -273,7 +306,7 @@ async function schedulePage(encoded) {
     if (status !== 200) { runsBody.replaceChildren(el("tr", {}, el("td", { colspan: 6 }, errorText(data)))); return; }
     runsBody.replaceChildren(...data.runs.map((run) => el("tr", {}, statusCell(run.status), el("td", {}, when(run.scheduled_time)),
       el("td", {}, run.attempts), el("td", {}, seconds(run.scheduled_time, run.started_at)),
-      el("td", {}, seconds(run.started_at, run.finished_at)), el("td", {}, run.error || ""))));
+      el("td", {}, run.duration_seconds == null ? "—" : run.duration_seconds.toFixed(2) + " s"), el("td", {}, run.error || ""))));
     if (!data.runs.length) runsBody.append(el("tr", {}, el("td", { colspan: 6 }, "No run yet.")));
   }
 
@@ -287,6 +320,7 @@ async function schedulePage(encoded) {
     const verb = detail.state === "ENABLED" ? "pause" : "resume";
     const { status, data } = await api("POST", arnPath(arn) + "/" + verb);
     notify(status === 200 ? (verb === "pause" ? "Paused." : "Resumed.") : errorText(data), status !== 200);
+    if (status === 200) { detail = data; render(); }
     await refresh();
   });
 
@@ -317,9 +351,10 @@ async function schedulePage(encoded) {
       if (status === 200) {
         etag = answer.etag;
         formVersion = shown(answer);
+        detail = answer;
+        render();
         notify("Saved.");
         await refresh();
-        await loadFires();
       }
       else if (status === 412) notify("This schedule changed since you opened it (someone else saved first). Reload the page to see the new version, then edit again.", true);
       else if (status === 422) showErrors(form, answer);
@@ -329,8 +364,11 @@ async function schedulePage(encoded) {
   }
 
   render();
-  await Promise.all([loadFires(), refresh()]);
+  await refresh();
   poll(refresh);
+  // Back on the tab: show what changed meanwhile at once, not at the next poll.
+  const onFocus = () => { if (view.contains(heading)) refresh().catch(() => {}); else window.removeEventListener("focus", onFocus); };
+  window.addEventListener("focus", onFocus);
 }
 
 function field(name, label, input) {
@@ -366,11 +404,17 @@ async function deadLettersPage() {
         say(answer.status === 200 ? "Redriven: " + answer.data.status : errorText(answer.data));
         await refresh();
       } }, "Redrive");
-      return el("tr", {}, el("td", {}, letter.task_id || ""), el("td", {}, when(letter.scheduled_time)),
+      const dismiss = el("button", { type: "button", class: "secondary", onclick: async () => {
+        const answer = await api("DELETE", "/scheduler/dead-letters/" + letter.id);
+        say(answer.status === 200 ? "Dismissed dead letter " + letter.id + "." : errorText(answer.data));
+        await refresh();
+      } }, "Dismiss");
+      const redriven = letter.redriven_at ? [el("span", { class: "status-" + letter.redrive_status }, letter.redrive_status || ""), " ", when(letter.redriven_at)] : ["never"];
+      return el("tr", {}, el("td", {}, scheduleLink(letter.schedule_arn, letter.task_id || "schedule")), el("td", {}, when(letter.scheduled_time)),
         el("td", {}, letter.attempts.length), el("td", {}, last ? last.error || "" : letter.reason),
-        statusCell(letter.redrive_status || ""), el("td", {}, redrive));
+        el("td", { class: "redriven" }, ...redriven), el("td", {}, el("div", { class: "actions" }, redrive, dismiss)));
     });
-    body.replaceChildren(el("table", {}, el("thead", {}, el("tr", {}, ["Task", "Scheduled", "Attempts", "Error", "Redrive status", ""].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows)));
+    body.replaceChildren(el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, ["Task", "Scheduled", "Attempts", "Error", "Redriven", ""].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows))));
   }
   await refresh();
   poll(refresh);

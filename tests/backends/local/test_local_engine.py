@@ -215,6 +215,7 @@ def test_start_up_log_names_backend_db_and_docs(
     assert "backend=local" in line
     assert f"db={local_app.runtime.database.path.resolve()}" in line  # type: ignore[union-attr]
     assert "docs=/docs" in line  # no PUBLIC_URL: the path, on the address uvicorn prints
+    assert "dashboard=/dashboard" in line
 
 
 def test_fires_missed_while_down_run_once_if_not_too_old(local_app: LocalApp) -> None:
@@ -297,6 +298,7 @@ def test_the_start_up_line_links_the_docs_where_the_server_listens(tmp_path: Pat
             line = next(text for text in log.read_text().splitlines() if "API ready" in text)
         expected = f"docs={public_url}/docs" if public_url else "docs=/docs"
         assert expected in line
+        assert f"dashboard={public_url or ''}/dashboard " in line
         assert ":8000" not in line
 
 

@@ -285,6 +285,11 @@ class LocalEngine:
             ", ".join(execution_ids),
         )
 
+    def dismiss(self, dead_letter_id: int) -> bool:
+        """Forget a dead letter (its runs stay); False if there is none with this id."""
+        with self.store.round() as round:
+            return round.dismiss_dead_letter(dead_letter_id)
+
     def redrive(self, dead_letter_id: int) -> RunStatus | None:
         """Invoke a dead-lettered execution once more, now; None if there is no such one.
         RUNNING if its outcome could not be recorded yet (the store still says so)."""

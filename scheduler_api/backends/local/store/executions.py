@@ -51,6 +51,12 @@ def add_execution(
     return execution_id, added
 
 
+def dismiss_dead_letter(conn: Connection, dead_letter_id: int) -> bool:
+    """Forget a dead letter (its execution and attempts stay in the task's runs); False if
+    there is none with this id. If a redrive of it fails again, it is dead-lettered anew."""
+    return conn.execute("DELETE FROM dead_letters WHERE id = ?", (dead_letter_id,)).rowcount > 0
+
+
 def dead_letter(conn: Connection, row: Row, event: str, reason: str, now: datetime) -> None:
     conn.execute(
         "UPDATE executions SET status = ?, lease_owner = NULL, finished_at = ?,"

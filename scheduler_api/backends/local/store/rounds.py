@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from sqlite3 import Connection
 
-from scheduler_api.backends.local.store import claims
+from scheduler_api.backends.local.store import claims, executions
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.engines import Membership
@@ -121,6 +121,10 @@ class Round:
     def claim_dead_letter(self, dead_letter_id: int) -> Claimed | None:
         """Take a dead-lettered execution for one more attempt (a redrive)."""
         return claims.claim_dead_letter(self.conn, self.store.membership, dead_letter_id, self.now)
+
+    def dismiss_dead_letter(self, dead_letter_id: int) -> bool:
+        """Forget a dead letter; False if there is none with this id."""
+        return executions.dismiss_dead_letter(self.conn, dead_letter_id)
 
     def release(self, execution_ids: list[str], reason: str) -> int:
         """Give up this engine's lease on executions it cannot finish (shutdown)."""
