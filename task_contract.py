@@ -9,7 +9,9 @@ in the Lambda zip beside lambda_worker): nothing else is shared between the two 
   answer, X-Task-Skipped when a policy kept the action from running;
 - how a run stands (RunStatus), the same words on the local engine and on AWS;
 - the ledger's record, which the worker writes and the API reads back as runs;
-- TaskFailedError, what the worker's Lambda handler raises when a task failed;
+- TaskFailedError, what the worker's Lambda handler raises when a task failed, and a
+  refused run's `error` (refusal_error), the same words on both backends;
+- LOG_FORMAT's default (default_log_format), the same rule in both services;
 - the types of the Lambda edge, as Mangum types them: ProxyEvent (the Input, what the
   handler receives) and LambdaContext (what Lambda, or the local engine, passes with it).
 
@@ -24,6 +26,7 @@ import hashlib
 import hmac
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -456,3 +459,57 @@ def _error_type(body: str) -> str | None:
         return None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     return error if isinstance(error, str) and error.isidentifier() else None
+
+
+MAX_REASON_LENGTH = 300
+
+
+def refusal_error(status_code: int, detail: str | None) -> str:
+    """A run's `error` when the worker refused it (4xx): the status and the worker's reason,
+    written alike by the worker's ledger (AWS) and the local engine (from the answer)."""
+    text = f"callback answered {status_code}"
+    if not detail:
+        return text
+    reason = detail if len(detail) <= MAX_REASON_LENGTH else detail[: MAX_REASON_LENGTH - 1] + "…"
+    return f"{text}: {reason}"
+
+
+def answer_detail(body: str) -> str | None:
+    """The reason in the worker's JSON answer: its `detail` text, or, for a body that failed
+    validation (FastAPI's list of errors), each field and its message."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    detail = parsed.get("detail") if isinstance(parsed, dict) else None
+    if isinstance(detail, str):
+        return detail
+    if not isinstance(detail, list):
+        return None
+    messages = []
+    for error in detail:
+        if isinstance(error, dict) and isinstance(error.get("msg"), str):
+            where = ".".join(str(part) for part in error.get("loc") or [])
+            messages.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return "; ".join(messages) or None
+
+
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
+
+
+def default_log_format(environ: Mapping[str, str], stderr_is_terminal: bool) -> LogFormat:
+    """LOG_FORMAT when unset, in both services: JSON on Lambda (which sets
+    AWS_LAMBDA_FUNCTION_NAME) and wherever stderr is no terminal (a file, a pipe, a log
+    collector); text, tracebacks on their own lines, where a person watches a terminal."""
+    if environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return "json"
+    return "text" if stderr_is_terminal else "json"
+
+
+def stderr_is_terminal() -> bool:
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # closed
+        return False

@@ -137,11 +137,12 @@ async def handle_task_callback(
         if isinstance(record, Response):
             return record  # done before, or running elsewhere
         if func is None:
+            detail = f"Unknown action {task.action!r}"
             logger.warning("unknown action %r", task.action)
-            ledger.refuse(record, 422)
+            ledger.refuse(record, 422, detail)
             return JSONResponse(
                 {
-                    "detail": f"Unknown action {task.action!r}",
+                    "detail": detail,
                     "known_actions": known_actions(),
                     "task_id": task.task_id,
                 },

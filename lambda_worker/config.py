@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from task_contract import LOG_FORMATS, LogFormat, default_log_format, stderr_is_terminal
+
 if TYPE_CHECKING:
     from lambda_worker.ledger.base import Ledger
 
@@ -28,6 +30,7 @@ ENVIRONMENT_VARIABLES = (
     "SCHEDULER_MAX_EVENT_AGE_SECONDS",
     "LAMBDA_MAX_EVENT_AGE_SECONDS",
     "LOG_LEVEL",
+    "LOG_FORMAT",
     "METRICS_NAMESPACE",
 )
 DEFAULT_LEDGER_TIMEOUT_SECONDS = 900.0  # Lambda's longest timeout
@@ -77,6 +80,7 @@ class WorkerConfig:
     # maximum event age, plus Lambda's own (its asynchronous retries) on AWS.
     max_event_age_seconds: int = DEFAULT_MAX_EVENT_AGE_SECONDS
     log_level: str = "INFO"
+    log_format: LogFormat = "json"  # from_environ: text on a terminal, JSON elsewhere
     # One CloudWatch embedded-metric line per invocation, on Lambda only (it sets
     # AWS_LAMBDA_FUNCTION_NAME); the local engine's process has /metrics instead.
     emit_metrics: bool = False
@@ -102,6 +106,7 @@ class WorkerConfig:
             callback_secret=environ.get("SCHEDULER_CALLBACK_SECRET") or None,
             max_event_age_seconds=_max_event_age(environ),
             log_level=level,
+            log_format=_log_format(environ),
             emit_metrics=bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")),
             metrics_namespace=_namespace(environ),
         )
@@ -114,6 +119,18 @@ def _max_event_age(environ: Mapping[str, str]) -> int:
         environ, "SCHEDULER_MAX_EVENT_AGE_SECONDS", int, DEFAULT_MAX_EVENT_AGE_SECONDS, 60, 86400
     )
     return scheduler + _number(environ, "LAMBDA_MAX_EVENT_AGE_SECONDS", int, 0, 60, 21600)
+
+
+def _log_format(environ: Mapping[str, str]) -> LogFormat:
+    """LOG_FORMAT, or the API's default rule (task_contract.default_log_format): the local
+    engine's in-process worker then writes as the API beside it does."""
+    text = (environ.get("LOG_FORMAT") or "").lower()
+    if not text:
+        return default_log_format(environ, stderr_is_terminal())
+    for name in LOG_FORMATS:
+        if text == name:
+            return name
+    raise WorkerConfigError(f"LOG_FORMAT: must be one of {', '.join(LOG_FORMATS)}")
 
 
 def _namespace(environ: Mapping[str, str]) -> str:

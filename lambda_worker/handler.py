@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from mangum import Mangum
 
+from lambda_worker.actions import known_actions
 from lambda_worker.app import app
 from lambda_worker.config import default_ledger, worker_config
 from lambda_worker.emf_metrics import action_of, emf_line, emit, lateness_of, now_utc, outcome_of
@@ -24,7 +25,7 @@ from task_contract import LambdaContext, ProxyEvent, TaskFailedError, is_unicode
 
 # Settings are checked here, at init: a bad one fails the import with a message naming it
 # (WorkerConfigError), instead of a 500 on every event that Lambda would retry.
-configure_logging(worker_config().log_level)
+configure_logging(worker_config().log_level, worker_config().log_format)
 default_ledger()
 logger = logging.getLogger("lambda_worker.handler")
 
@@ -42,7 +43,10 @@ class UnsupportedEventError(ValueError):
     """The event is not an API Gateway REST proxy event."""
 
 
-__all__ = ["TaskFailedError", "UnsupportedEventError", "lambda_handler"]
+# `known_actions`: the actions this handler runs. The local backend reads it from the
+# module LOCAL_LAMBDA_HANDLER names (it may not import lambda_worker) to check `action` at
+# POST; a handler module without it leaves the check to the worker.
+__all__ = ["TaskFailedError", "UnsupportedEventError", "known_actions", "lambda_handler"]
 
 
 def _lambda_request_id(context: LambdaContext) -> str | None:

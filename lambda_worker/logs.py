@@ -1,4 +1,7 @@
-"""JSON logs, one object per line, carrying the task and invocation fields of the moment."""
+"""The worker's logs, carrying the task and invocation fields of the moment: JSON, one
+object per line (Lambda's default, for CloudWatch Logs Insights), or text, one line with
+the fields as key=value and an action's traceback on its own lines (LOG_FORMAT=text, the
+default on a terminal: the local engine runs this worker in the API's process)."""
 
 from __future__ import annotations
 
@@ -32,6 +35,33 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a text line stays
+# one line whatever a task's fields hold.
+_CONTROL = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]
+_ESCAPES = {code: json.dumps(chr(code))[1:-1] for code in _CONTROL}
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger key=value ... message`, then the traceback as Python prints it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{key}={value}" for key, value in (_fields.get() or {}).items())
+        line = " ".join(
+            part
+            for part in (
+                self.formatTime(record),  # as the API's lines beside it write it
+                record.levelname,
+                record.name,
+                fields,
+                record.getMessage(),
+            )
+            if part
+        ).translate(_ESCAPES)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 @contextmanager
 def log_fields(**fields: Any) -> Iterator[None]:
     """Add fields to every log line written inside the block (None values are left out)."""
@@ -51,7 +81,7 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
     # The logging HOWTO's own optimisations: our JSON lines carry none of these, and
     # finding the caller walks the stack on every line.
     logging._srcfile = None
@@ -59,7 +89,7 @@ def configure_logging(level: str = "INFO") -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     handler = StdoutHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TextFormatter() if log_format == "text" else JsonFormatter())
     for name, floor in (("lambda_worker", level.upper()), ("mangum", "WARNING")):
         # Mangum's per-request INFO line repeats our "task done"; only its warnings pass.
         logger = logging.getLogger(name)

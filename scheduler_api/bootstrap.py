@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import importlib
 import sqlite3
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -86,6 +88,7 @@ def _target(
     account_id: str,
     *,
     worker_has_ledger: bool = True,
+    action_catalog: Callable[[], Iterable[str]] | None = None,
 ) -> ServiceTarget:
     return ServiceTarget(
         lambda_arn=lambda_arn,
@@ -99,6 +102,8 @@ def _target(
         dead_letter_arn=settings.dead_letter_arn,
         callback_path=settings.callback_path,
         known_actions=settings.action_names,
+        # SCHEDULER_KNOWN_ACTIONS, when set (a list, or `*` for no check), decides alone.
+        action_catalog=None if settings.known_actions else action_catalog,
         worker_has_ledger=worker_has_ledger,
         callback_secret=_secret(settings),
     )
@@ -191,7 +196,14 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
     )
     # The worker runs in this process and reads the same LEDGER_DB_PATH.
     with_ledger = settings.ledger_db_path is not None
-    target = _target(settings, lambda_arn, role_arn, account, worker_has_ledger=with_ledger)
+    target = _target(
+        settings,
+        lambda_arn,
+        role_arn,
+        account,
+        worker_has_ledger=with_ledger,
+        action_catalog=handler_actions(settings.local_lambda_handler),
+    )
     service = AwsService(
         backend=backend, finder=backend, invoker=backend, target=target, clock=clock
     )
@@ -234,6 +246,18 @@ def load_handler(dotted_name: str) -> LambdaHandler:
         raise ConfigurationError(f"LOCAL_LAMBDA_HANDLER={dotted_name!r} is not callable")
     result: LambdaHandler = handler
     return result
+
+
+def handler_actions(dotted_name: str) -> Callable[[], Iterable[str]] | None:
+    """The `known_actions` function of the handler's module (lambda_worker.handler has
+    one), which load_handler has imported: the worker's action registry, read in this
+    process through the module's name, since bootstrap may import nothing of lambda_worker
+    (.importlinter). None when the module has none: POST then accepts any action."""
+    module = sys.modules.get(dotted_name.rpartition(".")[0])
+    catalog = getattr(module, "known_actions", None)
+    if not callable(catalog):
+        return None
+    return cast("Callable[[], Iterable[str]]", catalog)
 
 
 def open_database(settings: Settings) -> Database:

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from task_contract import LogFormat, default_log_format, stderr_is_terminal
+
 _LAMBDA_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:[\w-]+(:[\w$-]+)?$"
 )
@@ -21,6 +23,7 @@ _SQS_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$")
 
 LOCAL_ACCOUNT_ID = "000000000000"
 MIN_TOKEN_LENGTH = 16  # SCHEDULER_API_TOKENS and METRICS_TOKEN
+ANY_ACTION = "*"  # SCHEDULER_KNOWN_ACTIONS=*: POST checks no action (the worker alone does)
 
 
 class ConfigurationError(RuntimeError):
@@ -63,6 +66,11 @@ class Settings(BaseSettings):
         None, pattern=r"^[^,\s]+(\s*,\s*[^,\s]+)*$", alias="SCHEDULER_KNOWN_ACTIONS"
     )
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # text on a terminal; JSON on Lambda and when stderr is a file or a pipe.
+    log_format: LogFormat = Field(
+        default_factory=lambda: default_log_format(os.environ, stderr_is_terminal()),
+        alias="LOG_FORMAT",
+    )
 
     api_tokens: SecretStr | None = Field(None, alias="SCHEDULER_API_TOKENS")
     callback_secret: SecretStr | None = Field(None, alias="SCHEDULER_CALLBACK_SECRET")
@@ -113,6 +121,11 @@ class Settings(BaseSettings):
         if problem:
             raise ValueError(problem)
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("public_url")
     @classmethod
@@ -185,8 +198,8 @@ class Settings(BaseSettings):
 
     @property
     def action_names(self) -> frozenset[str] | None:
-        """SCHEDULER_KNOWN_ACTIONS as a set; None when unset (any action is accepted)."""
-        if not self.known_actions:
+        """SCHEDULER_KNOWN_ACTIONS as a set; None when unset or `*` (no list to check)."""
+        if not self.known_actions or self.known_actions == ANY_ACTION:
             return None
         return frozenset(name.strip() for name in self.known_actions.split(","))
 

@@ -70,7 +70,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or load_settings()
-        configure_logging(resolved.log_level)
+        configure_logging(resolved.log_level, resolved.log_format)
         start_metrics()
         runtime: Runtime
         if resolved.backend_name == "local":

@@ -74,13 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS") or 1))
-    parser.add_argument("--no-access-log", action="store_true")
+    # The app logs each request once, with its id (observability/logging.py): uvicorn's
+    # access line is always off. The flag is kept so that older command lines still run.
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="the default: kept for scripts"
+    )
     parser.add_argument("--log-level", default=None)
     args = parser.parse_args(argv)
     if args.workers < 1:
         print("serve: --workers must be 1 or more", file=sys.stderr)
         return 2
-    options = {"access_log": not args.no_access_log, "log_level": args.log_level}
+    options = {"access_log": False, "log_level": args.log_level}
     if args.workers == 1:
         uvicorn.run(APP, host=args.host, port=args.port, **options)
         return 0

@@ -100,6 +100,7 @@ def make_settings(**overrides: Any) -> Settings:
         "retry_attempts": 3,
         "max_event_age_seconds": 7200,
         "api_tokens": API_TOKEN,
+        "log_format": "text",  # the lines tests read (stderr under pytest is no terminal)
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -141,6 +142,7 @@ def make_local_settings(db_path: Path, **overrides: Any) -> Settings:
         "group_name": GROUP,
         "max_event_age_seconds": 3600,
         "api_tokens": API_TOKEN,
+        "log_format": "text",  # the lines tests read (stderr under pytest is no terminal)
         **overrides,
     }
     return Settings(_env_file=None, **values)

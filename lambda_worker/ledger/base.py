@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
-from task_contract import LedgerRecord, RunStatus
+from task_contract import LedgerRecord, RunStatus, refusal_error
 
 logger = logging.getLogger("lambda_worker.ledger")
 
@@ -77,7 +77,7 @@ class RunLedger(Protocol):
 
     def succeed(self, record: LedgerRecord, result: dict[str, Any] | None) -> None: ...
 
-    def refuse(self, record: LedgerRecord, status_code: int) -> None: ...
+    def refuse(self, record: LedgerRecord, status_code: int, detail: str | None = None) -> None: ...
 
     def fail(self, record: LedgerRecord, error_type: str, status_code: int = 500) -> None: ...
 
@@ -147,9 +147,10 @@ class Ledger:
             replace(record, status=RunStatus.SUCCEEDED, status_code=200, result=json.dumps(result))
         )
 
-    def refuse(self, record: LedgerRecord, status_code: int) -> None:
-        """The callback answered 4xx: FAILED, and no retry will come."""
-        error = f"callback answered {status_code}"
+    def refuse(self, record: LedgerRecord, status_code: int, detail: str | None = None) -> None:
+        """The callback answered 4xx: FAILED, and no retry will come. The run's `error` is
+        the status and `detail`, the answer's reason, as the local engine writes it."""
+        error = refusal_error(status_code, detail)
         self._finish(replace(record, status=RunStatus.FAILED, status_code=status_code, error=error))
 
     def fail(self, record: LedgerRecord, error_type: str, status_code: int = 500) -> None:

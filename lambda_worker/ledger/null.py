@@ -42,7 +42,7 @@ class NullLedger:
     def succeed(self, record: LedgerRecord, result: dict[str, Any] | None) -> None:
         """Nothing to record: a duplicate delivery runs the action again."""
 
-    def refuse(self, record: LedgerRecord, status_code: int) -> None:
+    def refuse(self, record: LedgerRecord, status_code: int, detail: str | None = None) -> None:
         """Nothing to record."""
 
     def fail(self, record: LedgerRecord, error_type: str, status_code: int = 500) -> None:

@@ -3,6 +3,11 @@
 Log lines are one line each whatever a client sends: control characters in a message
 (a decoded path, a header, a task_id) are written escaped, so `%0AFORGED` in a URL
 cannot start a forged line and `%00` cannot write a NUL.
+
+LOG_FORMAT picks the shape: `text` (one line, a traceback on its own lines after it) or
+`json` (one object per line, the traceback a field of it). Each request is logged once,
+by RequestIdMiddleware: uvicorn's own access line is turned off however uvicorn was
+started (`make run`, plain `uvicorn`, a --log-config).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sys
 import time
 import uuid
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,16 +66,47 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-def configure_logging(level: str) -> None:
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line: json.dumps escapes every control character."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            # As the worker's JSON lines write it (lambda_worker/logs.py).
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s"
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
     handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(
-        OneLineFormatter("%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s")
-    )
+    formatter = JsonLineFormatter() if log_format == "json" else OneLineFormatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
     logger = logging.getLogger("scheduler_api")
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())
     logger.propagate = False
+    silence_server_access_log()
+
+
+def silence_server_access_log() -> None:
+    """RequestIdMiddleware logs each request (with its id); uvicorn's access line would
+    repeat it. uvicorn writes that line only while its logger has a handler, checked per
+    connection, so removing them here works however uvicorn was configured."""
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
 
 
 class RequestIdMiddleware:

@@ -70,13 +70,7 @@ class SpecBuilder:
     def arguments(self, request: ScheduleTaskRequest) -> tuple[bool, dict[str, Any]]:
         """(recurring?, the keyword arguments of recurring_spec or one_time_spec), once
         the task is one this deployment can run."""
-        known = self.target.known_actions
-        if known is not None and request.action not in known:
-            raise RequestValidationFailedError(
-                "action",
-                f"unknown action {request.action!r}; SCHEDULER_KNOWN_ACTIONS allows "
-                + ", ".join(sorted(known)),
-            )
+        self.check_action(request.action)
         if request.overlap == "skip" and not self.target.worker_has_ledger:
             raise RequestValidationFailedError("overlap", SKIP_NEEDS_LEDGER)
         common: dict[str, Any] = {
@@ -98,6 +92,21 @@ class SpecBuilder:
             "expression_field": "cron" if request.cron else "rate",
             **common,
         }
+
+    def check_action(self, name: str) -> None:
+        """422 for an action this deployment cannot run: one SCHEDULER_KNOWN_ACTIONS does
+        not list, or, without that setting, one the local worker's registry lacks."""
+        target = self.target
+        if target.known_actions is not None:
+            known, source = target.known_actions, "SCHEDULER_KNOWN_ACTIONS allows"
+        elif target.action_catalog is not None:
+            known, source = frozenset(target.action_catalog()), "the local worker knows"
+        else:
+            return  # the worker alone decides, when the task runs
+        if name not in known:
+            raise RequestValidationFailedError(
+                "action", f"unknown action {name!r}; {source} " + ", ".join(sorted(known))
+            )
 
     def spec_for(self, request: ScheduleTaskRequest) -> ScheduleSpec:
         """What POST (and a PATCH, on the merged request) would store, validated."""

@@ -4,6 +4,7 @@ which schedule ARNs are this service's to touch."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from scheduler_api.domain.names import ScheduleArn
@@ -26,7 +27,10 @@ class ServiceTarget:
     dead_letter_arn: str | None = None
     callback_path: str = "/api/v1/tasks/callback"
     callback_secret: str | None = None
-    known_actions: frozenset[str] | None = None  # None: the worker alone decides
+    known_actions: frozenset[str] | None = None  # SCHEDULER_KNOWN_ACTIONS; None: not set
+    # The in-process worker's registry (local backend), read at each check, so an action
+    # registered after start-up counts; used when known_actions is None.
+    action_catalog: Callable[[], Iterable[str]] | None = None
     worker_has_ledger: bool = True  # overlap="skip" needs it (local: LEDGER_DB_PATH)
 
 

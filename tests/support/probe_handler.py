@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from lambda_worker.actions.registry import action
+from lambda_worker.handler import known_actions as known_actions  # the local POST check reads it
 from lambda_worker.handler import lambda_handler
 from lambda_worker.schemas import TaskCallbackRequest
 from task_contract import LambdaContext, ProxyEvent
@@ -93,3 +94,13 @@ def probe_run(task: TaskCallbackRequest) -> dict[str, Any]:
     with open(os.environ["PROBE_ACTION_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps({"task_id": task.task_id}) + "\n")
     return {"recorded": True}
+
+
+class ProbeActionError(ValueError):
+    pass
+
+
+@action("probe_fail")
+def probe_fail(task: TaskCallbackRequest) -> None:
+    """An action that always raises: its traceback is the one the logs must show."""
+    raise ProbeActionError(f"probe action failed for {task.task_id}")

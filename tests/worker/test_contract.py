@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -23,7 +24,16 @@ from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
 from scheduler_api.main import create_app
 from task_contract import RunStatus, TaskFailedError, substitute_context_attributes
-from tests.conftest import AUTH, GROUP, FakeClock, LocalApp, create_table, make_settings, task_body
+from tests.conftest import (
+    AUTH,
+    GROUP,
+    FakeClock,
+    LocalApp,
+    create_table,
+    make_local_settings,
+    make_settings,
+    task_body,
+)
 from tests.support.lambda_context import LAMBDA_CONTEXT
 
 if TYPE_CHECKING:
@@ -43,7 +53,9 @@ def explosive_action() -> Iterator[None]:
 # (status, status_code, error) each backend must show for the same two tasks.
 EXPECTED = {
     "raises": (RunStatus.RETRYING, 500, "RuntimeError"),
-    "typo": (RunStatus.FAILED, 422, "callback answered 422"),
+    # The worker's reason, not only its status (the worker's ledger on AWS, the local
+    # engine from the worker's answer).
+    "typo": (RunStatus.FAILED, 422, "callback answered 422: Unknown action 'send_notifcation'"),
 }
 ACTIONS = {"raises": "explodes", "typo": "send_notifcation"}
 
@@ -54,15 +66,20 @@ def outcome(run: dict[str, Any]) -> tuple[str, int, str]:
 
 
 def test_runs_on_the_local_engine_say_what_happened(
-    local_app: LocalApp, explosive_action: None
+    tmp_path: Path, clock: FakeClock, explosive_action: None
 ) -> None:
-    for task_id, action_name in ACTIONS.items():
-        body = {**task_body(task_id, delay_minutes=1), "action": action_name}
-        assert local_app.client.post("/scheduler/schedule", json=body).status_code == 200
-    local_app.advance(90)
-    for task_id, expected in EXPECTED.items():
-        (run,) = local_app.runs(task_id)
-        assert outcome(run) == expected
+    """SCHEDULER_KNOWN_ACTIONS=*: POST leaves the action to the worker, as on AWS."""
+    settings = make_local_settings(tmp_path / "s.db", known_actions="*")
+    app = create_app(settings, clock=clock, start_engine=False)
+    with TestClient(app, headers=AUTH) as client:
+        local_app = LocalApp(client, app.state.runtime, clock)
+        for task_id, action_name in ACTIONS.items():
+            body = {**task_body(task_id, delay_minutes=1), "action": action_name}
+            assert local_app.client.post("/scheduler/schedule", json=body).status_code == 200
+        local_app.advance(90)
+        for task_id, expected in EXPECTED.items():
+            (run,) = local_app.runs(task_id)
+            assert outcome(run) == expected
 
 
 def test_runs_on_aws_say_the_same_from_the_ledger(

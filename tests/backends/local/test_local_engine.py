@@ -24,6 +24,7 @@ from tests.conftest import (
     GROUP,
     FakeClock,
     LocalApp,
+    counting_action,
     make_local_settings,
     task_body,
 )
@@ -230,14 +231,21 @@ def test_fires_missed_while_down_run_once_if_not_too_old(local_app: LocalApp) ->
     assert local_app.advance(1) == 0
 
 
-def test_a_4xx_answer_is_failed_and_not_retried(local_app: LocalApp) -> None:
-    body = {**task_body("typo", delay_minutes=1), "action": "send_notifcation"}
-    assert local_app.client.post("/scheduler/schedule", json=body).status_code == 200
-    local_app.advance(90)
-    (run,) = local_app.runs("typo")
-    assert run["status"] == "FAILED"
-    assert run["status_code"] == 422
-    assert local_app.advance(3600) == 0
+def test_a_4xx_answer_is_failed_not_retried_and_says_why(tmp_path: Path, clock: FakeClock) -> None:
+    """SCHEDULER_KNOWN_ACTIONS=* leaves the action to the worker: the run's error is the
+    worker's reason, read from its answer's body, not only its status."""
+    settings = make_local_settings(tmp_path / "s.db", known_actions="*")
+    app = create_app(settings, clock=clock, start_engine=False)
+    with TestClient(app, headers=AUTH) as client:
+        local = LocalApp(client, app.state.runtime, clock)
+        body = {**task_body("typo", delay_minutes=1), "action": "send_notifcation"}
+        assert client.post("/scheduler/schedule", json=body).status_code == 200
+        local.advance(90)
+        (run,) = local.runs("typo")
+        assert run["status"] == "FAILED"
+        assert run["status_code"] == 422
+        assert run["error"] == "callback answered 422: Unknown action 'send_notifcation'"
+        assert local.advance(3600) == 0
 
 
 def test_a_dead_engines_execution_is_taken_over_at_once(local_app: LocalApp) -> None:
@@ -317,3 +325,46 @@ def test_known_actions_are_checked_at_post_when_configured(
     (error,) = response.json()["detail"]
     assert error["loc"] == ["body", "action"]
     assert "process_payment, send_notification" in error["msg"]
+
+
+def test_an_unknown_action_is_422_at_post_listing_the_workers_actions(
+    local_app: LocalApp,
+) -> None:
+    """Local mode, nothing configured: the in-process worker's registry is the list."""
+    typo = {**task_body("t-1"), "action": "send_notifcation"}
+    response = local_app.client.post("/scheduler/schedule", json=typo)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "action"]
+    assert "unknown action 'send_notifcation'; the local worker knows" in error["msg"]
+    known = error["msg"].split("knows ")[1].split(", ")
+    assert {"send_notification", "process_payment", "probe_run"} <= set(known)
+    assert known == sorted(known)
+    arn = schedule(local_app, "t-2")["schedule_arn"]
+    patched = local_app.client.patch(
+        f"/scheduler/schedule/{arn}", json={"action": "send_notifcation"}
+    )
+    assert patched.status_code == 422  # a PATCH to an unknown action too
+    assert local_app.runs("t-1") == []
+
+
+def test_an_action_registered_after_start_up_is_known_at_post(local_app: LocalApp) -> None:
+    with counting_action("registered_late") as calls:
+        body = {**task_body("late", delay_minutes=1), "action": "registered_late"}
+        assert local_app.client.post("/scheduler/schedule", json=body).status_code == 200
+        local_app.advance(90)
+    assert calls == ["late"]
+
+
+def test_the_real_worker_handler_lists_its_actions_at_post(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = make_local_settings(
+        tmp_path / "s.db", local_lambda_handler="lambda_worker.handler.lambda_handler"
+    )
+    app = create_app(settings, clock=clock, start_engine=False)
+    with TestClient(app, headers=AUTH) as client:
+        typo = {**task_body("t-1"), "action": "nope"}
+        response = client.post("/scheduler/schedule", json=typo)
+    assert response.status_code == 422
+    assert "generate_daily_report" in response.json()["detail"][0]["msg"]

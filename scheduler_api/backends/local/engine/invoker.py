@@ -18,7 +18,9 @@ from task_contract import (
     LambdaContext,
     ProxyEvent,
     TaskFailedError,
+    answer_detail,
     mark_manual_run,
+    refusal_error,
     sign_delivery,
     substitute_context_attributes,
 )
@@ -76,15 +78,33 @@ def invoke(
     context: LambdaContext = LocalLambdaContext(function_arn)
     try:
         response = handler(event, context)
+    except TaskFailedError as exc:
+        # The worker's own: it logged the action's traceback already, and this one would
+        # only show the handler raising. The body's `error` names the action's exception.
+        error_type = exc.error_type or "TaskFailedError"
+        logger.warning(
+            "execution %s attempt %d failed: the callback answered %d (%s)",
+            execution_id, attempt, exc.status_code, error_type,
+        )  # fmt: skip
+        return Outcome(True, exc.status_code, error_type, event_text)
     except BaseException as exc:  # SystemExit from an action too: the engine goes on
-        # The message can hold anything the handler put there: it goes to the log only.
+        # Raised by the handler itself: its traceback is the only one. The message can
+        # hold anything the handler put there: it goes to the log only.
         logger.warning("execution %s attempt %d raised", execution_id, attempt, exc_info=exc)
-        if isinstance(exc, TaskFailedError):  # the worker's own: it names the action's error
-            return Outcome(True, exc.status_code, exc.error_type or "TaskFailedError", event_text)
         return Outcome(True, None, type(exc).__name__, event_text)
     status_code = response.get("statusCode") if isinstance(response, dict) else None
-    error = None if status_code is None or status_code < 400 else f"callback answered {status_code}"
+    error = None
+    if status_code is not None and status_code >= 400:
+        error = refusal_error(status_code, _answer_detail(response))
     return Outcome(False, status_code, error, event_text, _skipped(response))
+
+
+def _answer_detail(response: Any) -> str | None:
+    """The worker's reason for a 4xx, from the answer's JSON body (`detail`)."""
+    body = response.get("body") if isinstance(response, dict) else None
+    if not isinstance(body, str) or response.get("isBase64Encoded"):
+        return None
+    return answer_detail(body)
 
 
 def delivery_text(
