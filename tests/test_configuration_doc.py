@@ -30,7 +30,7 @@ WORKER_DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
 }
 # Unset in the model, but a rule rather than nothing: the doc says which.
-DERIVED_WHEN_UNSET = {"SCHEDULER_BACKEND"}
+DERIVED_WHEN_UNSET = {"SCHEDULER_BACKEND", "LOG_FORMAT"}  # computed at start (a factory)
 
 
 def model_fields(model: type[BaseSettings]) -> dict[str, FieldInfo]:
