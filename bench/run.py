@@ -1,10 +1,15 @@
 """`make bench`: every benchmark, a table at the end, JSON per benchmark in bench/results/,
 and the table with the machine and date in bench/RESULTS.md (committed: the READMEs quote
-figures from it, never retyped).
+figures from it, never retyped). A --quick run is a smoke run: its table goes to
+bench/results/quick.md (not committed) and RESULTS.md is left as it is.
+
+It prints progress and the table only: the API's and the worker's own INFO lines (one per
+request, per task) are dropped by running everything at LOG_LEVEL=WARNING (--log-level),
+in this process and in the servers the benchmarks start.
 
 Exits non-zero only when a benchmark could not run; a missed target is reported, not fatal.
 
-    python -m bench.run [--quick] [--steady-seconds 60] [--only 1,2,...]
+    python -m bench.run [--quick] [--steady-seconds 60] [--only 1,2,...] [--log-level WARNING]
 """
 
 from __future__ import annotations
@@ -17,9 +22,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import common
 from bench.common import Result, log, machine
 
-RESULTS_FILE = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS_FILE = Path(__file__).resolve().parent / "RESULTS.md"  # full runs, committed
+QUICK_RESULTS_NAME = "quick.md"  # a --quick run's table, in bench/results/ (gitignored)
+QUIET_LEVEL = "WARNING"
+
+Benchmarks = dict[str, Callable[[], Result]]
 
 # Benchmarks talk to moto with fake credentials; nothing here may reach AWS.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
@@ -27,7 +37,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.pop("AWS_PROFILE", None)
 
 
-def _benchmarks(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
+def _benchmarks(args: argparse.Namespace) -> Benchmarks:
     from bench.engine import dispatch
     from bench.finding import finding
     from bench.finding_aws import finding_aws
@@ -93,30 +103,49 @@ def kept_rows(previous: str, replaced: set[int]) -> list[str]:
     return kept
 
 
-def write_results(results: list[Result], header: str, argv: list[str]) -> None:
-    """bench/RESULTS.md: what this run measured, as it printed it. Benchmarks not run this
-    time (--only) keep their earlier row, which says when it was measured."""
+def results_file(quick: bool) -> Path:
+    """Where a run's table goes: a smoke run's figures never replace the committed ones."""
+    return common.RESULTS / QUICK_RESULTS_NAME if quick else RESULTS_FILE
+
+
+def quiet_logging(level: str) -> None:
+    """Only warnings and errors from the API and the worker: both read LOG_LEVEL when
+    they start (create_app's lifespan, the worker's import), here and in the subprocesses
+    the benchmarks launch, which inherit the environment."""
+    os.environ["LOG_LEVEL"] = level.upper()
+
+
+def write_results(results: list[Result], header: str, argv: list[str], path: Path) -> None:
+    """What this run measured, as it printed it, to `path` (results_file). Benchmarks not
+    run this time (--only) keep their earlier row, which says when it was measured."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "make bench" + (f' ARGS="{" ".join(argv)}"' if argv else "")
     measured = f"`{command}`, {when}"
     fresh = [row(result, measured) for result in results]
-    previous = RESULTS_FILE.read_text() if RESULTS_FILE.exists() else ""
+    previous = path.read_text() if path.exists() else ""
+    readme = Path(os.path.relpath(RESULTS_FILE.with_name("README.md"), path.parent)).as_posix()
     rows = sorted([*kept_rows(previous, {_number(r) for r in fresh}), *fresh], key=_number)
-    RESULTS_FILE.write_text(
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
         "# Benchmark results\n\n"
         "Written by `make bench` (bench/run.py); do not edit by hand. What each benchmark\n"
-        "measures and its baseline: [README.md](README.md).\n\n"
+        f"measures and its baseline: [README.md]({readme}).\n\n"
         f"Last run: {measured}. {header}.\n\n" + "\n".join([*HEADER, *rows]) + "\n"
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    benchmarks_for: Callable[[argparse.Namespace], Benchmarks] = _benchmarks,
+) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--steady-seconds", type=int, default=60)
     parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10")
+    parser.add_argument("--log-level", default=QUIET_LEVEL, help="the API's and worker's")
     args = parser.parse_args(argv)
-    benchmarks = _benchmarks(args)
+    quiet_logging(args.log_level)  # before any benchmark imports the API or the worker
+    benchmarks = benchmarks_for(args)
     results: list[Result] = []
     failed: list[str] = []
     for key in args.only.split(","):
@@ -133,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     header = f"Machine: {info['cores']} cores, Python {info['python']}, {info['platform']}"
     print(f"\n{header}\n")
     print(table(results))
-    write_results(results, header, argv if argv is not None else sys.argv[1:])
+    path = results_file(args.quick)
+    write_results(results, header, argv if argv is not None else sys.argv[1:], path)
+    log(f"\nTable written to {os.path.relpath(path)}")
     if failed:
         print(f"\nCould not run: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -36,6 +36,7 @@ from scheduler_api.services.runtime import Runtime
 from scripts.deployment.ledger_table import ATTRIBUTES, KEY_SCHEMA
 from scripts.package_lambda import Package, build
 from tests.support import probe_handler
+from tests.support.heap import release_framework_caches
 from tests.support.processes import moto_server
 
 if TYPE_CHECKING:
@@ -74,6 +75,13 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def release_apps() -> Iterator[None]:
+    """Each test's apps (and their boto3 clients) are freed when it ends, not at exit."""
+    yield
+    release_framework_caches()
 
 
 @pytest.fixture
