@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -566,3 +566,31 @@ def test_every_page_fits_600_px_without_scrolling_sideways(
             )
             assert overflow <= 0, (hash_, overflow)
         shot(narrow, "narrow")
+
+
+def test_duration_is_the_runs_own_time_not_its_backoff(browser: Browser, tmp_path: Path) -> None:
+    """A run that raised on every attempt waited between them; its Duration column shows the
+    attempts' own time (the API's duration_seconds), less than first start to last end."""
+    fail_file = tmp_path / "fail.txt"
+    fail_file.write_text("slow-retry\n")
+    env = {
+        **probe_server_env(tmp_path),
+        "SCHEDULER_API_TOKENS": TOKEN,
+        "LOCAL_MAX_RETRIES": "2",
+        "LOCAL_RETRY_BASE_SECONDS": "0.5",
+    }
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with scheduler_api(env, cwd=tmp_path) as url, app_only_page(browser, url) as page:
+        arn = schedule(url, "slow-retry")
+        assert httpx.post(f"{url}/scheduler/schedule/{arn}/run", headers=headers).status_code == 202
+        sign_in(page, url, "#/schedule/" + quote(arn, safe=""))
+        expect(page.locator("td.status-DEAD_LETTERED")).to_be_visible(timeout=20_000)
+        runs = httpx.get(f"{url}/scheduler/tasks/slow-retry/runs", headers=headers).json()
+        (run,) = runs["runs"]
+        span = datetime.fromisoformat(run["finished_at"]) - datetime.fromisoformat(
+            run["started_at"]
+        )
+        assert run["attempts"] == 3
+        assert run["duration_seconds"] < span.total_seconds() - 0.5  # the backoff is left out
+        row = page.locator("tr", has=page.locator("td.status-DEAD_LETTERED"))
+        expect(row.locator("td").nth(4)).to_have_text(f"{run['duration_seconds']:.2f} s")
