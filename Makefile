@@ -11,6 +11,9 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+# Test processes (pytest-xdist): each test's servers, ports and files are its own, so the
+# suite runs on every core. TEST_PROCESSES=0 runs it in this one process.
+TEST_PROCESSES ?= 2
 
 .PHONY: install install-dev test-prerequisites test lint format run clean package-lambda deploy-lambda destroy reindex invoke-local logs bench screenshots
 
@@ -30,8 +33,8 @@ install-dev: $(DEV_STAMP)  ## add the test and lint tools (requirements-dev.txt)
 test-prerequisites:  ## what the tests need outside the venv (chromium): installed as root, else named
 	@bash scripts/test_prerequisites.sh
 
-test: test-prerequisites $(DEV_STAMP)  ## run the test suite (moto in-process and a moto_server on loopback)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: test-prerequisites $(DEV_STAMP)  ## run the test suite (moto in-process and a moto_server on loopback; TEST_PROCESSES=2)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)  ## ruff, mypy and the import contracts (.importlinter), as CI runs them
 	$(BIN)/ruff check .
