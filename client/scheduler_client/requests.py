@@ -3,9 +3,9 @@ TypedDict (the keyword arguments of both clients, checked by mypy) and once as a
 (what builds the JSON body). The server validates every rule (AWS's limits, one timing
 field, labels); the client only shapes and types the request, so one rule lives in one
 place. tests/client/test_contract.py checks each against the server's OpenAPI document.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: TypedDict reads Required[...] at runtime.
+"""
 
 from collections.abc import Mapping
 from datetime import datetime
