@@ -102,7 +102,8 @@ def test_every_shell_block_is_a_step_or_only_make_targets() -> None:
             commands = [line for line in text.splitlines() if line.strip()]
             assert all(re.match(r"make [\w-]+", line) for line in commands), text
         else:
-            assert language in (STEP_LANGUAGE, "json", "text", ""), language
+            # python: the client section, run by tests/client/test_client_readme.py
+            assert language in (STEP_LANGUAGE, "json", "text", "python", ""), language
 
 
 def test_the_server_is_started_as_make_run_starts_it() -> None:
