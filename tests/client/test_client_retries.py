@@ -6,6 +6,7 @@ AWS endpoint does not answer (a real 503 with Retry-After: 2)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -23,6 +24,7 @@ from scheduler_client import (
     RetryPolicy,
     SchedulerClient,
     SchedulerError,
+    TransportError,
     Unavailable,
 )
 from scheduler_client.calls import Call
@@ -61,6 +63,7 @@ class Flaky:
         self.failures = 0
         self.headers: dict[str, str] = {}
         self.seen: list[str] = []
+        self.release = threading.Event()  # /scheduler/hang answers only once it is set
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -68,6 +71,8 @@ class Flaky:
         @app.api_route("/scheduler/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
         async def answer(request: Request, rest: str) -> JSONResponse:
             self.seen.append(f"{request.method} /{rest}")
+            if rest == "hang":
+                await asyncio.to_thread(self.release.wait)
             if len(self.seen) <= self.failures:
                 body = {"detail": "busy; retry later", "request_id": f"r{len(self.seen)}"}
                 return JSONResponse(body, self.status, headers=self.headers)
@@ -84,7 +89,10 @@ class Flaky:
 def flaky() -> Iterator[tuple[Flaky, str]]:
     stub = Flaky()
     with served(stub.app()) as url:
-        yield stub, url
+        try:
+            yield stub, url
+        finally:
+            stub.release.set()  # nothing left hanging when the server stops
 
 
 def client(url: str, waits: list[float], **policy: Any) -> SchedulerClient:
@@ -156,6 +164,18 @@ def test_never_retry_and_other_statuses_are_raised(flaky: tuple[Flaky, str]) -> 
             scheduler.send(Call("GET", "/scheduler/forbidden", dict, repeatable=True))
     assert waits == []
     assert isinstance(raised.value, SchedulerError)
+
+
+def test_a_server_that_does_not_answer_in_time_is_a_transport_error(
+    flaky: tuple[Flaky, str],
+) -> None:
+    _, url = flaky
+    with (
+        SchedulerClient(url, timeout=0.2) as scheduler,
+        pytest.raises(TransportError) as raised,
+    ):
+        scheduler.send(Call("GET", "/scheduler/hang", dict, repeatable=True))
+    assert str(raised.value) == "GET /scheduler/hang: no answer (ReadTimeout)"
 
 
 def test_the_async_client_waits_through_its_own_sleep(flaky: tuple[Flaky, str]) -> None:
