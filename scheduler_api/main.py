@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from scheduler_api.api.auth import AUTH_RESPONSES, require_caller
 from scheduler_api.api.csrf import CrossSiteGuardMiddleware, origin_of
 from scheduler_api.api.deps import Access
 from scheduler_api.api.docs import install_offline_docs
@@ -21,16 +19,8 @@ from scheduler_api.api.error_handlers import install_error_handlers
 from scheduler_api.api.limits import BodySizeLimitMiddleware
 from scheduler_api.api.middleware import ConfigurationErrorMiddleware
 from scheduler_api.api.ratelimit import GuessLimiter
-from scheduler_api.api.routes import (
-    health,
-    metrics,
-    overview,
-    preview,
-    runs,
-    schedule,
-    schedules,
-)
-from scheduler_api.bootstrap import build_aws_runtime, build_local_runtime, describe
+from scheduler_api.api.routes import metrics
+from scheduler_api.bootstrap import describe
 from scheduler_api.config import (
     ConfigurationError,
     Settings,
@@ -39,10 +29,9 @@ from scheduler_api.config import (
 )
 from scheduler_api.dashboard.routes import install_dashboard
 from scheduler_api.domain.clock import Clock, system_clock
-from scheduler_api.domain.ports import Engine
+from scheduler_api.embedding import Scheduler
 from scheduler_api.observability.logging import RequestIdMiddleware, configure_logging
 from scheduler_api.observability.metrics import RequestMetricsMiddleware, instruments
-from scheduler_api.services.runtime import Runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -65,44 +54,52 @@ def create_app(
     server with one line naming it (ConfigurationError) instead of failing the first
     request. The local engine,
     when that backend is chosen, starts and stops with the app (tests that drive it with
-    a fake clock pass start_engine=False and call app.state.runtime.engine.tick())."""
+    a fake clock pass start_engine=False and call app.state.runtime.engine.tick()).
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    The scheduler is the same embedding.Scheduler a host app includes: this app is its
+    first host, adding the /scheduler prefix, bearer tokens, middleware and dashboard."""
+
+    def prepared_settings() -> Settings:
         resolved = settings or load_settings()
         configure_logging(resolved.log_level, resolved.log_format)
         start_metrics()
-        runtime: Runtime
-        if resolved.backend_name == "local":
-            runtime = build_local_runtime(resolved, clock)
-        else:
-            runtime = build_aws_runtime(
-                resolved, clock, scheduler_client, lambda_client, dynamodb_client
+        return resolved
+
+    scheduler = Scheduler(
+        prepared_settings,
+        clock=clock,
+        scheduler_client=scheduler_client,
+        lambda_client=lambda_client,
+        dynamodb_client=dynamodb_client,
+        start_engine=start_engine,
+        hurry_on_interrupt=True,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with scheduler.lifespan():
+            resolved, runtime = scheduler.settings, scheduler.runtime
+            app.state.runtime = runtime  # for tests and tools: routes read the binding
+            secret = resolved.metrics_token
+            app.state.access = Access(
+                api_tokens=resolved.tokens,
+                metrics_token=secret.get_secret_value() if secret else None,
+                public_host=(
+                    urlsplit(resolved.public_url).hostname if resolved.public_url else None
+                ),
+                sign_in_limiter=GuessLimiter(),
+                clock=clock,
             )
-        app.state.runtime = runtime  # read through api.deps
-        secret = resolved.metrics_token
-        app.state.access = Access(
-            api_tokens=resolved.tokens,
-            metrics_token=secret.get_secret_value() if secret else None,
-            public_host=urlsplit(resolved.public_url).hostname if resolved.public_url else None,
-            sign_in_limiter=GuessLimiter(),
-        )
-        # Read by the cross-site guard, a middleware (it runs before any dependency).
-        app.state.public_origin = origin_of(resolved.public_url) if resolved.public_url else None
-        if not resolved.tokens:
-            logger.warning(
-                "SCHEDULER_API_TOKENS is not set: /scheduler answers loopback clients only"
+            # Read by the cross-site guard, a middleware (it runs before any dependency).
+            app.state.public_origin = (
+                origin_of(resolved.public_url) if resolved.public_url else None
             )
-        if runtime.engine is not None and start_engine:
-            runtime.engine.start()
-        logger.info("scheduler API ready: %s", describe(runtime, resolved))
-        try:
+            if not resolved.tokens:
+                logger.warning(
+                    "SCHEDULER_API_TOKENS is not set: /scheduler answers loopback clients only"
+                )
+            logger.info("scheduler API ready: %s", describe(runtime, resolved))
             yield
-        finally:
-            if runtime.engine is not None and start_engine:
-                await stop_engine(runtime.engine)
-            if runtime.database is not None:
-                runtime.database.close()
 
     app = FastAPI(
         title="Scheduler API",
@@ -120,13 +117,14 @@ def create_app(
     install_error_handlers(app)
     install_offline_docs(app)
     install_dashboard(app)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(schedules.router)
-    app.include_router(schedule.router)
-    app.include_router(preview.router)
-    app.include_router(overview.router)
-    app.include_router(runs.router)
+    app.include_router(scheduler.health_router)
+    app.include_router(metrics.router, dependencies=[scheduler.binding])
+    app.include_router(
+        scheduler.router,
+        prefix="/scheduler",
+        dependencies=[Depends(require_caller)],
+        responses=AUTH_RESPONSES,
+    )
     return app
 
 
@@ -140,31 +138,6 @@ def start_metrics() -> None:
         raise ConfigurationError(
             f"bad setting: PROMETHEUS_MULTIPROC_DIR: cannot write there ({exc.strerror})"
         ) from None
-
-
-async def stop_engine(engine: Engine) -> None:
-    """Stop the engine off the event loop, bounded by its grace period; meanwhile a second
-    Ctrl-C cuts the grace short (uvicorn's own handler cannot: its loop waits for us)."""
-    logger.info(
-        "stopping the local engine: waiting up to %.0f s for running actions "
-        "(Ctrl-C again to stop now)",
-        engine.shutdown_grace_seconds,
-    )
-    with _interrupt_hurries(engine):
-        await anyio.to_thread.run_sync(engine.stop)
-
-
-@contextmanager
-def _interrupt_hurries(engine: Engine) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach the main thread only (a TestClient runs the app elsewhere)
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda _signum, _frame: engine.hurry())
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 app = create_app()

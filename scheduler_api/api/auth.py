@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scheduler_api.api.deps import Access, AccessDep, ClockDep
@@ -120,15 +120,8 @@ def loopback(request: Request) -> bool:
     return _is_loopback(request.client.host if request.client else "")
 
 
-def protected_router(tag: str) -> APIRouter:
-    """A /scheduler router whose every route needs a caller (and documents 401/403)."""
-    responses: dict[int | str, dict[str, Any]] = {
-        401: error_doc("Missing or invalid bearer token"),
-        403: error_doc("No tokens configured and not a loopback client"),
-    }
-    return APIRouter(
-        prefix="/scheduler",
-        tags=[tag],
-        dependencies=[Depends(require_caller)],
-        responses=responses,
-    )
+# What our app documents on each /scheduler route (an embedding host documents its own).
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: error_doc("Missing or invalid bearer token"),
+    403: error_doc("No tokens configured and not a loopback client"),
+}

@@ -1,15 +1,23 @@
 """FastAPI dependencies, as Annotated aliases so route signatures stay short.
 
-The one place that reads `app.state` (set by main's lifespan): routes, auth and the
-dashboard take typed parts of it as dependencies. Each is non-optional: a part this
-backend does not keep is a 501 here, saying which setting would give it."""
+Routes take typed parts of the Runtime as dependencies. The Runtime is not read from
+`app.state`: the router of a scheduler_api.embedding.Scheduler binds its own into each
+request's scope (`bind_runtime`), so two schedulers (ours and a host's, or two in one
+host) never see each other's, and a host's app.state is never touched. Each part is
+non-optional: one this backend does not keep is a 501 here, saying which setting would
+give it.
+
+Access (the bearer-token rule, and its clock) is our own app's alone, and the one thing
+read from `app.state` (set by main's lifespan): only auth, /metrics and the dashboard
+take it, never a route a host embeds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, params
 
 from scheduler_api.api.ratelimit import GuessLimiter
 from scheduler_api.domain.clock import Clock
@@ -35,12 +43,30 @@ class Access:
     metrics_token: str | None  # METRICS_TOKEN: /metrics only
     public_host: str | None  # PUBLIC_URL's host name, a loopback name too
     sign_in_limiter: GuessLimiter  # the dashboard's wrong tokens, per client
+    clock: Clock  # the app's clock (injected in tests): dashboard sessions expire by it
 
 
 # The dependencies are async on purpose: they do no I/O, and FastAPI runs a sync
 # dependency on the threadpool, one thread hop each.
+RUNTIME_KEY = "scheduler_api.runtime"  # in the ASGI scope of one request
+NOT_BOUND = "a scheduler route was reached without its Scheduler's router (bind_runtime)"
+
+
+def bind_runtime(current: Callable[[], Runtime]) -> params.Depends:
+    """A router dependency handing `current()` to the routes below it, for one request.
+    FastAPI solves a router's dependencies before its routes' own, so it comes first."""
+
+    async def bound(request: Request) -> None:
+        request.scope[RUNTIME_KEY] = current()
+
+    dependency: params.Depends = Depends(bound)
+    return dependency
+
+
 async def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime | None = request.scope.get(RUNTIME_KEY)
+    if runtime is None:
+        raise RuntimeError(NOT_BOUND)  # a wiring mistake of ours: a 500, and its traceback
     return runtime
 
 
@@ -57,9 +83,9 @@ async def get_aws_service(runtime: RuntimeDep) -> AwsService:
     return runtime.service
 
 
-async def get_clock(runtime: RuntimeDep) -> Clock:
-    """The app's clock (injected in tests)."""
-    return runtime.service.clock
+async def get_clock(access: AccessDep) -> Clock:
+    """Our app's clock (injected in tests), for its sign-in sessions."""
+    return access.clock
 
 
 async def get_runs_reader(runtime: RuntimeDep) -> RunsReader:

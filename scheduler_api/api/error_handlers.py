@@ -6,7 +6,7 @@ from boto3 or elsewhere: that goes to the log line with the same request id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,6 +31,7 @@ from scheduler_api.domain.names import InvalidScheduleArnError
 from scheduler_api.observability.logging import request_id_var
 
 RETRY_AFTER_SECONDS = 2
+ExceptionHandler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 
 def error_response(
@@ -106,18 +107,38 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.detail, headers=exc.headers)
 
 
+# Our domain errors and their answers: installed app-wide by our own app, and answered by
+# api.routing.SchedulerRoute on every scheduler route, so an app that embeds the router
+# gets the same answers without handlers of ours on it.
+DOMAIN_ERROR_HANDLERS: dict[type[Exception], ExceptionHandler] = {
+    ScheduleNotFoundError: _not_found,
+    ScheduleConflictError: _conflict,
+    PreconditionFailedError: _precondition_failed,
+    IndexUnavailableError: _no_index,
+    ScheduleStateConflictError: _state_conflict,
+    InvalidScheduleArnError: _bad_arn,
+    RequestValidationFailedError: _invalid_request,
+    ExpressionError: _invalid_expression,
+    PayloadTooLargeError: _too_large,
+    BackendUnavailableError: _unavailable,
+    BackendFailureError: _backend_failure,
+}
+
+
+def domain_error_handler(exc: Exception) -> ExceptionHandler | None:
+    """The handler for `exc`, by its class or the nearest base (as Starlette looks up)."""
+    for cls in type(exc).__mro__:
+        handler = DOMAIN_ERROR_HANDLERS.get(cls)
+        if handler is not None:
+            return handler
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ScheduleNotFoundError, _not_found)
-    app.add_exception_handler(ScheduleConflictError, _conflict)
-    app.add_exception_handler(PreconditionFailedError, _precondition_failed)
-    app.add_exception_handler(IndexUnavailableError, _no_index)
-    app.add_exception_handler(ScheduleStateConflictError, _state_conflict)
-    app.add_exception_handler(InvalidScheduleArnError, _bad_arn)
-    app.add_exception_handler(RequestValidationFailedError, _invalid_request)
-    app.add_exception_handler(ExpressionError, _invalid_expression)
-    app.add_exception_handler(PayloadTooLargeError, _too_large)
-    app.add_exception_handler(BackendUnavailableError, _unavailable)
-    app.add_exception_handler(BackendFailureError, _backend_failure)
+    """Our own app: the domain errors, plus FastAPI's 422 and HTTPException in our shape
+    (with the request id). An embedding host keeps its own for the last two."""
+    for error, handler in DOMAIN_ERROR_HANDLERS.items():
+        app.add_exception_handler(error, handler)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     # Anything else is answered by observability.RequestIdMiddleware, inside the request id.

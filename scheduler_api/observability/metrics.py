@@ -194,6 +194,25 @@ class _Default(Collector):
         return REGISTRY.collect()
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's template with the prefix it was included under, e.g.
+    /scheduler/schedule/{arn:path}: FastAPI gives `scope["route"]` as the route was
+    declared (/schedule/{arn:path}), and the prefix is a router's, given at include time.
+    The prefix is the raw path before the longest tail the route matches: a piece of
+    the literal prefix, so the labels stay bounded. "unmatched" when no route matched."""
+    route = scope.get("route")
+    declared = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if not declared:
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    if pattern is not None:
+        for cut in (i for i, char in enumerate(path) if char == "/"):
+            if pattern.match(path[cut:]):
+                return path[:cut] + str(declared)
+    return str(declared)
+
+
 class RequestMetricsMiddleware:
     """Counts and times each HTTP request by its route template (never the raw path: an
     ARN in the path would make a series per schedule)."""
@@ -217,8 +236,7 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"  # our templates: bounded
+            template = route_template(scope)
             method = method_label(str(scope.get("method", "")))
             measured = instruments()
             measured.requests.labels(

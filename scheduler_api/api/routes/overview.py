@@ -11,14 +11,14 @@ from fastapi import Query
 from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import RunsReaderDep, RuntimeDep
+from scheduler_api.api.routing import resource_router
 from scheduler_api.api.schemas.error_docs import error_doc
 from scheduler_api.api.schemas.overview import LatenessPoint, OverviewResponse
 from scheduler_api.api.schemas.runs import LastRunsResponse, RunOut
 from scheduler_api.domain.errors import IndexUnavailableError
 
-router = protected_router("overview")
+router = resource_router("overview")
 WINDOW = timedelta(hours=1)
 MAX_TASKS = 100
 

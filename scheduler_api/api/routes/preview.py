@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Query
 
-from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import AwsServiceDep
+from scheduler_api.api.routing import resource_router
 from scheduler_api.api.schemas.error_docs import AWS_ERRORS
 from scheduler_api.api.schemas.preview import PreviewResponse
 from scheduler_api.services.previews import preview_fires
 
-router = protected_router("preview")
+router = resource_router("preview")
 
 
 @router.get(

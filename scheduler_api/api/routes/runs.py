@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import HTTPException, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import EngineDep, RunHistoryDep, RunsReaderDep
+from scheduler_api.api.routing import resource_router
 from scheduler_api.api.schemas.error_docs import error_doc
 from scheduler_api.api.schemas.runs import (
     DeadLetterListResponse,
@@ -19,7 +19,7 @@ from scheduler_api.api.schemas.runs import (
     RunOut,
 )
 
-router = protected_router("runs")
+router = resource_router("runs")
 
 _NOT_LOCAL: dict[int | str, dict[str, Any]] = {
     422: error_doc("Invalid request (names the field)"),

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import Header, Response
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import AwsServiceDep
+from scheduler_api.api.routing import resource_router
 from scheduler_api.api.schemas.error_docs import ARN_ERRORS, error_doc
 from scheduler_api.api.schemas.schedule import (
     CancelScheduleResponse,
@@ -20,7 +20,7 @@ from scheduler_api.api.views import decoded_arn, schedule_detail
 from scheduler_api.domain.errors import ScheduleNotFoundError
 from scheduler_api.services.requests import SchedulePatchRequest
 
-router = protected_router("schedule")
+router = resource_router("schedule")
 
 _PATCH_ERRORS: dict[int | str, dict[str, Any]] = {
     409: error_doc("The schedule's Input is not a task of this API"),

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from scheduler_api.api.auth import protected_router
 from scheduler_api.api.deps import AwsServiceDep
+from scheduler_api.api.routing import resource_router
 from scheduler_api.api.schemas.error_docs import AWS_ERRORS, error_doc
 from scheduler_api.api.schemas.schedule import ScheduleTaskResponse
 from scheduler_api.api.schemas.schedules import BulkRequest, BulkResponse, ScheduleListResponse
@@ -21,7 +21,7 @@ from scheduler_api.services.bulk import run_bulk
 from scheduler_api.services.requests import ScheduleTaskRequest
 from task_contract import MAX_LABELS
 
-router = protected_router("schedules")
+router = resource_router("schedules")
 
 _FIND_ERRORS: dict[int | str, dict[str, Any]] = {
     501: error_doc("A filter on AWS without the schedule index (SCHEDULE_TABLE)"),

@@ -1,0 +1,1 @@
+"""A FastAPI app of its own, with the scheduler embedded (docs/embedding.md)."""
