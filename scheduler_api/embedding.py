@@ -110,6 +110,8 @@ class Scheduler:
         self._start_engine = start_engine
         self._hurry_on_interrupt = hurry_on_interrupt
         self._runtime: Runtime | None = None
+        self._entries = 0  # lifespans inside _running() now
+        self._entries_lock = threading.Lock()
         self._settings: Settings | None = None
         self.binding = bind_runtime(self._bound_runtime)
         """The dependency that hands this scheduler's runtime to a request: on both
@@ -147,24 +149,45 @@ class Scheduler:
 
     @asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
-        if self._runtime is not None:
-            raise RuntimeError("this Scheduler is already running: enter its lifespan once")
+        """Shared by every lifespan that enters it (a test client and a fuzzer on one app,
+        say): the first entry builds the runtime and starts the engine, the last exit
+        stops it. A second runtime on the same database would run every fire twice."""
+        with self._entries_lock:
+            self._entries += 1
+            first = self._entries == 1
+            if first:
+                try:
+                    self._start()
+                except BaseException:
+                    self._entries -= 1
+                    raise
+        try:
+            yield
+        finally:
+            with self._entries_lock:
+                self._entries -= 1
+                runtime = self._runtime if self._entries == 0 else None
+                if runtime is not None:
+                    self._runtime = None
+            if runtime is not None:
+                await self._stop(runtime)
+
+    def _start(self) -> None:
         settings = (
             self._settings_source
             if isinstance(self._settings_source, Settings)
             else self._settings_source()
         )
         runtime = self._build(settings)
-        engine = runtime.engine if self._start_engine else None
+        if self._start_engine and runtime.engine is not None:
+            runtime.engine.start()
+        self._settings, self._runtime = settings, runtime
+
+    async def _stop(self, runtime: Runtime) -> None:
         try:
-            if engine is not None:
-                engine.start()
-            self._settings, self._runtime = settings, runtime
-            yield
+            if self._start_engine and runtime.engine is not None:
+                await stop_engine(runtime.engine, hurry_on_interrupt=self._hurry_on_interrupt)
         finally:
-            self._runtime = None
-            if engine is not None:
-                await stop_engine(engine, hurry_on_interrupt=self._hurry_on_interrupt)
             if runtime.database is not None:
                 runtime.database.close()
 

@@ -114,18 +114,22 @@ def test_routes_before_the_lifespan_are_503_and_the_runtime_says_why(
         _ = scheduler.runtime
 
 
-def test_the_lifespan_can_be_the_apps_own_and_is_entered_once(
+def test_the_lifespan_can_be_the_apps_own_and_is_shared_by_a_second_entry(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     scheduler = host_scheduler(tmp_path / "h.db", clock)
     app = FastAPI(lifespan=scheduler.lifespan)
     app.include_router(scheduler.router)
     with TestClient(app) as client:
+        first = scheduler.runtime
         assert client.post("/schedule", json=task_body("t")).status_code == 200
-        with pytest.raises(RuntimeError, match="already running"):
-            client.portal.call(scheduler.lifespan().__aenter__)  # type: ignore[union-attr]
+        with TestClient(app) as second:  # a second lifespan on the same app
+            assert scheduler.runtime is first  # one runtime, one engine, not two
+            assert second.get("/schedules").json()["schedules"][0]["task_id"] == "t"
+        assert scheduler.runtime is first  # the first lifespan still holds it
+        assert client.get("/schedules").status_code == 200
     with pytest.raises(SchedulerNotRunningError):
-        _ = scheduler.runtime  # stopped, and the database closed, at the end
+        _ = scheduler.runtime  # stopped, and the database closed, at the last exit
 
 
 def test_scheduler_settings_read_no_environment(
