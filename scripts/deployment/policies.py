@@ -1,10 +1,20 @@
-"""The IAM documents deploy writes: least privilege, each scoped to this deployment."""
+"""The IAM documents deploy writes (and the template holds): least privilege, each scoped
+to this deployment. An ARN is a string for the deployer, an intrinsic for the template."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from scripts.deployment.wanted import Ref
+
 Document = dict[str, Any]
+
+
+def suffixed(arn: Ref, suffix: str) -> Ref:
+    """`arn` + `suffix`, also when the ARN is only known to CloudFormation."""
+    if isinstance(arn, str):
+        return f"{arn}{suffix}"
+    return {"Fn::Join": ["", [arn, suffix]]}
 
 
 def lambda_trust() -> Document:
@@ -20,7 +30,7 @@ def lambda_trust() -> Document:
     }
 
 
-def scheduler_trust(account_id: str) -> Document:
+def scheduler_trust(account_id: Ref) -> Document:
     """Only EventBridge Scheduler acting for this account may assume the role."""
     return {
         "Version": "2012-10-17",
@@ -36,7 +46,7 @@ def scheduler_trust(account_id: str) -> Document:
 
 
 def execution_permissions(
-    log_group_arn: str, failure_queue_arn: str, ledger_table_arn: str
+    log_group_arn: Ref, failure_queue_arn: Ref, ledger_table_arn: Ref
 ) -> Document:
     """CloudWatch Logs for its own log group; the on-failure queue; its ledger table."""
     return {
@@ -46,7 +56,7 @@ def execution_permissions(
                 "Sid": "OwnLogs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+                "Resource": [log_group_arn, suffixed(log_group_arn, ":*")],
             },
             {
                 "Sid": "OnFailureDestination",
@@ -64,7 +74,7 @@ def execution_permissions(
     }
 
 
-def scheduler_permissions(function_arn: str, dlq_arn: str) -> Document:
+def scheduler_permissions(function_arn: Ref, dlq_arn: Ref) -> Document:
     """Invoke this function only; dead-letter to this queue only."""
     return {
         "Version": "2012-10-17",
@@ -73,7 +83,7 @@ def scheduler_permissions(function_arn: str, dlq_arn: str) -> Document:
                 "Sid": "InvokeWorker",
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",
-                "Resource": [function_arn, f"{function_arn}:*"],
+                "Resource": [function_arn, suffixed(function_arn, ":*")],
             },
             {
                 "Sid": "DeadLetter",
