@@ -15,7 +15,7 @@ WORKERS ?= 1
 # suite runs on every core. TEST_PROCESSES=0 runs it in this one process.
 TEST_PROCESSES ?= 2
 
-.PHONY: install install-dev test-prerequisites test lint format run clean package-lambda template deploy-lambda destroy reindex invoke-local logs bench screenshots
+.PHONY: install install-dev test-prerequisites test lint format run clean package-lambda package-api template deploy-lambda destroy reindex invoke-local logs bench screenshots
 
 $(RUNTIME_STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ run: $(RUNTIME_STAMP)  ## scheduler API on $(HOST):$(PORT), WORKERS processes; l
 
 package-lambda: $(RUNTIME_STAMP)  ## dist/lambda_worker.zip for LAMBDA_RUNTIME (python3.12) and LAMBDA_ARCH (x86_64|arm64)
 	$(BIN)/python scripts/package_lambda.py
+
+package-api: $(RUNTIME_STAMP)  ## dist/scheduler_api.zip: the API as a function, for the template's DeployApi=true
+	$(BIN)/python scripts/package_lambda.py --api
 
 template: $(RUNTIME_STAMP)  ## dist/template.json: what deploy-lambda creates, as a SAM/CloudFormation template (docs/deploy.md)
 	$(BIN)/python scripts/template.py $(ARGS)

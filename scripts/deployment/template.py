@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.deployment import policies, wanted
+from scripts.deployment import policies, template_api, wanted
 from scripts.deployment.config import DeployConfig
 
 TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -30,12 +30,6 @@ def ref(name: str) -> dict[str, Any]:
 
 def arn_of(logical_id: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical_id, "Arn"]}
-
-
-def regional_arn(service: str, resource: str) -> dict[str, Any]:
-    """An ARN in the stack's own partition, region and account."""
-    where = "${AWS::Region}:${AWS::AccountId}"  # left for Fn::Sub, not Python, to fill in
-    return {"Fn::Sub": "arn:${AWS::Partition}:" + f"{service}:{where}:{resource}"}
 
 
 def output_id(setting: str) -> str:
@@ -76,8 +70,13 @@ def role(name: str, trust: policies.Document, permissions: policies.Document) ->
     }
 
 
+def callback_secret() -> dict[str, Any]:
+    """The parameter when given, else no variable at all (deploy sets none then either)."""
+    return {"Fn::If": [SIGNED, ref("CallbackSecret"), NO_VALUE]}
+
+
 def worker_function(config: DeployConfig, failure_queue_arn: wanted.Ref) -> Resource:
-    secret = {"Fn::If": [SIGNED, ref("CallbackSecret"), NO_VALUE]}
+    secret = callback_secret()
     invoke = wanted.invoke_config(config, failure_queue_arn)
     invoke["DestinationConfig"]["OnFailure"]["Type"] = "SQS"  # SAM needs the kind named
     return {
@@ -117,7 +116,9 @@ def parameters() -> dict[str, Any]:
 def resources(config: DeployConfig) -> dict[str, Resource]:
     failures, dlq = wanted.failure_queue(config), wanted.scheduler_dlq(config)
     ledger, index = wanted.ledger_table(config), wanted.schedule_table(config)
-    log_group = regional_arn("logs", f"log-group:{wanted.log_group_name(config.function_name)}")
+    log_group = policies.stack_arn(
+        "logs", f"log-group:{wanted.log_group_name(config.function_name)}"
+    )
     execution = policies.execution_permissions(
         log_group, arn_of(failures.logical_id), arn_of(ledger.logical_id)
     )
@@ -138,9 +139,9 @@ def resources(config: DeployConfig) -> dict[str, Resource]:
     }
 
 
-def outputs(config: DeployConfig) -> dict[str, Any]:
-    """The scheduler API's settings, named as .env names them (each output's Description)."""
-    settings = wanted.api_settings(
+def settings(config: DeployConfig) -> dict[str, wanted.Ref]:
+    """The scheduler API's settings, as references to the stack's resources."""
+    return wanted.api_settings(
         region=ref("AWS::Region"),
         function_arn=arn_of(FUNCTION),
         scheduler_role_arn=arn_of(SCHEDULER_ROLE),
@@ -149,9 +150,15 @@ def outputs(config: DeployConfig) -> dict[str, Any]:
         schedule_table_name=ref(wanted.schedule_table(config).logical_id),
         group_name=ref(GROUP),
     )
-    return {
-        output_id(name): {"Description": name, "Value": value} for name, value in settings.items()
+
+
+def outputs(config: DeployConfig) -> dict[str, Any]:
+    """The scheduler API's settings, named as .env names them (each output's Description)."""
+    found = {
+        output_id(name): {"Description": name, "Value": value}
+        for name, value in settings(config).items()
     }
+    return {**found, **template_api.outputs()}
 
 
 def build(config: DeployConfig) -> dict[str, Any]:
@@ -162,8 +169,15 @@ def build(config: DeployConfig) -> dict[str, Any]:
             f"{config.function_name}: the scheduled-task worker and what it needs, as "
             "make deploy-lambda creates them (written by make template)"
         ),
-        "Parameters": parameters(),
-        "Conditions": {SIGNED: {"Fn::Not": [{"Fn::Equals": [ref("CallbackSecret"), ""]}]}},
-        "Resources": resources(config),
+        "Parameters": {**parameters(), **template_api.parameters()},
+        "Rules": template_api.rules(),
+        "Conditions": {
+            SIGNED: {"Fn::Not": [{"Fn::Equals": [ref("CallbackSecret"), ""]}]},
+            **template_api.conditions(),
+        },
+        "Resources": {
+            **resources(config),
+            **template_api.resources(config, settings(config), callback_secret()),
+        },
         "Outputs": outputs(config),
     }
