@@ -15,7 +15,7 @@ WORKERS ?= 1
 # suite runs on every core. TEST_PROCESSES=0 runs it in this one process.
 TEST_PROCESSES ?= 2
 
-.PHONY: install install-dev test-prerequisites test lint format run clean package-lambda deploy-lambda destroy reindex invoke-local logs bench screenshots
+.PHONY: install install-dev test-prerequisites test lint format run clean package-lambda package-api template deploy-lambda destroy reindex invoke-local logs bench screenshots
 
 $(RUNTIME_STAMP): requirements.txt requirements-lambda.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,11 +36,14 @@ test-prerequisites:  ## what the tests need outside the venv (chromium): install
 test: test-prerequisites $(DEV_STAMP)  ## run the test suite (moto in-process and a moto_server on loopback; TEST_PROCESSES=2)
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
-lint: $(DEV_STAMP)  ## ruff, mypy and the import contracts (.importlinter), as CI runs them
+lint: $(DEV_STAMP)  ## ruff, mypy, the import contracts (.importlinter) and cfn-lint on the template, as CI runs them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@lint_dir=$$(mktemp -d) && trap 'rm -rf "$$lint_dir"' EXIT && \
+	  $(BIN)/python scripts/template.py --output "$$lint_dir/template.json" && \
+	  $(BIN)/cfn-lint "$$lint_dir/template.json"
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
@@ -51,6 +54,12 @@ run: $(RUNTIME_STAMP)  ## scheduler API on $(HOST):$(PORT), WORKERS processes; l
 
 package-lambda: $(RUNTIME_STAMP)  ## dist/lambda_worker.zip for LAMBDA_RUNTIME (python3.12) and LAMBDA_ARCH (x86_64|arm64)
 	$(BIN)/python scripts/package_lambda.py
+
+package-api: $(RUNTIME_STAMP)  ## dist/scheduler_api.zip: the API as a function, for the template's DeployApi=true
+	$(BIN)/python scripts/package_lambda.py --api
+
+template: $(RUNTIME_STAMP)  ## dist/template.json: what deploy-lambda creates, as a SAM/CloudFormation template (docs/deploy.md)
+	$(BIN)/python scripts/template.py $(ARGS)
 
 deploy-lambda: $(RUNTIME_STAMP)  ## build the zip, then create/update every AWS resource (ARGS=--dry-run to preview)
 	$(BIN)/python scripts/deploy.py deploy $(ARGS)

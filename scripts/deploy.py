@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scheduler_api.config import describe_errors
-from scripts.deployment import policies
+from scripts.deployment import policies, wanted
 from scripts.deployment.config import DeployConfig
 from scripts.deployment.deployer import Deployer, DeployError, Sleep
 from scripts.deployment.destroy import destroy
@@ -44,11 +44,11 @@ def deploy(deployer: Deployer, package: Package) -> dict[str, str]:
     """Every resource, in dependency order; returns the settings the API needs."""
     config = deployer.config
     account = deployer.account_id()
-    failures = deployer.ensure_queue(config.failure_queue_name, "sqs queue (on-failure)")
-    dlq = deployer.ensure_queue(config.scheduler_dlq_name, "sqs queue (scheduler DLQ)")
+    failures = deployer.ensure_queue(wanted.failure_queue(config))
+    dlq = deployer.ensure_queue(wanted.scheduler_dlq(config))
     ledger = ensure_ledger_table(deployer)
     ensure_schedule_table(deployer)  # the API's, not the worker's: no role of deploy's uses it
-    log_group = deployer.arn("logs", f"log-group:/aws/lambda/{config.function_name}")
+    log_group = deployer.arn("logs", f"log-group:{wanted.log_group_name(config.function_name)}")
     execution_role, _ = deployer.ensure_role(
         config.execution_role_name,
         "iam role (lambda execution)",
@@ -64,16 +64,16 @@ def deploy(deployer: Deployer, package: Package) -> dict[str, str]:
         policies.scheduler_trust(account),
         policies.scheduler_permissions(function_arn, dlq),
     )
-    return {
-        "SCHEDULER_BACKEND": "aws",
-        "AWS_REGION": config.region,
-        "SCHEDULER_LAMBDA_ARN": function_arn,
-        "SCHEDULER_TARGET_ROLE_ARN": scheduler_role,
-        "SCHEDULER_GROUP_NAME": config.group_name,
-        "SCHEDULER_DLQ_ARN": dlq,
-        "LEDGER_TABLE": config.ledger_table_name,
-        "SCHEDULE_TABLE": config.schedule_table_name,
-    }
+    settings = wanted.api_settings(
+        region=config.region,
+        function_arn=function_arn,
+        scheduler_role_arn=scheduler_role,
+        dlq_arn=dlq,
+        ledger_table_name=config.ledger_table_name,
+        schedule_table_name=config.schedule_table_name,
+        group_name=config.group_name,
+    )
+    return {key: str(value) for key, value in settings.items()}
 
 
 def _confirmed(config: DeployConfig, yes: bool) -> bool:

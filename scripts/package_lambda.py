@@ -1,6 +1,7 @@
 """Build dist/lambda_worker.zip: the worker and its pinned dependencies, for Lambda's platform.
 
     python scripts/package_lambda.py [--runtime python3.12] [--arch x86_64|arm64] [--output PATH]
+    python scripts/package_lambda.py --api    # dist/scheduler_api.zip, the API's own function
 
 Wheels are fetched for the Lambda platform (manylinux2014, the runtime's Python), never
 the host's, so a build on macOS or another Python still imports on Lambda. The zip is
@@ -27,6 +28,10 @@ REQUIREMENTS = ROOT / "requirements-lambda.txt"
 SOURCE = ROOT / "lambda_worker"
 CONTRACT = ROOT / "task_contract.py"  # the payload contract the worker shares with the API
 DEFAULT_OUTPUT = ROOT / "dist" / "lambda_worker.zip"
+# The template's optional second function: the scheduler API itself (Mangum).
+API_REQUIREMENTS = ROOT / "requirements-api-lambda.txt"
+API_SOURCE = ROOT / "scheduler_api"
+API_OUTPUT = ROOT / "dist" / "scheduler_api.zip"
 
 ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
 UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -153,11 +158,12 @@ def build(
     arch: str = "x86_64",
     output: Path = DEFAULT_OUTPUT,
     requirements: Path = REQUIREMENTS,
+    source: Path = SOURCE,
 ) -> Package:
     with tempfile.TemporaryDirectory(prefix="lambda-build-") as temp:
         staging = Path(temp)
         install_dependencies(staging, runtime, arch, requirements)
-        shutil.copytree(SOURCE, staging / SOURCE.name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(source, staging / source.name, ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy2(CONTRACT, staging / CONTRACT.name)
         write_zip(staging, output)
     package = package_of(output)
@@ -169,10 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runtime", default=os.environ.get("LAMBDA_RUNTIME", "python3.12"))
     parser.add_argument("--arch", default=os.environ.get("LAMBDA_ARCH", "x86_64"))
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path)
+    parser.add_argument("--api", action="store_true", help="the scheduler API's zip instead")
     args = parser.parse_args(argv)
     try:
-        package = build(args.runtime, args.arch, args.output)
+        if args.api:
+            output = args.output or API_OUTPUT
+            package = build(args.runtime, args.arch, output, API_REQUIREMENTS, API_SOURCE)
+        else:
+            package = build(args.runtime, args.arch, args.output or DEFAULT_OUTPUT)
     except PackageError as exc:
         print(f"package-lambda: {exc}", file=sys.stderr)
         return 1

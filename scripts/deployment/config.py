@@ -59,5 +59,14 @@ class DeployConfig(BaseSettings):
         return f"{self.function_name}-schedules"
 
     @property
+    def api_function_name(self) -> str:
+        """The template's optional second function: the scheduler API itself."""
+        return f"{self.function_name}-api"
+
+    @property
+    def api_role_name(self) -> str:
+        return f"{self.function_name}-api"
+
+    @property
     def handler(self) -> str:
         return "lambda_worker.handler.lambda_handler"

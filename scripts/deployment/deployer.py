@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from scripts.deployment.config import DeployConfig
+from scripts.deployment.wanted import QUEUE_ATTRIBUTES, Queue
 
 if TYPE_CHECKING:
     import boto3
-    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 Sleep = Callable[[float], None]
 ROLE_PROPAGATION_TRIES = 8
 FUNCTION_WAIT_TRIES = 60
-QUEUE_RETENTION_SECONDS = "1209600"  # 14 days, SQS's maximum: failures are kept, not lost
 
 
 class DeployError(Exception):
@@ -84,16 +83,15 @@ class Deployer:
         region = self.config.region if regional else ""
         return f"arn:aws:{service}:{region}:{self.account_id()}:{resource}"
 
-    def ensure_queue(self, name: str, kind: str) -> str:
+    def ensure_queue(self, queue: Queue) -> str:
+        name, kind = queue.name, queue.kind
         try:
             url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
         except ClientError as exc:
             if not _missing(exc, "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
                 raise
             url = None
-        wanted: dict[QueueAttributeNameType, str] = {
-            "MessageRetentionPeriod": QUEUE_RETENTION_SECONDS
-        }
+        wanted: Any = QUEUE_ATTRIBUTES
         if url is None:
             self.created(kind, name)
             if self.dry_run:
@@ -101,8 +99,8 @@ class Deployer:
             url = self.sqs.create_queue(QueueName=name, Attributes=wanted)["QueueUrl"]
         else:
             attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
-            current = attributes["Attributes"]
-            if current.get("MessageRetentionPeriod") != QUEUE_RETENTION_SECONDS:
+            current: dict[str, str] = {str(k): v for k, v in attributes["Attributes"].items()}
+            if any(current.get(key) != value for key, value in QUEUE_ATTRIBUTES.items()):
                 self.updated(kind, name)
                 if not self.dry_run:
                     self.sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)

@@ -7,8 +7,8 @@ from botocore.exceptions import ClientError
 
 from scripts.deployment.deployer import Deployer, _missing
 from scripts.deployment.ledger_table import delete_ledger_table
-from scripts.deployment.schedule_table import KIND as SCHEDULE_TABLE_KIND
 from scripts.deployment.schedule_table import delete_schedule_table
+from scripts.deployment.wanted import schedule_table
 
 GONE_CODES = (
     "ResourceNotFoundException",
@@ -27,7 +27,8 @@ def destroy(deployer: Deployer) -> None:
     for queue in (config.failure_queue_name, config.scheduler_dlq_name):
         _delete(deployer, "sqs queue", queue, _delete_queue)
     _delete(deployer, "dynamodb table (ledger)", config.ledger_table_name, delete_ledger_table)
-    _delete(deployer, SCHEDULE_TABLE_KIND, config.schedule_table_name, delete_schedule_table)
+    index = schedule_table(config)
+    _delete(deployer, index.kind, index.name, delete_schedule_table)
 
 
 def _delete(deployer: Deployer, kind: str, name: str, action: object) -> None:

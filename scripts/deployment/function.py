@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scripts.deployment import wanted
 from scripts.deployment.deployer import (
     FUNCTION_WAIT_TRIES,
     ROLE_PROPAGATION_TRIES,
@@ -19,27 +20,8 @@ from scripts.package_lambda import Package
 
 def wanted_configuration(deployer: Deployer, role_arn: str) -> dict[str, Any]:
     config = deployer.config
-    variables = {
-        "LOG_LEVEL": config.log_level,
-        "LEDGER_TABLE": config.ledger_table_name,
-        # A run that never finished is taken over once the function's timeout has passed.
-        "LEDGER_IN_PROGRESS_TIMEOUT_SECONDS": str(config.timeout_seconds),
-        # The ledger tells RETRYING from DEAD_LETTERED by counting Lambda's tries.
-        "LAMBDA_MAX_RETRIES": str(config.max_retries),
-        # With a secret, a signed delivery older than both ages together is refused.
-        "SCHEDULER_MAX_EVENT_AGE_SECONDS": str(config.scheduler_max_event_age_seconds),
-        "LAMBDA_MAX_EVENT_AGE_SECONDS": str(config.max_event_age_seconds),
-    }
-    if config.callback_secret:
-        variables["SCHEDULER_CALLBACK_SECRET"] = config.callback_secret.get_secret_value()
-    return {
-        "Runtime": config.runtime,
-        "Handler": config.handler,
-        "Role": role_arn,
-        "MemorySize": config.memory_mb,
-        "Timeout": config.timeout_seconds,
-        "Environment": {"Variables": variables},
-    }
+    secret = config.callback_secret.get_secret_value() if config.callback_secret else None
+    return wanted.function_configuration(config, role_arn, secret)
 
 
 def _differences(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
@@ -49,7 +31,7 @@ def _differences(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
 def ensure_function(deployer: Deployer, package: Package, role_arn: str) -> str:
     """Create or update the function; returns its ARN."""
     name = deployer.config.function_name
-    wanted = wanted_configuration(deployer, role_arn)
+    configuration = wanted_configuration(deployer, role_arn)
     try:
         current = deployer.lambda_.get_function_configuration(FunctionName=name)
     except ClientError as exc:
@@ -58,15 +40,15 @@ def ensure_function(deployer: Deployer, package: Package, role_arn: str) -> str:
         deployer.created("lambda function", name)
         if deployer.dry_run:
             return deployer.arn("lambda", f"function:{name}")
-        return _create(deployer, package, wanted)
+        return _create(deployer, package, configuration)
     arn: str = current["FunctionArn"]
-    changed = _differences(dict(current), wanted)
+    changed = _differences(dict(current), configuration)
     code_changed = current.get("CodeSha256") != package.code_sha256
     arch_changed = current.get("Architectures", ["x86_64"]) != [deployer.config.arch]
     if changed:
         deployer.updated("lambda configuration", f"{name} ({', '.join(changed)})")
         if not deployer.dry_run:
-            deployer.lambda_.update_function_configuration(FunctionName=name, **wanted)
+            deployer.lambda_.update_function_configuration(FunctionName=name, **configuration)
             wait_until_ready(deployer)
     if code_changed or arch_changed:
         deployer.updated("lambda code", f"{name} (sha256 {package.sha256[:12]})")
@@ -82,7 +64,7 @@ def ensure_function(deployer: Deployer, package: Package, role_arn: str) -> str:
     return arn
 
 
-def _create(deployer: Deployer, package: Package, wanted: dict[str, Any]) -> str:
+def _create(deployer: Deployer, package: Package, configuration: dict[str, Any]) -> str:
     """CreateFunction, retried while a new role is still propagating through IAM."""
     code = package.path.read_bytes()
     for attempt in range(1, ROLE_PROPAGATION_TRIES + 1):
@@ -92,8 +74,8 @@ def _create(deployer: Deployer, package: Package, wanted: dict[str, Any]) -> str
                 Code={"ZipFile": code},
                 Architectures=[deployer.config.arch],
                 PackageType="Zip",
-                Description="Runs scheduled tasks (FastAPI + Mangum)",
-                **wanted,
+                Description=wanted.FUNCTION_DESCRIPTION,
+                **configuration,
             )
         except ClientError as exc:
             message = exc.response.get("Error", {}).get("Message", "")
@@ -130,11 +112,7 @@ def ensure_invoke_config(deployer: Deployer, failure_queue_arn: str) -> None:
     """Lambda's async retries and event age, and where an event goes after the last one."""
     config = deployer.config
     name = config.function_name
-    wanted: dict[str, Any] = {
-        "MaximumRetryAttempts": config.max_retries,
-        "MaximumEventAgeInSeconds": config.max_event_age_seconds,
-        "DestinationConfig": {"OnFailure": {"Destination": failure_queue_arn}},
-    }
+    settings = wanted.invoke_config(config, failure_queue_arn)
     try:
         current = deployer.lambda_.get_function_event_invoke_config(FunctionName=name)
     except ClientError as exc:
@@ -142,7 +120,7 @@ def ensure_invoke_config(deployer: Deployer, failure_queue_arn: str) -> None:
             raise
         current = None
     kind = "lambda async invoke config"
-    if current is not None and not _differences(dict(current), wanted):
+    if current is not None and not _differences(dict(current), settings):
         deployer.report("unchanged", kind, name)
         return
     if current is None:
@@ -152,6 +130,6 @@ def ensure_invoke_config(deployer: Deployer, failure_queue_arn: str) -> None:
     if deployer.dry_run:
         return
     if current is None:
-        deployer.lambda_.put_function_event_invoke_config(FunctionName=name, **wanted)
+        deployer.lambda_.put_function_event_invoke_config(FunctionName=name, **settings)
     else:
-        deployer.lambda_.update_function_event_invoke_config(FunctionName=name, **wanted)
+        deployer.lambda_.update_function_event_invoke_config(FunctionName=name, **settings)

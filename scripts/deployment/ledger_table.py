@@ -1,4 +1,5 @@
-"""The task ledger's DynamoDB table: on-demand, keyed (task_id, scheduled_time), with TTL."""
+"""The task ledger's DynamoDB table: on-demand, keyed (task_id, scheduled_time), with TTL.
+Its layout is in wanted.py, which the template reads too."""
 
 from __future__ import annotations
 
@@ -6,26 +7,22 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from scripts.deployment import wanted
 from scripts.deployment.deployer import Deployer, _missing
 
-TTL_ATTRIBUTE = "expires_at"
-# The key the worker's DynamoDBLedgerStore reads and writes.
-KEY_SCHEMA: list[Any] = [
-    {"AttributeName": "task_id", "KeyType": "HASH"},
-    {"AttributeName": "scheduled_time", "KeyType": "RANGE"},
-]
-ATTRIBUTES: list[Any] = [
-    {"AttributeName": "task_id", "AttributeType": "S"},
-    {"AttributeName": "scheduled_time", "AttributeType": "S"},
-]
+TTL_ATTRIBUTE = wanted.LEDGER_TTL_ATTRIBUTE
+# The key the worker's DynamoDBLedgerStore reads and writes (tests and benches create it).
+KEY_SCHEMA: list[Any] = wanted.LEDGER_KEY_SCHEMA
+ATTRIBUTES: list[Any] = wanted.LEDGER_ATTRIBUTES
 TABLE_WAIT_TRIES = 60
 
 
-def ensure_table(deployer: Deployer, name: str, kind: str, **layout: Any) -> tuple[str, bool]:
-    """Create an on-demand table with this key layout if it is missing (and wait until it is
-    active); returns its ARN and whether it was created (or would be, in a dry run)."""
+def ensure_table(deployer: Deployer, table: wanted.Table) -> tuple[str, bool]:
+    """Create the on-demand table if it is missing (and wait until it is active); returns
+    its ARN and whether it was created (or would be, in a dry run)."""
+    name, kind = table.name, table.kind
     try:
-        table = deployer.dynamodb.describe_table(TableName=name)["Table"]
+        described = deployer.dynamodb.describe_table(TableName=name)["Table"]
     except ClientError as exc:
         if not _missing(exc, "ResourceNotFoundException"):
             raise
@@ -33,20 +30,18 @@ def ensure_table(deployer: Deployer, name: str, kind: str, **layout: Any) -> tup
         if deployer.dry_run:
             return deployer.arn("dynamodb", f"table/{name}"), True
         created = deployer.dynamodb.create_table(
-            TableName=name, BillingMode="PAY_PER_REQUEST", **layout
+            TableName=name, BillingMode=wanted.BILLING_MODE, **table.layout()
         )["TableDescription"]
         wait_active(deployer, name)
         return str(created["TableArn"]), True
-    return str(table["TableArn"]), False
+    return str(described["TableArn"]), False
 
 
 def ensure_ledger_table(deployer: Deployer) -> str:
     """Create the table if missing and make sure TTL is on; returns the table's ARN."""
-    name = deployer.config.ledger_table_name
-    kind = "dynamodb table (ledger)"
-    arn, created = ensure_table(
-        deployer, name, kind, KeySchema=KEY_SCHEMA, AttributeDefinitions=ATTRIBUTES
-    )
+    table = wanted.ledger_table(deployer.config)
+    name, kind = table.name, table.kind
+    arn, created = ensure_table(deployer, table)
     if created:
         if not deployer.dry_run:
             _enable_ttl(deployer, name)

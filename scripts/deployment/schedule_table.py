@@ -1,28 +1,20 @@
 """The schedule index's DynamoDB table (SCHEDULE_TABLE): on-demand, with the one global
-index its queries use. Its layout is the API's (scheduler_api.backends.aws.index.keys)."""
+index its queries use. Its layout is the API's (scheduler_api.backends.aws.index.keys),
+by way of wanted.py, which the template reads too."""
 
 from __future__ import annotations
 
-from scheduler_api.backends.aws.index.keys import ATTRIBUTES, GLOBAL_INDEXES, KEY_SCHEMA
+from scripts.deployment import wanted
 from scripts.deployment.deployer import Deployer
 from scripts.deployment.ledger_table import ensure_table
-
-KIND = "dynamodb table (schedule index)"
 
 
 def ensure_schedule_table(deployer: Deployer) -> str:
     """Create the table if missing; returns its ARN."""
-    name = deployer.config.schedule_table_name
-    arn, created = ensure_table(
-        deployer,
-        name,
-        KIND,
-        KeySchema=KEY_SCHEMA,
-        AttributeDefinitions=ATTRIBUTES,
-        GlobalSecondaryIndexes=GLOBAL_INDEXES,
-    )
+    table = wanted.schedule_table(deployer.config)
+    arn, created = ensure_table(deployer, table)
     if not created:
-        deployer.report("unchanged", KIND, name)
+        deployer.report("unchanged", table.kind, table.name)
     return arn
 
 

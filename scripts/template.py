@@ -1,0 +1,45 @@
+"""Write the CloudFormation (SAM) template of what `make deploy-lambda` creates.
+
+    python scripts/template.py [--output dist/template.json]
+
+Settings come from the environment and .env, as for deploy (see .env.example). Deploy it
+with `sam deploy --guided --template-file dist/template.json` or `aws cloudformation deploy`
+(docs/deploy.md). Every failure is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+if __package__ in (None, ""):  # run as a file: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scheduler_api.config import describe_errors
+from scripts.deployment import template
+from scripts.deployment.config import DeployConfig
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "dist" / "template.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write it")
+    args = parser.parse_args(argv)
+    try:
+        document = template.build(DeployConfig())
+    except ValidationError as exc:
+        print(f"template: bad setting: {describe_errors(exc)}", file=sys.stderr)
+        return 2
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"wrote {args.output} ({len(document['Resources'])} resources)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
