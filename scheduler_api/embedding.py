@@ -112,6 +112,8 @@ class Scheduler:
         self._runtime: Runtime | None = None
         self._entries = 0  # lifespans inside _running() now
         self._entries_lock = threading.Lock()
+        self._idle = threading.Event()  # cleared while the last exit stops the engine
+        self._idle.set()
         self._settings: Settings | None = None
         self.binding = bind_runtime(self._bound_runtime)
         """The dependency that hands this scheduler's runtime to a request: on both
@@ -151,26 +153,37 @@ class Scheduler:
     async def _running(self) -> AsyncIterator[None]:
         """Shared by every lifespan that enters it (a test client and a fuzzer on one app,
         say): the first entry builds the runtime and starts the engine, the last exit
-        stops it. A second runtime on the same database would run every fire twice."""
-        with self._entries_lock:
-            self._entries += 1
-            first = self._entries == 1
-            if first:
-                try:
-                    self._start()
-                except BaseException:
-                    self._entries -= 1
-                    raise
+        stops it. A second runtime on the same database would run every fire twice, so an
+        entry that comes while the last exit is still stopping the engine waits for it."""
+        await self._enter()
         try:
             yield
         finally:
+            await self._exit()
+
+    async def _enter(self) -> None:
+        while True:
+            await anyio.to_thread.run_sync(self._idle.wait)
             with self._entries_lock:
-                self._entries -= 1
-                runtime = self._runtime if self._entries == 0 else None
-                if runtime is not None:
-                    self._runtime = None
+                if not self._idle.is_set():
+                    continue  # another exit began stopping since the wait ended
+                if self._entries == 0:
+                    self._start()  # raises with nothing left open, the count unchanged
+                self._entries += 1
+                return
+
+    async def _exit(self) -> None:
+        with self._entries_lock:
+            self._entries -= 1
+            if self._entries > 0:
+                return
+            runtime, self._runtime = self._runtime, None
+            self._idle.clear()
+        try:
             if runtime is not None:
                 await self._stop(runtime)
+        finally:
+            self._idle.set()
 
     def _start(self) -> None:
         settings = (
@@ -179,8 +192,13 @@ class Scheduler:
             else self._settings_source()
         )
         runtime = self._build(settings)
-        if self._start_engine and runtime.engine is not None:
-            runtime.engine.start()
+        try:
+            if self._start_engine and runtime.engine is not None:
+                runtime.engine.start()
+        except BaseException:
+            if runtime.database is not None:
+                runtime.database.close()  # nothing half-started stays open
+            raise
         self._settings, self._runtime = settings, runtime
 
     async def _stop(self, runtime: Runtime) -> None:

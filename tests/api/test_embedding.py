@@ -4,18 +4,24 @@ as our app does, and two apps in one process share no state."""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio.from_thread import start_blocking_portal
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from examples.host_app.app import HostConfig, build_app
-from scheduler_api.config import ConfigurationError
+from scheduler_api.config import ConfigurationError, Settings
 from scheduler_api.embedding import Scheduler, SchedulerNotRunningError, scheduler_settings
 from scheduler_api.main import create_app
+from scheduler_api.services.runtime import Runtime
+from task_contract import LambdaContext, ProxyEvent
+from tests.backends.local.test_local_processes import wait_for
 from tests.conftest import ACCOUNT, AUTH, REGION, FakeClock, make_local_settings, task_body
 
 KEY = {"X-API-Key": "host-key-0123456789"}
@@ -145,3 +151,97 @@ def test_scheduler_settings_read_no_environment(
     assert settings.local_concurrency == 8
     with pytest.raises(ConfigurationError, match="local_concurrency"):
         scheduler_settings(backend="local", local_concurrency=0)
+
+
+RELEASE = threading.Event()  # lets blocking_handler's run end
+STARTED = threading.Event()  # set when blocking_handler's run has begun
+
+
+def blocking_handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
+    """A Lambda-shaped handler whose run lasts until the test releases it."""
+    STARTED.set()
+    RELEASE.wait(60)
+    return {"statusCode": 200, "body": "{}"}
+
+
+def test_an_entry_while_the_last_exit_stops_the_engine_waits_for_it(tmp_path: Path) -> None:
+    """Without the wait, the second entry built a second runtime on the same file while
+    the first engine was still running (and still had a run in hand)."""
+    RELEASE.clear()
+    STARTED.clear()
+    settings = scheduler_settings(
+        backend="local",
+        local_db_path=tmp_path / "h.db",
+        local_lambda_handler="tests.api.test_embedding.blocking_handler",
+        local_shutdown_grace_seconds=60,
+    )
+    scheduler = Scheduler(settings)
+    app = FastAPI()
+    app.include_router(scheduler.router)
+    first, second = scheduler.lifespan(), scheduler.lifespan()
+    with start_blocking_portal() as portal:
+        try:
+            portal.call(first.__aenter__)
+            old = scheduler.runtime
+            client = TestClient(app)
+            arn = client.post("/schedule", json=task_body("t")).json()["schedule_arn"]
+            assert client.post(f"/schedule/{arn}/run").status_code == 202
+            assert STARTED.wait(30)
+            exiting = portal.start_task_soon(first.__aexit__, None, None, None)
+            wait_for(lambda: not has_runtime(scheduler))  # the exit is stopping the engine
+            entering = portal.start_task_soon(second.__aenter__)
+            with pytest.raises(TimeoutError):
+                entering.result(timeout=1)  # held while the old engine still runs its task
+            assert not exiting.done()  # the old engine is still stopping
+            RELEASE.set()
+            exiting.result(timeout=60)
+            entering.result(timeout=60)
+            assert scheduler.runtime is not old
+            portal.call(second.__aexit__, None, None, None)
+        finally:
+            RELEASE.set()  # a failed assertion must not leave the run (and the stop) waiting
+
+
+def has_runtime(scheduler: Scheduler) -> bool:
+    try:
+        _ = scheduler.runtime
+    except SchedulerNotRunningError:
+        return False
+    return True
+
+
+class EngineThatCannotStart(Scheduler):
+    """A fault at the engine's start (a thread that cannot be made, a file that cannot be
+    written): the runtime is built, then its engine's start raises."""
+
+    def _build(self, settings: Settings) -> Runtime:
+        runtime = super()._build(settings)
+        assert runtime.engine is not None
+
+        def start() -> None:
+            raise OSError("cannot start")
+
+        runtime.engine.start = start  # type: ignore[method-assign]
+        return runtime
+
+
+def files_open_under(directory: Path) -> list[str]:
+    """This process's open files under `directory` (its SQLite file, its writer lock)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith(str(directory)):
+            found.append(target)
+    return found
+
+
+def test_an_engine_that_fails_to_start_leaves_nothing_open(tmp_path: Path) -> None:
+    scheduler = EngineThatCannotStart(scheduler_settings(local_db_path=tmp_path / "h.db"))
+    app = FastAPI(lifespan=scheduler.lifespan)
+    with pytest.raises(OSError, match="cannot start"), TestClient(app):
+        pass
+    assert files_open_under(tmp_path) == []
+    assert not has_runtime(scheduler)

@@ -131,19 +131,24 @@ def scheduler_api_process(
 
 @contextmanager
 def uvicorn_with_log(
-    env: dict[str, str], cwd: Path
+    env: dict[str, str],
+    cwd: Path,
+    app: tuple[str, ...] = ("scheduler_api.main:app",),
+    health_path: str = "/health",
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """The scheduler API under uvicorn, its output kept in a file the test reads."""
+    """An app under uvicorn (the scheduler API unless `app` names another, e.g.
+    ("--factory", "module:create")), its output kept in a file the test reads; `env` is
+    added to base_env()."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = cwd / f"server-{port}.log"
-    args = [sys.executable, "-m", "uvicorn", "scheduler_api.main:app", "--port", str(port)]
+    args = [sys.executable, "-m", "uvicorn", *app, "--port", str(port)]
     with log.open("wb") as output:
         process = subprocess.Popen(
             args, env={**base_env(), **env}, cwd=cwd, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        wait_until_serving(f"{url}/health", process, log)
+        wait_until_serving(f"{url}{health_path}", process, log)
         yield url, process, log
     finally:
         if process.poll() is None:

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from examples.host_app.app import HostConfig, build_app
 from scheduler_api.main import create_app
 from tests.backends.local.test_local_processes import iso_in, wait_for
 from tests.conftest import API_TOKEN, make_local_settings, task_body
-from tests.support.processes import base_env, free_port, wait_until_serving
+from tests.support.processes import uvicorn_with_log
 
 HOST_KEY = "host-key-0123456789"
 KEY = {"X-API-Key": HOST_KEY}
@@ -29,7 +27,6 @@ KEY = {"X-API-Key": HOST_KEY}
 
 def host_env(home: Path, **extra: str) -> dict[str, str]:
     return {
-        **base_env(),
         "HOST_APP_API_KEY": HOST_KEY,
         "HOST_APP_SCHEDULER_DB": str(home / "jobs.db"),
         "HOST_APP_TASK_HANDLER": "tests.support.probe_handler.file_handler",
@@ -41,26 +38,11 @@ def host_env(home: Path, **extra: str) -> dict[str, str]:
     }
 
 
-@contextmanager
 def host_app(
     home: Path, env: dict[str, str]
-) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = home / f"host-{port}.log"
-    args = [sys.executable, "-m", "uvicorn", "--factory", "examples.host_app.app:create_host_app"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*args, "--port", str(port)], env=env, cwd=home, stdout=output,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_until_serving(f"{url}/jobs/health", process, log)
-        yield url, process, log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes], Path]]:
+    app = ("--factory", "examples.host_app.app:create_host_app")
+    return uvicorn_with_log(env, home, app=app, health_path="/jobs/health")
 
 
 def fired(home: Path, task_id: str) -> list[dict[str, Any]]:
