@@ -7,9 +7,11 @@ TaskFailedError: Lambda's asynchronous retries and on-failure destination take o
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -137,9 +139,24 @@ def _check_event(event: Any) -> None:
         )
 
 
+_thread_loops = threading.local()
+
+
+def _set_event_loop() -> None:
+    """Mangum runs each invocation on `asyncio.get_event_loop()`, which raises in a thread
+    with no loop set: one where asyncio.run() has run (it leaves none behind: code of
+    yours, or a library, in this process), any thread but the main one, and from Python
+    3.14 the main one too. So each thread keeps a loop of its own, set before each call."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _thread_loops.loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+
 def lambda_handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
     """Typed as what the scheduler sends; checked all the same, as Lambda takes any JSON."""
     _check_event(event)
+    _set_event_loop()
     started = time.perf_counter()
     with log_fields(lambda_request_id=_lambda_request_id(context)):
         response: dict[str, Any] = _asgi_handler(event, context)

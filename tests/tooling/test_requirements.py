@@ -42,6 +42,9 @@ def requirements(name: str) -> dict[str, Requirement]:
         line = raw.split("#", 1)[0].strip()
         if line.startswith("-r "):
             found |= requirements(line.removeprefix("-r ").strip())
+        elif line.startswith("-e ./"):
+            assert (ROOT / line.removeprefix("-e ") / "pyproject.toml").exists(), line
+            continue  # a package of this repository (client/): installed from here, no pin
         elif line:
             requirement = Requirement(line)
             found[canonicalize_name(requirement.name)] = requirement

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -278,3 +280,24 @@ def test_an_action_reads_its_try_and_outside_one_it_is_the_first(
     lambda_handler(scheduled_event(task("attempt_probe"), attempt=4), LAMBDA_CONTEXT)
     assert seen == [4]
     assert current_attempt() == 1
+
+
+async def _nothing() -> None:
+    return None
+
+
+def test_an_invocation_after_asyncio_run_in_the_same_thread_still_runs() -> None:
+    """asyncio.run() leaves its thread with no event loop set, and Mangum asks for one:
+    every later invocation in that warm container raised RuntimeError before the fix."""
+    asyncio.run(_nothing())
+    assert lambda_handler(scheduled_event(task()), LAMBDA_CONTEXT)["statusCode"] == 200
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.close()  # a closed loop left current is replaced too
+    assert lambda_handler(scheduled_event(task()), LAMBDA_CONTEXT)["statusCode"] == 200
+
+
+def test_an_invocation_from_a_thread_with_no_loop_runs() -> None:
+    with ThreadPoolExecutor(1) as pool:  # no initializer: the thread has no event loop
+        response = pool.submit(lambda_handler, scheduled_event(task()), LAMBDA_CONTEXT).result()
+    assert response["statusCode"] == 200
