@@ -58,10 +58,16 @@ def facts(schema: Schemas, named: Schemas) -> Facts:
     schema = _resolve(schema, named)
     branches = schema.get("anyOf") or schema.get("oneOf")
     if branches:
+        parts = [
+            facts(branch, named)
+            for branch in branches
+            if not _resolve(branch, named).get("x-unrecognized")
+        ]
         found = Facts()
-        for branch in branches:
-            if not _resolve(branch, named).get("x-unrecognized"):
-                found.merge(facts(branch, named))
+        for part in parts:
+            found.merge(part)
+        if any(part.enum is None and part.types != {"null"} for part in parts):
+            found.enum = None  # an open branch (e.g. a plain str): not an enum
         return found
     kind = schema.get("type", [])
     types = set(kind) if isinstance(kind, list) else {kind}
