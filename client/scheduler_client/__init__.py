@@ -15,10 +15,12 @@ from scheduler_client.errors import (
     PayloadTooLarge,
     PreconditionFailed,
     RateLimited,
+    RepeatedPageToken,
     ScheduleConflict,
     SchedulerError,
     TransportError,
     Unavailable,
+    UnexpectedAnswer,
     ValidationFailed,
 )
 from scheduler_client.retries import NEVER_RETRY, RetryPolicy
@@ -38,11 +40,13 @@ __all__ = [
     "PayloadTooLarge",
     "PreconditionFailed",
     "RateLimited",
+    "RepeatedPageToken",
     "RetryPolicy",
     "ScheduleConflict",
     "SchedulerClient",
     "SchedulerError",
     "TransportError",
     "Unavailable",
+    "UnexpectedAnswer",
     "ValidationFailed",
 ]

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from scheduler_client import models
-from scheduler_client.errors import error_for
+from scheduler_client.applied import confirm_change
+from scheduler_client.errors import UnexpectedAnswer, error_for
 from scheduler_client.requests import (
     BulkJob,
     BulkOperation,
@@ -44,24 +45,52 @@ class Call(Generic[T]):
     params: Params = field(default_factory=list)
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    recovery: Recovery[T] | None = None
+
+
+@dataclass(frozen=True)
+class Recovery(Generic[T]):
+    """What an answer `status` means when an earlier attempt of the same call got a 503 and
+    may have applied: not the failure it would be on a first attempt. `then` is the
+    result, or a Call (e.g. a GET that checks the change holds) whose result is."""
+
+    status: int
+    then: Callable[[], T] | Call[T]
+
+
+_NOT_JSON = object()
 
 
 def read_answer(
     call: Call[T], status: int, headers: Mapping[str, str], content: bytes, now: datetime
 ) -> T:
-    """The call's result, or the error the answer means (errors.error_for)."""
+    """The call's result, or the error the answer means (errors.error_for). A 2xx the call
+    cannot read is UnexpectedAnswer, never json's or pydantic's exception."""
     body = _json(content)
     if 200 <= status < 300:
-        return call.result(body)
+        if body is _NOT_JSON:
+            raise UnexpectedAnswer(f"HTTP {status}: the answer is not JSON", status=status)
+        try:
+            return call.result(body)
+        except ValidationError as error:
+            where = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['type']}" for e in error.errors()
+            )
+            message = f"HTTP {status}: not the answer {call.method} {call.path} expects ({where})"
+            raise UnexpectedAnswer(message, status=status) from None
+        except (ValueError, TypeError):
+            message = f"HTTP {status}: not the answer {call.method} {call.path} expects"
+            raise UnexpectedAnswer(message, status=status) from None
     retry_after = retry_after_seconds(headers.get("retry-after"), now)
-    raise error_for(status, body, retry_after)
+    raise error_for(status, None if body is _NOT_JSON else body, retry_after)
 
 
 def _json(content: bytes) -> Any:
+    """The decoded body; None when empty, _NOT_JSON when it is not JSON."""
     try:
         return json.loads(content) if content else None
-    except ValueError:
-        return None
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError alike
+        return _NOT_JSON
 
 
 def _model(kind: type[M]) -> Callable[[Any], M]:
@@ -88,11 +117,25 @@ def get(arn: str) -> Call[models.ScheduleDetail]:
 
 def update(arn: str, if_match: str | None, fields: UpdateFields) -> Call[models.ScheduleDetail]:
     """With if_match, the server applies it only to that version (else 412), so a retry
-    after the change went through says PreconditionFailed rather than changing it twice."""
-    body = ScheduleChange.model_validate(fields).model_dump(mode="json", exclude_unset=True)
-    headers = {"If-Match": if_match} if if_match is not None else {}
+    never changes it twice. A 412 on a retry after a 503 may be the first attempt's own
+    change: the schedule is read again, and returned if it holds the change (applied.py),
+    else PreconditionFailed."""
+    change = ScheduleChange.model_validate(fields)
+    body = change.model_dump(mode="json", exclude_unset=True)
     path = f"/scheduler/schedule/{_arn(arn)}"
-    return Call("PATCH", path, _model(models.ScheduleDetail), True, body=body, headers=headers)
+    if if_match is None:
+        return Call("PATCH", path, _model(models.ScheduleDetail), True, body=body)
+    wanted = change.model_dump(exclude_unset=True)
+    check = Call("GET", path, confirm_change(wanted), True)
+    return Call(
+        "PATCH",
+        path,
+        _model(models.ScheduleDetail),
+        True,
+        body=body,
+        headers={"If-Match": if_match},
+        recovery=Recovery(412, check),
+    )
 
 
 def pause(arn: str) -> Call[models.ScheduleDetail]:
@@ -112,9 +155,18 @@ def run_now(arn: str) -> Call[models.RunStarted]:
 
 
 def cancel(arn: str) -> Call[models.Cancelled]:
-    """Repeatable: a repeat after it went through answers 404 (NotFound), not a second
-    deletion."""
-    return Call("DELETE", f"/scheduler/schedule/{_arn(arn)}", _model(models.Cancelled), True)
+    """Repeatable: a repeat after it went through answers 404, not a second deletion. On
+    a first attempt a 404 is NotFound; on a retry after a 503 the schedule is gone, most
+    likely by the first attempt, so it is a success with `already_cancelled=True`."""
+
+    def already() -> models.Cancelled:
+        message = "Schedule already cancelled (an earlier attempt went through before a 503)"
+        return models.Cancelled(
+            success=True, message=message, schedule_arn=arn, already_cancelled=True
+        )
+
+    path = f"/scheduler/schedule/{_arn(arn)}"
+    return Call("DELETE", path, _model(models.Cancelled), True, recovery=Recovery(404, already))
 
 
 def find_page(

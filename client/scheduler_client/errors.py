@@ -105,6 +105,17 @@ class RateLimited(Unavailable):
     """429: too many requests (from the API or a proxy in front of it)."""
 
 
+class UnexpectedAnswer(SchedulerError):
+    """A 2xx the client cannot read: not JSON (e.g. a proxy's HTML page) or not the shape
+    the call's model expects. `status` is the answer's; the body is not kept (it is not the
+    API's text)."""
+
+
+class RepeatedPageToken(UnexpectedAnswer):
+    """`find` was handed a next_token it had already followed: a server paging in a
+    circle. Raised rather than fetching the same pages forever."""
+
+
 _BY_STATUS: dict[int, type[SchedulerError]] = {
     400: BadRequest,
     401: AuthenticationFailed,

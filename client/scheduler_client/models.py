@@ -2,8 +2,10 @@
 OpenAPI document (tests/client/test_contract.py fails when the two disagree on a field's
 name or whether it is required).
 
-Unknown fields are ignored, so a newer server does not break an older client; the contract
-test is what tells us to add them here.
+A newer server does not break an older client: unknown fields are ignored, and a value of
+an enum this client does not know (a new run status, trigger or kind) is kept as an
+`Unrecognized` string rather than refused, while the known values stay typed as Literals.
+The contract test is what tells us to add them here.
 """
 
 from __future__ import annotations
@@ -11,12 +13,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
-RunStatus = Literal[
+
+class Unrecognized(str):
+    """An enum value a newer server sent that this client does not know: still a str (it
+    compares and prints as one), told apart by `isinstance(value, Unrecognized)`."""
+
+    __slots__ = ()
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(cls, core_schema.str_schema())
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Marked, so the contract test compares only the known values with the server's."""
+        return {"type": "string", "x-unrecognized": True}
+
+
+KnownRunStatus = Literal[
     "PENDING", "RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "DEAD_LETTERED", "SKIPPED"
 ]
-ScheduleKind = Literal["one-time", "recurring"]
+RunStatus = KnownRunStatus | Unrecognized
+ScheduleKind = Literal["one-time", "recurring"] | Unrecognized
+Trigger = Literal["schedule", "manual"] | Unrecognized
+Overlap = Literal["allow", "skip"] | Unrecognized
 
 
 class _Answer(BaseModel):
@@ -31,7 +57,7 @@ class Task(_Answer):
     action: str
     data: dict[str, Any] = {}
     labels: dict[str, str] = {}
-    overlap: Literal["allow", "skip"] = "allow"
+    overlap: Overlap = "allow"
     max_lateness_seconds: int | None = None
 
 
@@ -81,9 +107,13 @@ class RunStarted(_Answer):
 
 
 class Cancelled(_Answer):
+    """DELETE of a schedule. `already_cancelled` is the client's own: True when a retry
+    after a 503 found it gone (the first attempt's doing, most likely), see calls.cancel."""
+
     success: bool
     message: str
     schedule_arn: str
+    already_cancelled: bool = False
 
 
 class ScheduleSummary(_Answer):
@@ -137,7 +167,7 @@ class Run(_Answer):
     finished_at: datetime | None
     status_code: int | None
     error: str | None
-    trigger: Literal["schedule", "manual"] = "schedule"
+    trigger: Trigger = "schedule"
     duration_seconds: float | None = None
 
 

@@ -11,12 +11,16 @@ number of times, and only when sending it again cannot do the work twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 RETRIED_STATUSES = frozenset({429, 503})
+# delay-seconds is 1*DIGIT (RFC 9110), ASCII only: str.isdigit() also takes "²" or "٣",
+# which float() then refuses. Ten digits (over 300 years) is more than any server means.
+_DELAY_SECONDS = re.compile(r"[0-9]{1,10}")
 
 
 def _utc_now() -> datetime:
@@ -55,16 +59,18 @@ NEVER_RETRY = RetryPolicy(attempts=1)
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from `now`: delay-seconds or an HTTP-date (RFC 9110)."""
+    """Retry-After as seconds from `now`: delay-seconds or an HTTP-date (RFC 9110). Anything
+    else (negative, fractional, non-ASCII digits, a date no datetime holds) counts as
+    absent: None, never an exception, since a proxy may send whatever it likes."""
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _DELAY_SECONDS.fullmatch(text):
         return float(text)
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - now).total_seconds())
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())

@@ -1,5 +1,5 @@
 """SchedulerClient: the whole API over httpx.Client. Each method builds its Call
-(calls.py) and sends it; this module only sends, waits and retries."""
+(calls.py) and drives its exchange (exchange.py); this module only sends and sleeps."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
 import httpx
 
 from scheduler_client import calls, models
-from scheduler_client.calls import Call, read_answer
+from scheduler_client.calls import Call
 from scheduler_client.connection import DEFAULT_TIMEOUT, Connection, no_answer, request_options
+from scheduler_client.exchange import Answer, Wait, exchange
+from scheduler_client.paging import PageTrail
 from scheduler_client.requests import BulkOperation, FilterFields, ScheduleFields, UpdateFields
 from scheduler_client.retries import RetryPolicy
 
@@ -55,26 +57,27 @@ class SchedulerClient:
         self._http.close()
 
     def send(self, call: Call[T]) -> T:
-        """Send one call, retried as its RetryPolicy allows; its result or its error."""
-        policy = self._connection.retry
-        attempt = 1
-        while True:
-            try:
-                answer = self._http.request(call.method, call.path, **request_options(call))
-            except httpx.TransportError as error:
-                raise no_answer(call, error) from None
-            wait = policy.wait_before_retry(
-                attempt=attempt,
-                status=answer.status_code,
-                headers=answer.headers,
-                repeatable=call.repeatable,
-            )
-            if wait is None:
-                return read_answer(
-                    call, answer.status_code, answer.headers, answer.content, policy.now()
-                )
-            self._sleep(wait)
-            attempt += 1
+        """Send one call, retried as its RetryPolicy allows (exchange.py); its result or its
+        error. Only the I/O is here: sending a request and sleeping."""
+        steps = exchange(call, self._connection.retry)
+        try:
+            step = next(steps)
+            while True:
+                if isinstance(step, Wait):
+                    self._sleep(step.seconds)
+                    step = next(steps)
+                else:
+                    step = steps.send(self._answer(step))
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def _answer(self, call: Call[Any]) -> Answer:
+        try:
+            answer = self._http.request(call.method, call.path, **request_options(call))
+        except httpx.TransportError as error:
+            raise no_answer(call, error) from None
+        return Answer(answer.status_code, answer.headers, answer.content)
 
     def schedule(self, **fields: Unpack[ScheduleFields]) -> models.ScheduleCreated:
         """Schedule a task: exactly one of delay_minutes, run_at, cron or rate. Idempotent
@@ -112,13 +115,14 @@ class SchedulerClient:
     ) -> Iterator[models.ScheduleSummary]:
         """Every schedule matching the filters, by next fire time, fetching pages as the
         iteration reaches them (following next_token)."""
+        trail = PageTrail()
         token: str | None = None
         while True:
             page = self.find_page(limit=page_size, next_token=token, **filters)
             yield from page.schedules
-            if page.next_token is None:
+            token = trail.follow(page.next_token)
+            if token is None:
                 return
-            token = page.next_token
 
     def bulk(
         self,

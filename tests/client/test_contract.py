@@ -3,21 +3,26 @@ each response and request schema has the same fields as its client model, requir
 sides or on neither. A field added, renamed or made required on one side only fails here,
 before a user meets it as a parse error or a field the client cannot send.
 
+Each shared field's JSON type and enum values are compared too (schema_shapes.py): an int
+that became a string, or a run status the client has not heard of, fails here.
+
 The comparison is also run on deliberately broken copies (a field added, renamed or made
-required on one side), so this test is known to fail when the two drift."""
+required on one side, a type changed, an enum value added), so this test is known to fail
+when the two drift."""
 
 from __future__ import annotations
 
 import copy
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel
 from scheduler_client import models, requests
 
 from scheduler_api.main import create_app
+from tests.client.schema_shapes import differences, facts
 from tests.conftest import make_local_settings
 
 # Server schema -> the client model that reads (or writes) it.
@@ -50,6 +55,8 @@ REQUESTS: dict[str, type[BaseModel]] = {
 }
 # Fields the server documents only to refuse them: PATCH cannot change who the task is.
 REFUSED_ONLY = {"SchedulePatchRequest": {"task_id", "user_id"}}
+# Fields the client adds of its own (never sent by the server): see calls.cancel.
+CLIENT_ONLY: dict[type[BaseModel], set[str]] = {models.Cancelled: {"already_cancelled"}}
 # The keyword arguments of each call, as the TypedDicts declare them, and the model they fill.
 KEYWORDS: list[tuple[type[Any], type[BaseModel], set[str]]] = [
     (requests.ScheduleFields, requests.ScheduleRequest, set()),
@@ -65,11 +72,18 @@ def openapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return document
 
 
-def disagreements(schema: dict[str, Any], model: type[BaseModel], skip: set[str]) -> list[str]:
-    """How the server's schema and the client's model differ in fields and required ones."""
+def disagreements(
+    schema: dict[str, Any],
+    model: type[BaseModel],
+    skip: set[str],
+    named: dict[str, Any] | None = None,
+) -> list[str]:
+    """How the server's schema and the client's model differ: in fields, required ones,
+    and each shared field's JSON type and enum (schema_shapes). `named`: the server's
+    component schemas, which its $refs name."""
     server = set(schema.get("properties", {})) - skip
     server_required = set(schema.get("required", [])) - skip
-    client = set(model.model_fields)
+    client = set(model.model_fields) - CLIENT_ONLY.get(model, set())
     client_required = {name for name, field in model.model_fields.items() if field.is_required()}
     found = [f"server only: {name}" for name in sorted(server - client)]
     found += [f"client only: {name}" for name in sorted(client - server)]
@@ -79,6 +93,13 @@ def disagreements(schema: dict[str, Any], model: type[BaseModel], skip: set[str]
     found += [
         f"required in the client only: {n}" for n in sorted(client_required - server_required)
     ]
+    ours = model.model_json_schema()
+    for name in sorted(server & client):
+        found += differences(
+            name,
+            facts(schema["properties"][name], named or {}),
+            facts(ours["properties"][name], ours.get("$defs", {})),
+        )
     return found
 
 
@@ -89,7 +110,7 @@ def all_disagreements(document: dict[str, Any]) -> dict[str, list[str]]:
         if name not in schemas:
             found[name] = ["no such schema on the server"]
             continue
-        problems = disagreements(schemas[name], model, REFUSED_ONLY.get(name, set()))
+        problems = disagreements(schemas[name], model, REFUSED_ONLY.get(name, set()), schemas)
         if problems:
             found[name] = problems
     return found
@@ -169,6 +190,30 @@ def test_the_contract_fails_on_a_broken_server_document(
     assert all_disagreements(_broken(openapi, change)) == {"ScheduleDetail": expected}
 
 
+def test_the_contract_fails_on_a_changed_type_or_an_added_enum_value(
+    openapi: dict[str, Any],
+) -> None:
+    retyped = copy.deepcopy(openapi)
+    retyped["components"]["schemas"]["TaskPayload"]["properties"]["user_id"] = {"type": "string"}
+    assert all_disagreements(retyped) == {
+        "TaskPayload": ["type of user_id: server string, client integer"]
+    }
+    widened = copy.deepcopy(openapi)
+    widened["components"]["schemas"]["RunStatus"]["enum"].append("CANCELLED")
+    added = "enum of {}, server only: ['CANCELLED']"
+    assert all_disagreements(widened) == {
+        "RunOut": [added.format("status")],
+        "DeadLetterOut": [added.format("redrive_status")],
+        "RedriveResponse": [added.format("status")],
+    }
+    listed = copy.deepcopy(openapi)  # an item's type, inside an array
+    times = listed["components"]["schemas"]["PreviewResponse"]["properties"]["next_run_times"]
+    times["items"] = {"type": "integer"}
+    assert all_disagreements(listed) == {
+        "PreviewResponse": ["type of next_run_times[]: server integer, client string(date-time)"]
+    }
+
+
 def test_the_contract_fails_on_a_broken_client_model(openapi: dict[str, Any]) -> None:
     class Renamed(models.Preview):
         count: int  # a field the server does not send, required
@@ -180,6 +225,21 @@ def test_the_contract_fails_on_a_broken_client_model(openapi: dict[str, Any]) ->
     ]
     optional = schema | {"required": [n for n in schema["required"] if n != "after"]}
     assert disagreements(optional, models.Preview, set()) == ["required in the client only: after"]
+
+    class Retyped(models.Preview):
+        timezone: int  # type: ignore[assignment]  # the server sends a string
+
+    assert disagreements(schema, Retyped, set()) == [
+        "type of timezone: server string, client integer"
+    ]
+    run = openapi["components"]["schemas"]["RunOut"]
+
+    class Narrower(models.Run):
+        trigger: Literal["schedule"] = "schedule"  # "manual" forgotten, and not tolerant
+
+    assert disagreements(run, Narrower, set(), openapi["components"]["schemas"]) == [
+        "enum of trigger, server only: ['manual']"
+    ]
 
 
 def test_the_client_package_needs_nothing_of_the_server(tmp_path: Path) -> None:
