@@ -42,7 +42,7 @@ lint: $(DEV_STAMP)  ## ruff, mypy, the import contracts (.importlinter) and cfn-
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	@lint_dir=$$(mktemp -d) && trap 'rm -rf "$$lint_dir"' EXIT && \
-	  $(BIN)/python scripts/template.py --output "$$lint_dir/template.json" && \
+	  $(BIN)/python scripts/template.py --no-env-file --output "$$lint_dir/template.json" && \
 	  $(BIN)/cfn-lint "$$lint_dir/template.json"
 
 format: $(DEV_STAMP)

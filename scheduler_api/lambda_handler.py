@@ -11,10 +11,18 @@ may call lambda:InvokeFunction on this function directly can write that event fi
 so that permission is trusted like lambda:InvokeFunctionUrl.
 
 Mangum runs the app's lifespan around each invocation: settings and clients are read then.
+The token presented for IAM callers is read once per cold start (Lambda's environment does
+not change during an execution environment's life). Each IAM-verified request is logged at
+INFO with its caller's ARN (never a header or token), so CloudWatch says who called. Any
+event shape is tolerated: a forged `requestContext` that is not an object is simply not
+an IAM-verified request.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -24,13 +32,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scheduler_api.config import load_settings
 from scheduler_api.main import app
 
+logger = logging.getLogger("scheduler_api.lambda")
+
+
+def iam_caller(event: Any) -> dict[str, Any] | None:
+    """`requestContext.authorizer.iam` when Lambda verified the caller's IAM signature
+    (function URL, AWS_IAM); None for any other event, whatever its shape."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    authorizer = context.get("authorizer") if isinstance(context, dict) else None
+    caller = authorizer.get("iam") if isinstance(authorizer, dict) else None
+    return caller if isinstance(caller, dict) and caller else None
+
 
 def signed_by_iam(event: Any) -> bool:
     """True when Lambda verified the caller's IAM signature (function URL, AWS_IAM)."""
-    if not isinstance(event, dict):
-        return False
-    authorizer = event.get("requestContext", {}).get("authorizer") or {}
-    return isinstance(authorizer, dict) and bool(authorizer.get("iam"))
+    return iam_caller(event) is not None
 
 
 class IamSignedCaller:
@@ -41,7 +57,15 @@ class IamSignedCaller:
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and signed_by_iam(scope.get("aws.event")):
+        caller = iam_caller(scope.get("aws.event")) if scope["type"] == "http" else None
+        if caller is not None:
+            logger.info(
+                "IAM caller %s: %s %s",
+                caller.get("userArn", "(no userArn)"),
+                scope.get("method"),
+                scope.get("path"),
+                extra={"caller_arn": caller.get("userArn")},
+            )
             token = self.token()
             if token:
                 headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"authorization"]
@@ -50,9 +74,26 @@ class IamSignedCaller:
         await self.inner(scope, receive, send)
 
 
+@functools.cache
 def first_token() -> str | None:
+    """The first SCHEDULER_API_TOKENS entry, read once per cold start (not per request)."""
     tokens = load_settings().tokens
     return tokens[0] if tokens else None
 
 
-handler = Mangum(IamSignedCaller(app, first_token), lifespan="auto")
+adapter = Mangum(IamSignedCaller(app, first_token), lifespan="auto")
+MALFORMED = {
+    "statusCode": 400,
+    "headers": {"content-type": "application/json"},
+    "body": json.dumps({"detail": "malformed event: requestContext is not an object"}),
+    "isBase64Encoded": False,
+}
+
+
+def handler(event: Any, context: Any) -> Any:
+    """Mangum's handler, after refusing an event whose requestContext is not an object
+    (Mangum itself would raise TypeError on one)."""
+    if isinstance(event, dict) and not isinstance(event.get("requestContext", {}), dict):
+        logger.warning("refused an event whose requestContext is not an object")
+        return MALFORMED
+    return adapter(event, context)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scheduler_api.config import MIN_TOKEN_LENGTH
 from scripts.deployment import policies, wanted
 from scripts.deployment.config import DeployConfig
 
@@ -19,6 +20,13 @@ ROLE = "ApiRole"
 HANDLER = "scheduler_api.lambda_handler.handler"
 TIMEOUT_SECONDS = 30
 RESERVED = ("AWS_REGION",)  # Lambda's own variables
+
+# SCHEDULER_API_TOKENS as the API's Settings accept it (scheduler_api/config.py): tokens
+# separated by commas, each at least MIN_TOKEN_LENGTH characters once stripped; or empty, the
+# default, which the rule below refuses with DeployApi=true. Stricter than the API in one
+# way: an empty item between two commas is refused too.
+_TOKEN = rf"\s*[^,\s][^,]{{{MIN_TOKEN_LENGTH - 2},}}[^,\s]\s*"
+TOKENS_PATTERN = rf"^$|^{_TOKEN}(,{_TOKEN})*$"
 
 
 def parameters() -> dict[str, Any]:
@@ -38,6 +46,10 @@ def parameters() -> dict[str, Any]:
             "Type": "String",
             "NoEcho": True,
             "Default": "",
+            "AllowedPattern": TOKENS_PATTERN,
+            "ConstraintDescription": (
+                f"tokens separated by commas, each {MIN_TOKEN_LENGTH} characters or more"
+            ),
             "Description": "SCHEDULER_API_TOKENS for the API function (required with DeployApi)",
         },
     }
@@ -55,7 +67,9 @@ def rules() -> dict[str, Any]:
             "Assertions": [
                 {
                     "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiToken"}, ""]}]},
-                    "AssertDescription": "DeployApi=true needs ApiToken (16 characters or more)",
+                    "AssertDescription": (
+                        f"DeployApi=true needs ApiToken ({MIN_TOKEN_LENGTH} characters or more)"
+                    ),
                 }
             ],
         }

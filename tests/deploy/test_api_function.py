@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scheduler_api.lambda_handler import handler
+from scheduler_api.lambda_handler import first_token, handler
 from scripts.deploy import deploy
 from scripts.deployment import template
 from scripts.deployment.config import DeployConfig
@@ -89,7 +89,7 @@ def url_event(method: str, path: str, body: Any = None, signed: bool = True) -> 
 
 
 def call(event: dict[str, Any]) -> tuple[int, Any]:
-    response: dict[str, Any] = handler(event, LAMBDA_CONTEXT)  # type: ignore[arg-type]
+    response: dict[str, Any] = handler(event, LAMBDA_CONTEXT)
     return response["statusCode"], json.loads(response["body"] or "null")
 
 
@@ -98,6 +98,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sta
     """Deployed by the real deployer; the API function's environment set as the template
     gives it (its references resolved against that deployment), as Lambda would."""
     monkeypatch.chdir(tmp_path)  # no developer .env
+    first_token.cache_clear()  # a cold start
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         config = DeployConfig(_env_file=None, AWS_REGION=REGION)
@@ -142,6 +143,48 @@ def test_a_caller_lambda_did_not_verify_needs_a_token_of_its_own(stack: tuple[St
     assert call(unsigned)[0] == 401
     unsigned["headers"]["authorization"] = f"Bearer {TOKEN}"
     assert call(unsigned)[0] == 200
+
+
+def test_the_token_is_read_once_per_cold_start(
+    stack: tuple[Stack, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert call(url_event("GET", "/health"))[0] == 200
+    monkeypatch.setenv("SCHEDULER_API_TOKENS", "another-token-0123456789")
+    assert first_token() == TOKEN  # the environment is not read again
+
+
+def test_an_iam_caller_is_logged_with_the_request_without_secrets(
+    stack: tuple[Stack, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """As the app's own logging writes it (one JSON object a line on stderr, at INFO)."""
+    assert call(url_event("POST", "/scheduler/schedule", task_body()))[0] == 200
+    written = capfd.readouterr().err
+    records = [json.loads(line) for line in written.splitlines() if line.startswith("{")]
+    assert [
+        (r["level"], r["message"]) for r in records if r["logger"] == "scheduler_api.lambda"
+    ] == [("INFO", f"IAM caller {IAM_CALLER['iam']['userArn']}: POST /scheduler/schedule")]
+    assert TOKEN not in written
+    assert "AWS4-HMAC-SHA256" not in written
+
+
+@pytest.mark.parametrize("authorizer", ["forged", ["iam"], {"iam": "forged"}, {"iam": []}, None])
+def test_a_forged_authorizer_is_not_an_iam_caller(
+    stack: tuple[Stack, Any], authorizer: Any
+) -> None:
+    event = url_event("POST", "/scheduler/schedule", task_body(), signed=False)
+    event["requestContext"]["authorizer"] = authorizer
+    assert call(event)[0] == 401
+
+
+@pytest.mark.parametrize("context", ["forged", ["http"], 7])
+def test_a_request_context_that_is_not_an_object_is_refused(
+    stack: tuple[Stack, Any], context: Any
+) -> None:
+    event = url_event("GET", "/health")
+    event["requestContext"] = context
+    status, body = call(event)
+    assert status == 400
+    assert body == {"detail": "malformed event: requestContext is not an object"}
 
 
 def test_the_api_role_holds_exactly_the_published_policy(stack: tuple[Stack, Any]) -> None:

@@ -42,6 +42,31 @@ class Stack:
         for name, spec in self.template.get("Parameters", {}).items():
             self.parameters.setdefault(name, spec.get("Default"))
 
+    def refusals(self) -> list[str]:
+        """What CloudFormation refuses before creating anything: each parameter against its
+        AllowedPattern (a whole-string match, as CloudFormation's), AllowedValues and
+        MinLength, then each rule whose condition holds, by its assertions."""
+        found = []
+        for name, spec in self.template.get("Parameters", {}).items():
+            value = str(self.parameters.get(name))
+            pattern = spec.get("AllowedPattern")
+            allowed = spec.get("AllowedValues")
+            if (
+                (pattern is not None and re.fullmatch(pattern, value) is None)
+                or (allowed is not None and value not in allowed)
+                or len(value) < spec.get("MinLength", 0)
+            ):
+                found.append(f"{name}: {spec.get('ConstraintDescription', 'not allowed')}")
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            found += [
+                f"{name}: {assertion['AssertDescription']}"
+                for assertion in rule["Assertions"]
+                if not self.resolve(assertion["Assert"])
+            ]
+        return found
+
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
 

@@ -1,23 +1,24 @@
 """Each resource of a (translated) template checked against what the deployer created, read
-back through boto3: one class per resource type with the same shape (`locate`, `compare`).
+back through boto3, in both directions: each type read by its class in
+tests/support/deployed_kinds.py.
 
-A template property no class checks is itself a difference ("not compared"), unless it is
-named in IGNORED with the reason; so a new property cannot slip past the comparison.
+Each class reads the whole deployed configuration of a resource, named as the template
+names its properties. A template property with no deployed counterpart is a difference ("not
+deployed"), and so is a deployed value the template does not hold, unless DEFAULTS names it
+with its value and why: a managed policy, a queue delay or a reserved concurrency added on
+the deployer's side cannot slip past. An empty deployed value ([], {}, None) counts as
+absent. IGNORED names what differs by design.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any, ClassVar
-
-from botocore.exceptions import ClientError
+from typing import Any
 
 from tests.support.cloudformation import Stack
+from tests.support.deployed_kinds import KINDS, Kind, present
 
-Located = tuple[Any, dict[str, Any]]  # (what Ref gives, attributes for Fn::GetAtt)
-
-# Properties that differ by design between the two ways of deploying.
+# Properties that differ by design between the two ways of deploying (both sides skipped).
 IGNORED: dict[str, dict[str, str]] = {
     "AWS::IAM::Role": {"Description": "each says which tool created the role"},
     "AWS::Lambda::Function": {
@@ -26,195 +27,71 @@ IGNORED: dict[str, dict[str, str]] = {
     },
 }
 
+# Deployed values the template may leave out: AWS's defaults for a resource created
+# without them. Any other deployed value absent from the template is a difference.
+DEFAULTS: dict[str, dict[str, tuple[Any, str]]] = {
+    "AWS::SQS::Queue": {
+        "DelaySeconds": ("0", "SQS's default: no delay"),
+        "MaximumMessageSize": ("1048576", "SQS's default, 1 MiB"),
+        "ReceiveMessageWaitTimeSeconds": ("0", "SQS's default: short polling"),
+        "VisibilityTimeout": ("30", "SQS's default"),
+        "SqsManagedSseEnabled": ("true", "SQS encrypts new queues with its own keys"),
+    },
+    "AWS::DynamoDB::Table": {
+        "DeletionProtectionEnabled": (False, "DynamoDB's default"),
+        "PointInTimeRecoverySpecification": (
+            {"PointInTimeRecoveryEnabled": False},
+            "DynamoDB's default: no point-in-time recovery",
+        ),
+        "WarmThroughput": (
+            {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000},
+            "an on-demand table's baseline, set by DynamoDB",
+        ),
+        "TableClass": ("STANDARD", "DynamoDB's default"),
+    },
+    "AWS::IAM::Role": {
+        "Path": ("/", "IAM's default path"),
+        "MaxSessionDuration": (3600, "IAM's default, one hour"),
+    },
+    "AWS::Lambda::Function": {
+        "TracingConfig": ({"Mode": "PassThrough"}, "Lambda's default: X-Ray off"),
+        "EphemeralStorage": ({"Size": 512}, "Lambda's default /tmp, 512 MB"),
+        "PackageType": ("Zip", "a zip, as the template's CodeUri is"),
+        "SnapStart": ({"ApplyOn": "None"}, "Lambda's default: SnapStart off"),
+    },
+}
+
 
 def _same(left: Any, right: Any) -> bool:
     if isinstance(right, str) and isinstance(left, dict | list):
         right = json.loads(right)
-    return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
+    return json.dumps(left, sort_keys=True, default=str) == json.dumps(
+        right, sort_keys=True, default=str
+    )
 
 
-class Kind:
-    """One resource type: find the deployed one by the name in the template, then check
-    each of the template's properties against it."""
-
-    type_name: ClassVar[str]
-    name_property: ClassVar[str]
-
-    def __init__(self, clients: dict[str, Any]) -> None:
-        self.clients = clients
-
-    def locate(self, name: str) -> Located | None:
-        raise NotImplementedError
-
-    def checks(self, name: str, properties: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-        """(property, in the template, deployed) for each property this kind checks."""
-        raise NotImplementedError
-
-    def compare(self, logical_id: str, properties: dict[str, Any]) -> list[str]:
-        name = properties.get(self.name_property, "")
-        checked = {self.name_property} | set(IGNORED.get(self.type_name, {}))
-        differences = []
-        for key, template_value, deployed in self.checks(name, properties):
-            checked.add(key)
-            if not _same(template_value, deployed):
-                differences.append(
-                    f"{logical_id}.{key}: template {template_value!r}, deployed {deployed!r}"
-                )
-        differences += [f"{logical_id}.{key}: not compared" for key in set(properties) - checked]
-        return differences
-
-
-class Queue(Kind):
-    type_name, name_property = "AWS::SQS::Queue", "QueueName"
-
-    def locate(self, name: str) -> Located | None:
-        try:
-            url = self.clients["sqs"].get_queue_url(QueueName=name)["QueueUrl"]
-        except ClientError:
-            return None
-        attributes = self._attributes(name, url)
-        return url, {"Arn": attributes["QueueArn"], "QueueName": name}
-
-    def _attributes(self, name: str, url: str | None = None) -> dict[str, str]:
-        url = url or self.clients["sqs"].get_queue_url(QueueName=name)["QueueUrl"]
-        found: dict[str, str] = self.clients["sqs"].get_queue_attributes(
-            QueueUrl=url, AttributeNames=["All"]
-        )["Attributes"]
-        return found
-
-    def checks(self, name: str, properties: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-        deployed = self._attributes(name)
-        for key, value in properties.items():
-            if key != self.name_property:
-                yield key, str(value), deployed.get(key)
-
-
-class Table(Kind):
-    type_name, name_property = "AWS::DynamoDB::Table", "TableName"
-
-    def locate(self, name: str) -> Located | None:
-        try:
-            table = self.clients["dynamodb"].describe_table(TableName=name)["Table"]
-        except ClientError:
-            return None
-        return name, {"Arn": table["TableArn"]}
-
-    def checks(self, name: str, properties: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-        dynamodb = self.clients["dynamodb"]
-        table = dynamodb.describe_table(TableName=name)["Table"]
-        by_name = sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"])
-        yield "KeySchema", properties.get("KeySchema"), table["KeySchema"]
-        wanted = sorted(
-            properties.get("AttributeDefinitions", []), key=lambda a: a["AttributeName"]
-        )
-        yield "AttributeDefinitions", wanted, by_name
-        yield (
-            "BillingMode",
-            properties.get("BillingMode"),
-            table["BillingModeSummary"]["BillingMode"],
-        )
-        indexes = [
-            {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
-            for index in table.get("GlobalSecondaryIndexes", [])
-        ]
-        yield "GlobalSecondaryIndexes", properties.get("GlobalSecondaryIndexes", []), indexes
-        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        deployed_ttl = (
-            {"AttributeName": ttl["AttributeName"], "Enabled": True}
-            if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
-            else None
-        )
-        yield "TimeToLiveSpecification", properties.get("TimeToLiveSpecification"), deployed_ttl
-
-
-class Role(Kind):
-    type_name, name_property = "AWS::IAM::Role", "RoleName"
-
-    def locate(self, name: str) -> Located | None:
-        try:
-            role = self.clients["iam"].get_role(RoleName=name)["Role"]
-        except ClientError:
-            return None
-        return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
-
-    def checks(self, name: str, properties: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-        iam = self.clients["iam"]
-        role = iam.get_role(RoleName=name)["Role"]
-        yield (
-            "AssumeRolePolicyDocument",
-            properties["AssumeRolePolicyDocument"],
-            role["AssumeRolePolicyDocument"],
-        )
-        deployed = [
-            {
-                "PolicyName": policy,
-                "PolicyDocument": iam.get_role_policy(RoleName=name, PolicyName=policy)[
-                    "PolicyDocument"
-                ],
-            }
-            for policy in sorted(iam.list_role_policies(RoleName=name)["PolicyNames"])
-        ]
-        yield (
-            "Policies",
-            sorted(properties.get("Policies", []), key=lambda p: p["PolicyName"]),
-            [{**p, "PolicyDocument": _decoded(p["PolicyDocument"])} for p in deployed],
-        )
-
-
-def _decoded(document: Any) -> Any:
-    return json.loads(document) if isinstance(document, str) else document
-
-
-class Function(Kind):
-    type_name, name_property = "AWS::Lambda::Function", "FunctionName"
-    CONFIGURATION = ("Runtime", "Handler", "Role", "MemorySize", "Timeout", "Description")
-
-    def locate(self, name: str) -> Located | None:
-        try:
-            found = self.clients["lambda"].get_function_configuration(FunctionName=name)
-        except ClientError:
-            return None
-        return name, {"Arn": found["FunctionArn"]}
-
-    def checks(self, name: str, properties: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-        current = self.clients["lambda"].get_function_configuration(FunctionName=name)
-        for key in self.CONFIGURATION:
-            yield key, properties.get(key), current.get(key)
-        yield "Environment", properties.get("Environment"), current.get("Environment")
-        yield "Architectures", properties.get("Architectures"), current.get("Architectures")
-
-
-class InvokeConfig(Kind):
-    type_name, name_property = "AWS::Lambda::EventInvokeConfig", "FunctionName"
-    SETTINGS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
-
-    def locate(self, name: str) -> Located | None:
-        return name, {}
-
-    def checks(self, name: str, properties: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-        current = self.clients["lambda"].get_function_event_invoke_config(
-            FunctionName=name, Qualifier=properties.get("Qualifier", "$LATEST")
-        )
-        yield "Qualifier", properties.get("Qualifier"), "$LATEST"  # deploy sets no other
-        for key in self.SETTINGS:
-            yield key, properties.get(key), current.get(key)
-
-
-class ScheduleGroup(Kind):
-    type_name, name_property = "AWS::Scheduler::ScheduleGroup", "Name"
-
-    def locate(self, name: str) -> Located | None:
-        try:
-            group = self.clients["scheduler"].get_schedule_group(Name=name)
-        except ClientError:
-            return None
-        return name, {"Arn": group["Arn"]}
-
-    def checks(self, name: str, properties: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-        yield from ()
-
-
-KINDS = (Queue, Table, Role, Function, InvokeConfig, ScheduleGroup)
+def compare(kind: Kind, logical_id: str, properties: dict[str, Any]) -> list[str]:
+    """Both ways: each template property against the deployed value, and each deployed
+    value against the template or DEFAULTS."""
+    name = properties.get(kind.name_property, "")
+    ignored = {kind.name_property} | set(IGNORED.get(kind.type_name, {}))
+    wanted = {k: v for k, v in present(kind.template_form(properties)).items() if k not in ignored}
+    deployed = {k: v for k, v in present(kind.deployed(name)).items() if k not in ignored}
+    differences = []
+    for key, template_value in wanted.items():
+        if key not in deployed:
+            differences.append(f"{logical_id}.{key}: template {template_value!r}, not deployed")
+        elif not _same(template_value, deployed.get(key)):
+            differences.append(
+                f"{logical_id}.{key}: template {template_value!r}, deployed {deployed.get(key)!r}"
+            )
+    defaults = DEFAULTS.get(kind.type_name, {})
+    for key in sorted(set(deployed) - set(wanted)):
+        if key not in defaults or not _same(defaults[key][0], deployed[key]):
+            differences.append(
+                f"{logical_id}.{key}: deployed {deployed[key]!r}, not in the template"
+            )
+    return differences
 
 
 def differences(stack: Stack, clients: dict[str, Any]) -> list[str]:
@@ -251,5 +128,5 @@ def differences(stack: Stack, clients: dict[str, Any]) -> list[str]:
     for logical_id, resource in resources.items():
         kind = kinds.get(resource["Type"])
         if kind is not None and logical_id in stack.refs:
-            found += kind.compare(logical_id, stack.resolve(resource["Properties"]))
+            found += compare(kind, logical_id, stack.resolve(resource["Properties"]))
     return found
