@@ -20,6 +20,7 @@ an IAM-verified request.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -90,10 +91,25 @@ MALFORMED = {
 }
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _set_event_loop() -> None:
+    """Mangum asks for `asyncio.get_event_loop()`, which raises once asyncio.run() has run
+    in this thread (it leaves no loop set) and, from Python 3.14, whenever none is set; so
+    the handler keeps one loop and sets it before each call. (The worker does the same in
+    lambda_worker.handler: the two services share no code but task_contract.)"""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(_loop)
+
+
 def handler(event: Any, context: Any) -> Any:
     """Mangum's handler, after refusing an event whose requestContext is not an object
     (Mangum itself would raise TypeError on one)."""
     if isinstance(event, dict) and not isinstance(event.get("requestContext", {}), dict):
         logger.warning("refused an event whose requestContext is not an object")
         return MALFORMED
+    _set_event_loop()
     return adapter(event, context)

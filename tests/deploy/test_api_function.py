@@ -5,6 +5,7 @@ holds exactly iam/scheduler-api-policy.json."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import subprocess
@@ -252,3 +253,17 @@ def test_the_api_zip_alone_serves_a_function_url_event(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout.strip().splitlines()[-1])
     assert (response["statusCode"], json.loads(response["body"])["status"]) == (200, "ok")
+
+
+async def _nothing() -> None:
+    return None
+
+
+def test_an_invocation_after_asyncio_run_in_the_same_thread_still_runs(
+    stack: tuple[Stack, Any],
+) -> None:
+    """asyncio.run() leaves its thread with no event loop, and Mangum asks for one: the
+    next invocation in that warm container raised RuntimeError before the fix."""
+    asyncio.run(_nothing())
+    status, body = call(url_event("GET", "/health"))
+    assert status == 200, body
