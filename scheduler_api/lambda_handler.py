@@ -10,8 +10,9 @@ URL with AuthType NONE) goes through unchanged and needs a bearer token of its o
 may call lambda:InvokeFunction on this function directly can write that event field too,
 so that permission is trusted like lambda:InvokeFunctionUrl.
 
-Mangum runs the app's lifespan around each invocation: settings and clients are read then.
-The token presented for IAM callers is read once per cold start (Lambda's environment does
+The app's lifespan (settings, AWS clients, the index) is entered once per cold start, not
+around each invocation as Mangum's `lifespan="auto"` would, which rebuilt every client on
+every request. The token presented for IAM callers is read once per cold start too (Lambda's environment does
 not change during an execution environment's life). Each IAM-verified request is logged at
 INFO with its caller's ARN (never a header or token), so CloudWatch says who called. Any
 event shape is tolerated: a forged `requestContext` that is not an object is simply not
@@ -25,6 +26,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from mangum import Mangum
@@ -82,7 +84,7 @@ def first_token() -> str | None:
     return tokens[0] if tokens else None
 
 
-adapter = Mangum(IamSignedCaller(app, first_token), lifespan="auto")
+adapter = Mangum(IamSignedCaller(app, first_token), lifespan="off")  # ColdStart enters it
 MALFORMED = {
     "statusCode": 400,
     "headers": {"content-type": "application/json"},
@@ -91,18 +93,38 @@ MALFORMED = {
 }
 
 
-_loop: asyncio.AbstractEventLoop | None = None
+class ColdStart:
+    """One event loop and one entry of the app's lifespan per execution environment.
+
+    Mangum asks for `asyncio.get_event_loop()`, which raises once asyncio.run() has run in
+    this thread (it leaves no loop set) and, from Python 3.14, whenever none is set; so one
+    loop is kept and set before each call. (The worker does the same in
+    lambda_worker.handler: the two services share no code but task_contract.) The app's
+    lifespan is entered on that loop at the first invocation and left entered: Lambda
+    freezes or ends the environment, and on AWS there is no engine to stop."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lifespan: AbstractAsyncContextManager[Any] | None = None
+
+    def prepare(self) -> None:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        if self._lifespan is None:
+            lifespan = app.router.lifespan_context(app)
+            self._loop.run_until_complete(lifespan.__aenter__())  # raises: the next one retries
+            self._lifespan = lifespan
+
+    def end(self) -> None:
+        """Leave the lifespan (tests: the next invocation is a cold start again)."""
+        first_token.cache_clear()
+        if self._lifespan is not None and self._loop is not None:
+            lifespan, self._lifespan = self._lifespan, None
+            self._loop.run_until_complete(lifespan.__aexit__(None, None, None))
 
 
-def _set_event_loop() -> None:
-    """Mangum asks for `asyncio.get_event_loop()`, which raises once asyncio.run() has run
-    in this thread (it leaves no loop set) and, from Python 3.14, whenever none is set; so
-    the handler keeps one loop and sets it before each call. (The worker does the same in
-    lambda_worker.handler: the two services share no code but task_contract.)"""
-    global _loop
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(_loop)
+cold_start = ColdStart()
 
 
 def handler(event: Any, context: Any) -> Any:
@@ -111,5 +133,5 @@ def handler(event: Any, context: Any) -> Any:
     if isinstance(event, dict) and not isinstance(event.get("requestContext", {}), dict):
         logger.warning("refused an event whose requestContext is not an object")
         return MALFORMED
-    _set_event_loop()
+    cold_start.prepare()
     return adapter(event, context)

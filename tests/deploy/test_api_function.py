@@ -19,7 +19,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from scheduler_api.lambda_handler import first_token, handler
+from scheduler_api.lambda_handler import cold_start, first_token, handler
+from scheduler_api.main import app
 from scripts.deploy import deploy
 from scripts.deployment import template
 from scripts.deployment.config import DeployConfig
@@ -99,7 +100,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sta
     """Deployed by the real deployer; the API function's environment set as the template
     gives it (its references resolved against that deployment), as Lambda would."""
     monkeypatch.chdir(tmp_path)  # no developer .env
-    first_token.cache_clear()  # a cold start
+    cold_start.end()  # a cold start
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         config = DeployConfig(_env_file=None, AWS_REGION=REGION)
@@ -121,7 +122,10 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Sta
         for name, value in resolved.resolve(function["Environment"]["Variables"]).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_REGION", REGION)  # Lambda's own
-        yield resolved, clients
+        try:
+            yield resolved, clients
+        finally:
+            cold_start.end()  # its clients were moto's
 
 
 def test_health_over_a_function_url(stack: tuple[Stack, Any]) -> None:
@@ -267,3 +271,15 @@ def test_an_invocation_after_asyncio_run_in_the_same_thread_still_runs(
     asyncio.run(_nothing())
     status, body = call(url_event("GET", "/health"))
     assert status == 200, body
+
+
+def test_the_apps_start_up_runs_once_per_cold_start_not_per_invocation(
+    stack: tuple[Stack, Any],
+) -> None:
+    """Mangum's lifespan="auto" ran the app's start-up around every invocation, building
+    the settings and every AWS client again for each request."""
+    assert call(url_event("GET", "/health"))[0] == 200
+    runtime = app.state.runtime
+    assert call(url_event("GET", "/scheduler/schedules"))[0] == 200
+    assert call(url_event("GET", "/health"))[0] == 200
+    assert app.state.runtime is runtime
