@@ -1,29 +1,32 @@
-"""Benchmark 10: what one worst-case create writes to the AWS schedule index.
+"""Benchmark 10: what each change of a schedule costs in the AWS schedule index, in
+DynamoDB's read and write units, beside EventBridge Scheduler's own price.
 
-A schedule is one item per view it can be found by (all, user, action, one per label: up
-to 3 + MAX_LABELS = 13), and a create writes them twice, each time in one
-TransactWriteItems (intend, then confirm: backends/aws/index/__init__.py). Every item
-carries the keys of the `by_view` global index (projection ALL), so DynamoDB copies each
-write into it. The figures are counted from the requests the app's own DynamoDB client
-sends (a botocore event hook on in-process moto), not computed from the code, so a
-change to the protocol shows here.
+Each operation (create, PATCH, pause, resume, delete) goes through the app over HTTP on
+in-process moto, for two schedule shapes: the worst case (a user, an action and
+MAX_LABELS full-length labels: every view an entry can have) and a common one (a user, an
+action, one short label). The units are computed by bench/index_units.py from the items
+each request of the app's own DynamoDB client touches (read before it is sent), by
+DynamoDB's pricing rules, not moto's; moto's ConsumedCapacity is asked for on every
+request and reported beside them (moto answers a flat figure for some operations and
+none for TransactWriteItems).
 
-Write units (DynamoDB's pricing rules, not moto's): a transactional write costs 2 units
-per KB of item, rounded up per item; each GSI copy 1 unit per KB. Item sizes follow
-DynamoDB's rules: attribute names and values by length, numbers about one byte per two
-digits, maps 3 bytes plus 1 per element."""
+Prices (us-east-1, on-demand, 2025): DynamoDB $0.625 per million write request units and
+$0.125 per million read request units (aws.amazon.com/dynamodb/pricing/on-demand/);
+EventBridge Scheduler charges nothing per CreateSchedule, UpdateSchedule or
+DeleteSchedule and $1.00 per million invocations after 14 million free a month
+(aws.amazon.com/eventbridge/pricing/)."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from bench.common import Result, log
+from bench.index_units import Meter, Tally
 from scheduler_api.backends.aws.index.keys import ATTRIBUTES, GLOBAL_INDEXES, KEY_SCHEMA
 from scheduler_api.config import Settings
 from scheduler_api.main import create_app
@@ -34,36 +37,13 @@ ACCOUNT = "123456789012"
 GROUP = "scheduled-tasks"
 TABLE = "bench-index-writes"
 TOKEN = "bench-token-0123456789"  # noqa: S105 - a throwaway app on in-process moto
-KB = 1024
-
-
-def item_bytes(item: dict[str, Any]) -> int:
-    """An item's size as DynamoDB bills it (names plus values)."""
-    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
-
-
-def _value_bytes(value: dict[str, Any]) -> int:
-    (kind, inner), *_ = value.items()
-    if kind == "S":
-        return len(str(inner).encode())
-    if kind == "N":
-        return math.ceil(len(str(inner).lstrip("-").replace(".", "")) / 2) + 1
-    if kind == "M":
-        return 3 + sum(len(k.encode()) + _value_bytes(v) + 1 for k, v in inner.items())
-    return len(str(inner).encode())  # not written by the index
-
-
-class TransactionCounter:
-    """Counts what each TransactWriteItems the client sends holds, and every operation."""
-
-    def __init__(self) -> None:
-        self.operations: Counter[str] = Counter()
-        self.transactions: list[list[dict[str, Any]]] = []
-
-    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self.operations[model.name] += 1
-        if model.name == "TransactWriteItems":
-            self.transactions.append(list(params["TransactItems"]))
+WRITE_PRICE = 0.625  # $ per million write request units (DynamoDB on-demand, us-east-1)
+READ_PRICE = 0.125  # $ per million read request units
+EVENTBRIDGE_CHANGE_PRICE = 0.0  # $ per million Create/Update/DeleteSchedule
+EVENTBRIDGE_FIRE_PRICE = 1.00  # $ per million invocations, past the free tier
+OPERATIONS = ("create", "patch", "pause", "resume", "delete")
+# The worst case's write units with every item a full copy (commit before this layout).
+BEFORE = {"create": 234, "pause": 273}
 
 
 def worst_case_body(n: int) -> dict[str, Any]:
@@ -78,28 +58,60 @@ def worst_case_body(n: int) -> dict[str, Any]:
     }
 
 
-def _figures(counter: TransactionCounter, creates: int, stored: int) -> dict[str, Any]:
-    puts = [a["Put"]["Item"] for t in counter.transactions for a in t if "Put" in a]
-    items = sum(len(t) for t in counter.transactions)
-    indexed = [item for item in puts if "view" in item and "sort" in item]
-    deletes = items - len(puts)  # a create deletes none; a delete removes the GSI copy too
-    sizes = [item_bytes(item) for item in puts]
-    transact_units = sum(2 * math.ceil(size / KB) for size in sizes)
-    gsi_units = sum(math.ceil(item_bytes(item) / KB) for item in indexed)
+def common_body(n: int) -> dict[str, Any]:
+    """A user, an action and one short label: four views."""
     return {
-        "items_per_schedule": stored // creates,
-        "transactions_per_create": len(counter.transactions) / creates,
-        "items_written_per_create": items / creates,
-        "largest_transaction_items": max(len(t) for t in counter.transactions),
-        "gsi_copies_per_create": (len(indexed) + deletes) / creates,
-        "largest_item_kb": round(max(sizes) / KB, 2),
-        "write_units_per_create": (transact_units + gsi_units) / creates,
-        "reads_per_create": (counter.operations["GetItem"] + counter.operations["Query"]) / creates,
+        "task_id": f"common-{n:05d}",
+        "user_id": 456,
+        "action": "send_notification",
+        "cron": "0 9 * * ? *",
+        "labels": {"tier": "gold"},
     }
 
 
+def _lifecycle(client: TestClient, meter: Meter, body: dict[str, Any]) -> dict[str, Tally]:
+    """One schedule through every operation, a Tally each."""
+    tallies: dict[str, Tally] = {}
+
+    def measure(operation: str, method: str, url: str, **kwargs: Any) -> Any:
+        meter.tally = Tally()
+        response = client.request(method, url, **kwargs)
+        assert response.status_code == 200, (operation, response.text)
+        tallies[operation] = meter.tally
+        return response
+
+    arn = measure("create", "POST", "/scheduler/schedule", json=body).json()["schedule_arn"]
+    path = f"/scheduler/schedule/{quote(arn, safe='')}"
+    measure("patch", "PATCH", path, json={"cron": "0 10 * * ? *"})
+    measure("pause", "POST", f"{path}/pause")
+    measure("resume", "POST", f"{path}/resume")
+    measure("delete", "DELETE", path)
+    return tallies
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _figures(shape: str, runs: list[dict[str, Tally]]) -> dict[str, Any]:
+    """Per operation: the median write and read units, moto's ConsumedCapacity for the
+    same requests, and the dollars per million operations at on-demand prices."""
+    figures: dict[str, Any] = {}
+    for operation in OPERATIONS:
+        tallies = [run[operation] for run in runs]
+        writes = _median([t.total_writes for t in tallies])
+        reads = _median([t.read_units for t in tallies])
+        moto = _median([t.moto_units for t in tallies])
+        dollars = writes * WRITE_PRICE + reads * READ_PRICE  # per million operations
+        figures[f"{shape}_{operation}"] = (
+            f"{writes:g} wru {reads:g} rru (moto {moto:g}) ${dollars:.2f}/M"
+        )
+        figures[f"_{shape}_{operation}_wru"] = writes
+    return figures
+
+
 def index_writes(creates: int = 20) -> Result:
-    counter = TransactionCounter()
     with mock_aws():
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
@@ -122,24 +134,41 @@ def index_writes(creates: int = 20) -> Result:
             api_tokens=TOKEN,
         )
         app = create_app(settings, scheduler_client=scheduler, dynamodb_client=dynamodb)
-        log(f"  {creates} worst-case creates ({3 + MAX_LABELS} views each)")
+        meter = Meter(boto3.client("dynamodb", region_name=REGION), TABLE)
+        log(f"  {creates} schedules of each shape: create, PATCH, pause, resume, delete")
+        runs: dict[str, list[dict[str, Tally]]] = {"worst": [], "common": []}
         with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-            dynamodb.meta.events.register("provide-client-params.dynamodb", counter)
+            meter.register(dynamodb)
             for n in range(creates):
-                response = client.post("/scheduler/schedule", json=worst_case_body(n))
-                assert response.status_code == 200, response.text
-            dynamodb.meta.events.unregister("provide-client-params.dynamodb", counter)
-        stored = len(dynamodb.scan(TableName=TABLE)["Items"])
-    figures = _figures(counter, creates, stored)
-    return Result(
-        name="10. index write cost (AWS index on moto)",
-        measured=(
-            "POST /scheduler/schedule with a user, an action and 10 full-length labels;"
-            " the TransactWriteItems the app's DynamoDB client sends, counted by a botocore"
-            " hook; GSI copies are the written items that carry by_view's keys"
+                runs["worst"].append(_lifecycle(client, meter, worst_case_body(n)))
+                runs["common"].append(_lifecycle(client, meter, common_body(n)))
+            meter.unregister(dynamodb)
+    figures = {**_figures("worst", runs["worst"]), **_figures("common", runs["common"])}
+    units = {key: figures.pop(key) for key in list(figures) if key.startswith("_")}
+    figures["worst_create_and_pause_wru_of_before"] = round(
+        max(
+            units["_worst_create_wru"] / BEFORE["create"],
+            units["_worst_pause_wru"] / BEFORE["pause"],
         ),
-        runs=f"{creates} creates",
+        2,
+    )
+    figures["eventbridge_usd_per_million_changes"] = EVENTBRIDGE_CHANGE_PRICE
+    figures["eventbridge_usd_per_million_fires"] = EVENTBRIDGE_FIRE_PRICE
+    return Result(
+        name="10. index cost per operation (AWS index on moto)",
+        measured=(
+            "create, PATCH, pause, resume and delete through the app for a worst-case"
+            " schedule (user, action, 10 full-length labels) and a common one (user, action,"
+            " 1 label); units (wru write, rru read) by DynamoDB's pricing rules from the"
+            " items each request touches (bench/index_units.py); usd per million at"
+            f" ${WRITE_PRICE}/M WRU and ${READ_PRICE}/M RRU; moto_units: moto's"
+            " ConsumedCapacity (flat, none for transactions)"
+        ),
+        runs=f"{creates} schedules of each shape, medians",
         figures=figures,
-        target="report the figures (the issue's count: 13 items twice, plus the GSI copies)",
-        met=None,
+        target=(
+            "worst-case create and pause at most half the write units of the full-copy"
+            f" layout ({BEFORE['create']}, {BEFORE['pause']}): ratio <= 0.5"
+        ),
+        met=figures["worst_create_and_pause_wru_of_before"] <= 0.5,
     )

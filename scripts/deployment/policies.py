@@ -154,6 +154,7 @@ def scheduler_api_permissions(
                 "Effect": "Allow",
                 "Action": [
                     "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",  # a filtered page's anchors (index/query.py)
                     "dynamodb:PutItem",
                     "dynamodb:DeleteItem",
                     "dynamodb:Query",

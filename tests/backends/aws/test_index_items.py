@@ -1,15 +1,26 @@
-"""The index's item codec, pure: an entry becomes one item per view, each a full copy, and
-any one of them reads back as the entry it was written from."""
+"""The index's item codec, pure: an entry becomes one item per view, the anchor a full copy
+that reads back as the entry it was written from, every other view a small pointer to it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from bench.index_units import KB, item_bytes
 from scheduler_api.backends.aws.index.entry import Entry
-from scheduler_api.backends.aws.index.items import Stored, items_of, stored_of, views_of
-from scheduler_api.backends.aws.index.keys import NEVER, partition_key, time_key
+from scheduler_api.backends.aws.index.items import (
+    Stored,
+    is_full,
+    items_of,
+    label_digest,
+    pointed_at,
+    stored_of,
+    views_of,
+)
+from scheduler_api.backends.aws.index.keys import ANCHOR, NEVER, partition_key, time_key
+from task_contract import LABEL_VALUE_MAX, MAX_LABELS
 
 CREATED = datetime(2030, 1, 1, 8, 30, 15, 250000, tzinfo=UTC)
 FIRE = datetime(2030, 1, 2, 9, tzinfo=UTC)
@@ -88,11 +99,38 @@ def test_a_schedule_that_will_not_fire_sorts_last() -> None:
 
 @pytest.mark.parametrize("entry", [full_entry(), bare_entry()], ids=["full", "bare"])
 @pytest.mark.parametrize("pending_at", [None, CREATED], ids=["confirmed", "pending"])
-def test_any_item_reads_back_as_the_entry_written(
+def test_the_anchor_reads_back_as_the_entry_written(
     entry: Entry, pending_at: datetime | None
 ) -> None:
-    for item in items_of(entry, "rev-1", pending_at).values():
-        assert stored_of(item) == Stored(entry, "rev-1", pending_at, entry.sort)
+    anchor = items_of(entry, "rev-1", pending_at)[ANCHOR]
+    assert is_full(anchor)
+    assert stored_of(anchor) == Stored(entry, "rev-1", pending_at, entry.sort)
+
+
+@pytest.mark.parametrize("pending_at", [None, CREATED], ids=["confirmed", "pending"])
+def test_every_other_view_is_a_pointer_with_what_a_query_filters_on(
+    pending_at: datetime | None,
+) -> None:
+    items = items_of(full_entry(), "rev-1", pending_at)
+    anchor = items.pop(ANCHOR)
+    assert len(items) == 4
+    for item in items.values():
+        assert not is_full(item)
+        assert pointed_at(item) == {"pk": anchor["pk"], "sk": {"S": ANCHOR}}
+        for name in ("rev", "sort", "task_id", "user_id", "action", "state", "kind"):
+            assert item[name] == anchor[name]
+        assert item.get("pending_at") == anchor.get("pending_at")
+        assert "labels" not in item
+        digests = {label_digest("tier", "gold"), label_digest("team", "a")}
+        assert set(item["label_digests"]["SS"]) == digests
+
+
+def test_a_pointer_of_the_heaviest_entry_fits_in_one_write_unit() -> None:
+    labels = {f"{k:02d}-{'k' * 61}": "v" * LABEL_VALUE_MAX for k in range(MAX_LABELS)}
+    entry = replace(full_entry(), labels=labels, user_id=2**63 - 1, task_id="t" * 128)
+    items = items_of(entry, "0" * 32, CREATED)
+    assert item_bytes(items.pop(ANCHOR)) > 2 * KB  # what every view item weighed before
+    assert max(item_bytes(item) for item in items.values()) <= KB
 
 
 def test_time_keys_sort_as_times() -> None:

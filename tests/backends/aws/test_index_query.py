@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from scheduler_api.backends.aws.index.items import label_digest
 from scheduler_api.backends.aws.index.keys import LOWEST, NEVER, VIEW_INDEX, time_key
 from scheduler_api.backends.aws.index.query import plan, query_request, sort_range
 from scheduler_api.domain.schedules import ScheduleFilter
@@ -48,7 +49,7 @@ def test_what_the_view_does_not_select_becomes_filter_conditions() -> None:
         "#action = :action",
         "#state = :state",
         "#kind = :kind",
-        "#labels.#label0 = :label0",
+        "(contains(#digests, :digest0) OR #labels.#label0 = :label0)",
         "begins_with(#task_id, :task_id_prefix)",
     ]
     assert names == {
@@ -56,6 +57,7 @@ def test_what_the_view_does_not_select_becomes_filter_conditions() -> None:
         "#action": "action",
         "#state": "state",
         "#kind": "kind",
+        "#digests": "label_digests",
         "#labels": "labels",
         "#label0": "team",
         "#task_id": "task_id",
@@ -65,6 +67,7 @@ def test_what_the_view_does_not_select_becomes_filter_conditions() -> None:
         ":action": {"S": "cleanup"},
         ":state": {"S": "ENABLED"},
         ":kind": {"S": "recurring"},
+        ":digest0": {"S": label_digest("team", "a")},
         ":label0": {"S": "a"},
         ":task_id_prefix": {"S": "nightly-"},
     }

@@ -2,11 +2,14 @@
 ListSchedules cannot (by user, action, label, next fire), one Query per page.
 
 Layout. Each schedule is a few items under one partition key, `{group}/{name}`: one per
-view it can be found by (sort key `all`, `user`, `action`, `label#<key>`), each a full
-copy of what a list shows. One global secondary index, `by_view`, is keyed (view, sort):
-a view is e.g. `{group}|user|456`, and sort is `{next fire}|{task_id}|{name}` (`~` for a
-schedule that will not fire), so every filter is one Query in next-fire order, and a page
-token is the last item's sort key (keyset: stable while schedules come and go).
+view it can be found by (sort key `all`, `user`, `action`, `label#<key>`). The `all`
+item (the anchor) is a full copy of what a list shows; every other view's item is a
+pointer to it holding only what a query filters on (items.py), and a page read through
+such a view reads the anchors it points to (one BatchGetItem). One global secondary
+index, `by_view`, is keyed (view, sort): a view is e.g. `{group}|user|456`, and sort
+is `{next fire}|{task_id}|{name}` (`~` for a schedule that will not fire), so every
+filter is one Query in next-fire order, and a page token is the last item's sort key
+(keyset: stable while schedules come and go).
 
 EventBridge stays the source of truth. Every write replaces all of a schedule's items in
 one transaction, conditioned on the `rev` (a random id) of its `all` item as last read, so
@@ -27,15 +30,13 @@ deleted after they ran (ActionAfterCompletion=DELETE), checking each at most eve
 RECHECK. `make reindex` rebuilds the whole table from EventBridge.
 
 Write cost. A schedule is one item per view: `all`, `user` and `action` when it has them,
-one per label (at most MAX_LABELS = 10), so at most 13. A create reads the anchor
-(GetItem) and, finding none, the partition's sort keys (a Query), then writes every item
-twice, each time in one TransactWriteItems (intend, confirm): up to 26 items in 2
-transactions. Every item carries by_view's keys (projection ALL), so DynamoDB also writes
-each into the index: up to 26 GSI copies. An update is the same, less the Query, plus a
-Delete (and its GSI removal) per view the schedule loses. A transactional write bills 2
-units per KB of item, a GSI copy 1: with 10 full-length labels an item is about 2.6 KB,
-and a worst-case create costs 234 write units (benchmark 10 of `make bench`, counted from the
-requests: bench/index_writes.py, bench/RESULTS.md). A read can write too (repair.py).
+one per label (at most MAX_LABELS = 10), so at most 13. Every write replaces them all in
+one TransactWriteItems (2 units per KB of item) and DynamoDB copies each into by_view (1
+unit per KB; 2 entries when its keys change, as a pause's next fire does). Only the
+anchor weighs what the labels weigh (up to about 2.6 KB); a pointer is under 1 KB. A
+worst-case create (intend, confirm) costs 90 write units, a pause 105 (full copies in
+every view cost 234 and 273): benchmark 10 of `make bench` counts them per operation from
+the requests (bench/index_writes.py, bench/RESULTS.md). A read can write too (repair.py).
 
 Modules, in the order a write reaches them: keys.py (the layout and time keys), entry.py
 (what an entry is), items.py (the item codec), writes.py (intend, confirm, heal: the one

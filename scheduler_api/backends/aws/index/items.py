@@ -1,9 +1,18 @@
 """The item codec: an Entry to the DynamoDB items of its views, and an item back to what it
-stores. Pure: no client, so a round trip needs no table."""
+stores. Pure: no client, so a round trip needs no table.
+
+Only the anchor (`all`) is a full copy of the entry. Every other view's item is a pointer:
+the keys, the rev and pending mark, and the few small attributes a query filters on
+(user, action, state, kind, task id, and the labels as short digests), so that it costs
+1 write unit (and 1 in the index) whatever the labels weigh, where a full copy cost up to
+3 of each. A reader of such a view reads the anchors its page points to (query.py).
+Tables written before hold full copies in every view: `is_full` tells them apart, and
+they are read as they are until the schedule's next write replaces them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +44,8 @@ def views_of(entry: Entry) -> dict[str, str]:
 
 
 def items_of(entry: Entry, rev: str, pending_at: datetime | None) -> dict[str, dict[str, Any]]:
-    """The entry's items by sort key, each a full copy of it (rev and pending mark too)."""
+    """The entry's items by sort key: the anchor a full copy of it (rev and pending mark
+    too), every other view a pointer to it (see the module's docstring)."""
     attributes: dict[str, Any] = {
         "pk": {"S": partition_key(entry.group_name, entry.name)},
         "sort": {"S": entry.sort},
@@ -60,14 +70,50 @@ def items_of(entry: Entry, rev: str, pending_at: datetime | None) -> dict[str, d
         value = getattr(entry, field)
         optional[field] = None if value is None else _time(value)
     attributes |= {key: value for key, value in optional.items() if value is not None}
+    views = views_of(entry)
+    pointer = {key: attributes[key] for key in POINTER_ATTRIBUTES if key in attributes}
+    if entry.labels:
+        pointer["label_digests"] = {
+            "SS": sorted(label_digest(k, v) for k, v in entry.labels.items())
+        }
     return {
-        sk: {**attributes, "sk": {"S": sk}, "view": {"S": view}}
-        for sk, view in views_of(entry).items()
+        sk: {**(attributes if sk == ANCHOR else pointer), "sk": {"S": sk}, "view": {"S": view}}
+        for sk, view in views.items()
     }
 
 
+# What a view's pointer item holds besides its keys: what a query filters on, and what a
+# reader needs to tell whether the anchor it points to is the version it was written with.
+POINTER_ATTRIBUTES = (
+    *("pk", "sort", "rev", "pending_at"),
+    *("task_id", "user_id", "action", "state", "kind"),
+)
+
+
+def label_digest(key: str, value: str) -> str:
+    """A label as a pointer item carries it: 12 hex digits of sha256("key=value"), enough
+    to filter on (a false match is dropped by the reader, which checks the anchor)."""
+    return hashlib.sha256(f"{key}={value}".encode()).hexdigest()[:12]
+
+
+def is_full(item: dict[str, Any]) -> bool:
+    """An anchor, or a view item of the layout before pointers: the whole entry."""
+    return "arn" in item
+
+
+def pointed_at(item: dict[str, Any]) -> dict[str, Any]:
+    """The key of the anchor a view's item points to."""
+    return {"pk": item["pk"], "sk": {"S": ANCHOR}}
+
+
+def through_view(anchor: Stored, view_item: dict[str, Any]) -> Stored:
+    """The anchor's entry as found through a view: at the view item's place (its sort key:
+    where the page token resumes)."""
+    return replace(anchor, sort=str(view_item["sort"]["S"]))
+
+
 def stored_of(item: dict[str, Any]) -> Stored:
-    """The entry any one of its items holds (they all hold all of it)."""
+    """The entry a full item holds (is_full: an anchor, or any item of the old layout)."""
 
     def text(name: str) -> str | None:
         value = item.get(name)

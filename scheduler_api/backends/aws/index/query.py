@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from scheduler_api.backends.aws.client_errors import aws_errors
-from scheduler_api.backends.aws.index.items import Stored, stored_of
+from scheduler_api.backends.aws.index.items import (
+    Stored,
+    is_full,
+    label_digest,
+    pointed_at,
+    stored_of,
+    through_view,
+)
 from scheduler_api.backends.aws.index.keys import LOWEST, NEVER, SERVICE, VIEW_INDEX, time_key
 from scheduler_api.domain.page_tokens import decode_fields, encode_token, token_text
 from scheduler_api.domain.schedules import ScheduleFilter, SchedulePage
@@ -17,6 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REPAIR_ROUNDS = 5  # a page read again at most this often while its reader repairs it
+BATCH_GET_MOST = 100  # BatchGetItem's most keys per request
 
 Repair = Callable[[list[Stored]], bool]  # True if it changed any row (the page is re-read)
 
@@ -90,11 +98,58 @@ class IndexQuery:
         while len(rows) <= limit:
             with aws_errors(SERVICE, "Query", missing_is_not_found=False):
                 response = self._client.query(**request)
-            rows += [stored_of(item) for item in response["Items"] if item["sort"]["S"] != after]
+            found = [item for item in response["Items"] if item["sort"]["S"] != after]
+            rows += self._entries_of(found, where)
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return rows[: limit + 1]
+
+    def _entries_of(self, items: list[dict[str, Any]], where: ScheduleFilter) -> list[Stored]:
+        """The entries a page of a view's items stands for, in its order: a full item as
+        it is, a pointer as the anchor it points to holds now (read consistently), kept
+        only if that still matches the filter (a pointer is one write behind in the
+        eventually consistent index, or a label digest matched by chance)."""
+        anchors = self._anchors([pointed_at(item) for item in items if not is_full(item)])
+        entries: list[Stored] = []
+        for item in items:
+            if is_full(item):
+                entries.append(stored_of(item))
+                continue
+            anchor = anchors.get(str(item["pk"]["S"]))
+            if anchor is not None and matches(where, anchor):
+                entries.append(through_view(anchor, item))
+        return entries
+
+    def _anchors(self, keys: list[dict[str, Any]]) -> dict[str, Stored]:
+        """The anchors at these keys, by partition key (a missing one: none)."""
+        found: dict[str, Stored] = {}
+        for start in range(0, len(keys), BATCH_GET_MOST):
+            pending: Any = {
+                self.table: {"Keys": keys[start : start + BATCH_GET_MOST], "ConsistentRead": True}
+            }
+            while pending:
+                with aws_errors(SERVICE, "BatchGetItem", missing_is_not_found=False):
+                    response = self._client.batch_get_item(RequestItems=pending)
+                for item in response["Responses"].get(self.table, []):
+                    found[str(item["pk"]["S"])] = stored_of(item)
+                pending = response.get("UnprocessedKeys") or None
+        return found
+
+
+def matches(where: ScheduleFilter, stored: Stored) -> bool:
+    """Whether an entry has what the filter asks of it (but the next-fire window, which
+    the view's sort key answered)."""
+    entry = stored.entry
+    wanted: list[bool] = [
+        where.user_id is None or entry.user_id == where.user_id,
+        where.action is None or entry.action == where.action,
+        where.state is None or entry.state == where.state,
+        where.kind is None or entry.kind == where.kind,
+        all(entry.labels.get(key) == value for key, value in where.labels.items()),
+        not where.task_id_prefix or (entry.task_id or "").startswith(where.task_id_prefix),
+    ]
+    return all(wanted)
 
 
 def sort_range(where: ScheduleFilter, after: str | None) -> tuple[str, str]:
@@ -165,8 +220,11 @@ def plan(
             names[f"#{field}"] = field
             values[f":{field}"] = value
     for n, (key, value) in enumerate(labels.items()):
-        conditions.append(f"#labels.#label{n} = :label{n}")
-        names |= {"#labels": "labels", f"#label{n}": key}
+        # A pointer holds the label's digest; a full item (the anchor, or a view item of
+        # the layout before pointers) holds the labels themselves.
+        conditions.append(f"(contains(#digests, :digest{n}) OR #labels.#label{n} = :label{n})")
+        names |= {"#digests": "label_digests", "#labels": "labels", f"#label{n}": key}
+        values[f":digest{n}"] = {"S": label_digest(key, value)}
         values[f":label{n}"] = {"S": value}
     if where.task_id_prefix:
         conditions.append("begins_with(#task_id, :task_id_prefix)")

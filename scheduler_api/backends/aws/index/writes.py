@@ -180,7 +180,12 @@ class IndexWrites:
         `expect` means exactly its views) and need no read; if the rev has moved on, the
         condition cancels the transaction whatever it deletes."""
         pk = partition_key(group, name)
-        existing = set(views_of(written)) if written is not None else self._sort_keys(pk)
+        if written is not None:
+            existing = set(views_of(written))
+        elif expect is None:
+            existing = set()  # no anchor, so no item: each write places or removes all of them
+        else:
+            existing = self._sort_keys(pk)
         rev = uuid.uuid4().hex
         items = {} if entry is None else items_of(entry, rev, self._clock() if pending else None)
         if expect is None:
