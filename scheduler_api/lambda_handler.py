@@ -12,11 +12,11 @@ so that permission is trusted like lambda:InvokeFunctionUrl.
 
 The app's lifespan (settings, AWS clients, the index) is entered once per cold start, not
 around each invocation as Mangum's `lifespan="auto"` would, which rebuilt every client on
-every request. The token presented for IAM callers is read once per cold start too (Lambda's environment does
-not change during an execution environment's life). Each IAM-verified request is logged at
-INFO with its caller's ARN (never a header or token), so CloudWatch says who called. Any
-event shape is tolerated: a forged `requestContext` that is not an object is simply not
-an IAM-verified request.
+every request. The token presented for IAM callers is read once per cold start too (Lambda's
+environment does not change during an execution environment's life). Each IAM-verified
+request is logged at INFO with its caller's ARN (never a header or token), so CloudWatch
+says who called. Any event shape is tolerated: a forged `requestContext` that is not an
+object is simply not an IAM-verified request.
 """
 
 from __future__ import annotations
