@@ -79,15 +79,20 @@ class WorkerProcess:
     def run(self, invocation: Invocation, timeout_seconds: float) -> Outcome:
         """The child's outcome; WorkerLostError if it dies or outlives the timeout
         (TimeoutError then, with the process killed)."""
-        if not self.ready:
-            self._receive("ready", time.monotonic() + INIT_TIMEOUT_SECONDS)
-            self.ready = True
+        self.wait_ready()
         try:
             self.conn.send(invocation)
         except (OSError, ValueError) as exc:
             raise WorkerLostError("the worker process is gone") from exc
         outcome: Outcome = self._receive("outcome", time.monotonic() + timeout_seconds)
         return outcome
+
+    def wait_ready(self) -> None:
+        """Until the child has imported the handler: not part of an invocation's timeout
+        (Lambda's init phase is not either)."""
+        if not self.ready:
+            self._receive("ready", time.monotonic() + INIT_TIMEOUT_SECONDS)
+            self.ready = True
 
     def _receive(self, kind: str, deadline: float) -> Any:
         while True:
@@ -147,8 +152,9 @@ class ProcessInvoker:
 
     def pids(self) -> list[int]:
         """The live children's process ids (tests, the benchmark's memory figure)."""
-        with self._lock:
-            workers = [*self._idle, *self._busy]
+        with self._lock:  # not those a close() killed: their threads may still be reaping
+            busy = [w for w in self._busy if w.generation == self._generation]
+            workers = [*self._idle, *busy]
         return [w.pid for w in workers if w.pid is not None and w.process.is_alive()]
 
     def start(self) -> None:
@@ -156,6 +162,17 @@ class ProcessInvoker:
         with self._lock:
             while len(self._idle) + len(self._busy) < self.size:
                 self._idle.append(self._spawn())
+
+    def wait_ready(self) -> None:
+        """Wait until every idle child has imported the handler (a benchmark measuring
+        dispatch, not imports); a child that died meanwhile is replaced."""
+        with self._lock:
+            for n, worker in enumerate(self._idle):
+                try:
+                    worker.wait_ready()
+                except (WorkerLostError, TimeoutError):
+                    worker.kill()
+                    self._idle[n] = self._spawn()
 
     def invoke(self, invocation: Invocation) -> Outcome:
         worker = self._checkout()
