@@ -1,10 +1,15 @@
 """The worker's real handler, counting from the action's side: each invocation that ran
 the action to success is recorded by (task_id, scheduled time), so a benchmark counts what
-really ran, not what the engine's table says."""
+really ran, not what the engine's table says.
+
+With $BENCH_COUNT_FILE set, each success is also a line appended there, so that runs in
+the engine's worker processes (LOCAL_INVOKER=process) are counted too.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
 from typing import Any
@@ -27,9 +32,18 @@ def handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
         )
         with _lock:
             _succeeded[key] += 1
+        if COUNT_FILE:
+            with open(COUNT_FILE, "a", encoding="utf-8") as counts:  # one write: O_APPEND
+                counts.write(json.dumps(key) + "\n")
     return response
 
 
+COUNT_FILE = os.environ.get("BENCH_COUNT_FILE")
+
+
 def succeeded_runs() -> Counter[tuple[str, str]]:
+    if COUNT_FILE:
+        with open(COUNT_FILE, encoding="utf-8") as counts:
+            return Counter(tuple(json.loads(line)) for line in counts)
     with _lock:
         return Counter(_succeeded)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import sqlite3
@@ -55,7 +56,19 @@ def wait_until_done(db: Path, count: int) -> None:
     raise TimeoutError("the engine did not finish in time")
 
 
-def report(db: Path, count: int, first_due: datetime) -> dict[str, float | int]:
+def children_peak_rss_mb() -> float:
+    """The peak RSS of this process's live children (LOCAL_INVOKER=process's workers),
+    summed: getrusage(RUSAGE_CHILDREN) gives only the largest, and only once reaped."""
+    total_kb = 0
+    for child in multiprocessing.active_children():
+        status = Path(f"/proc/{child.pid}/status").read_text()
+        total_kb += next(int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmHWM"))
+    return round(total_kb / 1024, 1)
+
+
+def report(
+    db: Path, count: int, first_due: datetime, children_rss_mb: float = 0.0
+) -> dict[str, float | int]:
     """Runs are counted from the handler's side (bench.counting_handler: what the action
     really did), lateness and times from the engine's table."""
     with sqlite3.connect(db) as conn:
@@ -79,7 +92,17 @@ def report(db: Path, count: int, first_due: datetime) -> dict[str, float | int]:
         "lateness_p99_s": round(percentile(late, 0.99), 3),
         "runs_per_s": round(count / max(1e-9, last_finish - first_due.timestamp()), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "children_peak_rss_mb": children_rss_mb,
+        # Where the CPU went: this process (the engine, and the handler with
+        # LOCAL_INVOKER=thread), and its reaped worker processes (=process).
+        "cpu_s": _cpu_seconds(resource.RUSAGE_SELF),
+        "children_cpu_s": _cpu_seconds(resource.RUSAGE_CHILDREN),
     }
+
+
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return round(usage.ru_utime + usage.ru_stime, 2)
 
 
 def worker_rate(count: int) -> dict[str, float | int]:
@@ -161,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(bookkeeping(runtime, args.concurrency)), file=sys.stderr)
             return 0
         runtime = build_local_runtime(settings, system_clock)
+        invoker = getattr(runtime.engine, "invoker", None)
+        if invoker is not None:  # LOCAL_INVOKER=process: dispatch is measured, not imports
+            invoker.start()
+            invoker.wait_ready()
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
         if args.mode == "burst":
             lead = 5 + args.count // 2000  # time to create them all
@@ -178,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         runtime.engine.start()
         try:
             wait_until_done(db, len(due))
+            children_rss = children_peak_rss_mb()  # before stop() ends them
         finally:
             runtime.engine.stop()
-        print(json.dumps(report(db, len(due), due[0])), file=sys.stderr)
+        print(json.dumps(report(db, len(due), due[0], children_rss)), file=sys.stderr)
     return 0
 
 

@@ -19,6 +19,7 @@ from scheduler_api.backends.aws.ledger_runs import LedgerRunHistory
 from scheduler_api.backends.local.backend import LocalBackend
 from scheduler_api.backends.local.engine.invoker import LambdaHandler
 from scheduler_api.backends.local.engine.loop import LocalEngine
+from scheduler_api.backends.local.engine.process_invoker import ProcessInvoker
 from scheduler_api.backends.local.history import RunHistory
 from scheduler_api.backends.local.stats import read_backlog
 from scheduler_api.backends.local.store.database import Database
@@ -185,6 +186,11 @@ def build_local_runtime(settings: Settings, clock: Clock) -> Runtime:
         shutdown_grace_seconds=settings.local_shutdown_grace_seconds,
         observer=EngineMetrics(),
         callback_secret=_secret(settings),
+        invoker=(
+            ProcessInvoker(settings.local_lambda_handler, settings.local_concurrency)
+            if settings.local_invoker == "process"
+            else None
+        ),
     )
     backend = LocalBackend(
         database,

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     local_max_retries: int = Field(2, ge=0, le=10, alias="LOCAL_MAX_RETRIES")
     local_retry_base_seconds: float = Field(2.0, gt=0, le=3600, alias="LOCAL_RETRY_BASE_SECONDS")
     local_concurrency: int = Field(8, ge=1, le=256, alias="LOCAL_CONCURRENCY")
+    # thread: the handler runs in the engine's threads, sharing its GIL; process: in
+    # LOCAL_CONCURRENCY worker processes, each its own (docs/local-engine.md#invokers).
+    local_invoker: Literal["thread", "process"] = Field("thread", alias="LOCAL_INVOKER")
     local_busy_timeout_seconds: float = Field(
         10.0, gt=0, le=600, alias="LOCAL_BUSY_TIMEOUT_SECONDS"
     )

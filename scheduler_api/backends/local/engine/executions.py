@@ -4,9 +4,10 @@ delivery signed when a callback secret is set, and the observer (metrics) told o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
-from scheduler_api.backends.local.engine.invoker import LambdaHandler, invoke
+from scheduler_api.backends.local.engine.invoker import Invocation
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.outcomes import Outcome
 from scheduler_api.domain.clock import Clock
@@ -23,24 +24,28 @@ class EngineObserver(Protocol):
 
 def run_execution(
     claimed: Claimed,
-    handler: LambdaHandler,
+    invoke: Callable[[Invocation], Outcome],
     *,
     clock: Clock,
     observer: EngineObserver | None,
     callback_secret: str | None,
 ) -> Outcome:
-    """`callback_secret` signs each delivery (v2) when set."""
+    """`invoke` runs the invocation (in this thread, or in a worker process);
+    `callback_secret` signs each delivery (v2) when set."""
     if observer is not None and claimed.attempt == 1:
         late = (clock() - claimed.scheduled_time).total_seconds()
         observer.fired(late)
     return invoke(
-        handler,
-        claimed.input,
-        schedule_arn=claimed.schedule_arn,
-        scheduled_time=claimed.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        execution_id=claimed.id,
-        attempt=claimed.attempt,
-        function_arn=claimed.target_arn,
-        manual_run=claimed.manual_run,
-        signing=None if callback_secret is None else (callback_secret, int(clock().timestamp())),
+        Invocation(
+            claimed.input,
+            schedule_arn=claimed.schedule_arn,
+            scheduled_time=claimed.scheduled_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            execution_id=claimed.id,
+            attempt=claimed.attempt,
+            function_arn=claimed.target_arn,
+            manual_run=claimed.manual_run,
+            signing=None
+            if callback_secret is None
+            else (callback_secret, int(clock().timestamp())),
+        )
     )

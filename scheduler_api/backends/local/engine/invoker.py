@@ -9,7 +9,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from scheduler_api.backends.local.store.outcomes import Outcome
 from scheduler_api.domain.task_input import encode_input
@@ -36,7 +37,7 @@ class LocalLambdaContext:
     """Lambda's context object, as task_contract.LambdaContext names it (checked by mypy
     where invoke passes it)."""
 
-    def __init__(self, function_arn: str, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(self, function_arn: str, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self.invoked_function_arn = function_arn
         self.function_name = function_arn.rsplit(":", 1)[-1]
@@ -50,6 +51,45 @@ class LocalLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One attempt to deliver: what `invoke` needs besides the handler. Plain values, so
+    that it can be sent to a worker process (LOCAL_INVOKER=process) as it is."""
+
+    input_text: str
+    schedule_arn: str
+    scheduled_time: str
+    execution_id: str
+    attempt: int
+    function_arn: str
+    manual_run: str | None = None
+    signing: tuple[str, int] | None = None
+
+
+def invoke_invocation(
+    handler: LambdaHandler,
+    invocation: Invocation,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Outcome:
+    """`invoke` with the fields of `invocation`: what either invoker runs."""
+    return invoke(handler, **asdict(invocation), timeout_seconds=timeout_seconds)
+
+
+def event_text_of(invocation: Invocation) -> str:
+    """The event `invoke` delivers for `invocation`, for an outcome the handler never gave
+    (its worker process died or timed out): the dead letter shows what was sent."""
+    event_text = substitute_context_attributes(
+        invocation.input_text,
+        schedule_arn=invocation.schedule_arn,
+        scheduled_time=invocation.scheduled_time,
+        execution_id=invocation.execution_id,
+        attempt=invocation.attempt,
+    )
+    if invocation.manual_run is None and invocation.signing is None:
+        return event_text
+    return delivery_text(json.loads(event_text), invocation.manual_run, invocation.signing)
+
+
 def invoke(
     handler: LambdaHandler,
     input_text: str,
@@ -61,6 +101,7 @@ def invoke(
     function_arn: str,
     manual_run: str | None = None,
     signing: tuple[str, int] | None = None,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Outcome:
     """`signing` is (secret, now): the delivery is then signed (v2) over its time,
     execution id, attempt and body, so nothing of it can be changed on the way."""
@@ -75,7 +116,7 @@ def invoke(
     if manual_run is not None or signing is not None:
         event_text = delivery_text(event, manual_run, signing)
     _ensure_event_loop()
-    context: LambdaContext = LocalLambdaContext(function_arn)
+    context: LambdaContext = LocalLambdaContext(function_arn, timeout_seconds)
     try:
         response = handler(event, context)
     except TaskFailedError as exc:
@@ -136,3 +177,22 @@ def _ensure_event_loop() -> None:
     if getattr(_thread_state, "loop", None) is None:
         _thread_state.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(_thread_state.loop)
+
+
+class Invoker(Protocol):
+    """Runs invocations somewhere else than the calling thread (LOCAL_INVOKER=process).
+    The engine calls `invoke` from its pool threads, at most its concurrency at once."""
+
+    def start(self) -> None:
+        """Get ready to invoke (the engine's start); invoking also starts what it needs."""
+
+    def invoke(self, invocation: Invocation) -> Outcome:
+        """The outcome, as invoke() maps it; InvocationAbandonedError once closing."""
+
+    def close(self, grace_seconds: float) -> None:
+        """End what start() began within `grace_seconds`, whatever is still running."""
+
+
+class InvocationAbandonedError(RuntimeError):
+    """The invoker was closed while this invocation ran: the engine has released the
+    execution (it runs again at the next start), so there is no outcome to record."""

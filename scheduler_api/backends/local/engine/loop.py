@@ -29,7 +29,7 @@ from datetime import datetime
 from scheduler_api.backends.local.engine.checkpoints import start_checkpoints
 from scheduler_api.backends.local.engine.executions import EngineObserver, run_execution
 from scheduler_api.backends.local.engine.health import EngineHealth, RoundHealth
-from scheduler_api.backends.local.engine.invoker import LambdaHandler
+from scheduler_api.backends.local.engine.invoker import Invoker, LambdaHandler, invoke_invocation
 from scheduler_api.backends.local.engine.pool import DaemonPool
 from scheduler_api.backends.local.engine.recorder import OutcomeRecorder
 from scheduler_api.backends.local.store.claims import Claimed
@@ -70,8 +70,11 @@ class LocalEngine:
         monotonic: Callable[[], float] = time.monotonic,
         observer: EngineObserver | None = None,
         callback_secret: str | None = None,
+        invoker: Invoker | None = None,
     ) -> None:
         self.database = database
+        # None: `handler` runs in the pool's threads (LOCAL_INVOKER=thread).
+        self.invoker = invoker
         self.callback_secret = callback_secret  # signs each delivery (v2) when set
         self.clock = clock
         self.observer = observer
@@ -155,6 +158,8 @@ class LocalEngine:
         reaped = self.store.reap_dead_neighbours()
         if reaped:
             logger.warning("taking over the work of %d engine(s) that died on this host", reaped)
+        if self.invoker is not None:
+            self.invoker.start()
         self._pool = DaemonPool(self.concurrency, "local-engine")
         self._stop.clear()
         self._hurry.clear()
@@ -187,6 +192,9 @@ class LocalEngine:
                     break
                 self._lock.wait(min(left, 0.1))
             unfinished = sorted(self._running)
+        if self.invoker is not None:  # what still runs there is released below
+            left = 0.0 if self._hurry.is_set() else max(0.0, deadline - self.monotonic())
+            self.invoker.close(left)
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -257,9 +265,14 @@ class LocalEngine:
             self._wake.set()  # the loop records the outcome and claims the next
 
     def _run(self, claimed: Claimed) -> Outcome:
+        invoke = (
+            functools.partial(invoke_invocation, self.handler)
+            if self.invoker is None
+            else self.invoker.invoke
+        )
         return run_execution(
             claimed,
-            self.handler,
+            invoke,
             clock=self.clock,
             observer=self.observer,
             callback_secret=self.callback_secret,

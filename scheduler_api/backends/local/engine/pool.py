@@ -13,6 +13,8 @@ import queue
 import threading
 from collections.abc import Callable
 
+from scheduler_api.backends.local.engine.invoker import InvocationAbandonedError
+
 logger = logging.getLogger(__name__)
 
 Job = Callable[[], None]
@@ -40,5 +42,7 @@ class DaemonPool:
         while (job := self._jobs.get()) is not None:
             try:
                 job()
+            except InvocationAbandonedError:
+                pass  # the engine stopped, and released the execution to run again
             except BaseException:  # a job's own failure must not end the thread
                 logger.exception("an engine job raised")

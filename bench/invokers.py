@@ -1,0 +1,90 @@
+"""Benchmark 12: the local engine's burst with LOCAL_INVOKER=thread and =process, each
+against the worker alone, with the worker's SQLite ledger really on in every process.
+
+Each run is its own process (bench/engine_run.py) with a fresh ledger file in
+LEDGER_DB_PATH from its start, so the worker builds it on import as `make run` does, and
+BENCH_COUNT_FILE, so runs are counted from the handler's side in worker processes too.
+The worker alone, the thread burst and the process burst alternate, `repeats` times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import Result, log, median
+
+INVOKERS = ("thread", "process")
+
+
+def _run(mode: str, count: int, invoker: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as temp:
+        env = {
+            **os.environ,
+            "LEDGER_DB_PATH": str(Path(temp) / "ledger.db"),
+            "BENCH_COUNT_FILE": str(Path(temp) / "counts.jsonl"),
+            "LOCAL_INVOKER": invoker,
+        }
+        Path(env["BENCH_COUNT_FILE"]).touch()
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.engine_run", mode, "--count", str(count)],
+            stdout=subprocess.DEVNULL,  # the worker's JSON logs
+            stderr=subprocess.PIPE,
+            text=True,
+            check=True,
+            timeout=900,
+            env=env,
+        )
+    figures: dict[str, float] = json.loads(result.stderr.strip().splitlines()[-1])
+    return figures
+
+
+def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) -> Result:
+    workers: list[dict[str, float]] = []
+    bursts: dict[str, list[dict[str, float]]] = {name: [] for name in INVOKERS}
+    for n in range(repeats):
+        log(f"  [{n + 1}/{repeats}] the worker alone: {worker_count} handler calls")
+        workers.append(_run("worker", worker_count, "thread"))
+        for name in INVOKERS:
+            log(f"  [{n + 1}/{repeats}] burst of {count}, LOCAL_INVOKER={name}")
+            bursts[name].append(_run("burst", count, name))
+    worker_rate = median([run["per_second"] for run in workers])
+    figures: dict[str, float | int | str] = {"worker_alone_per_s": worker_rate}
+    whole = True
+    ratios = {}
+    for name, runs in bursts.items():
+        ratios[name] = round(median([run["runs_per_s"] for run in runs]) / worker_rate, 2)
+        rss = [run["peak_rss_mb"] + run.get("children_peak_rss_mb", 0.0) for run in runs]
+        whole = whole and all(
+            run["succeeded"] == run["scheduled"] and run["ran_twice"] == 0 and run["lost"] == 0
+            for run in runs
+        )
+        figures[f"{name}_burst_runs_per_s"] = median([run["runs_per_s"] for run in runs])
+        figures[f"{name}_burst_ratio_to_worker"] = ratios[name]
+        figures[f"{name}_burst_ratio_per_round"] = "/".join(
+            str(round(run["runs_per_s"] / worker["per_second"], 2))
+            for run, worker in zip(runs, workers, strict=True)
+        )
+        figures[f"{name}_peak_rss_mb_with_children"] = median(rss)
+        figures[f"{name}_lateness_p99_s"] = median([run["lateness_p99_s"] for run in runs])
+        figures[f"{name}_lost_or_twice"] = sum(run["lost"] + run["ran_twice"] for run in runs)
+    return Result(
+        name="12. local engine invokers",
+        measured=(
+            "burst through the real lambda_handler (action cleanup, SQLite ledger on in every"
+            " process, from its start), LOCAL_CONCURRENCY=8, LOCAL_INVOKER=thread and"
+            " =process; runs counted from the handler's side (BENCH_COUNT_FILE); RSS is the"
+            " engine's plus its worker processes' peaks"
+        ),
+        runs=(
+            f"burst of {count} per invoker, worker alone {worker_count} calls; the three"
+            f" alternating, {repeats} rounds: medians"
+        ),
+        figures=figures,
+        target="process burst >= 0.6x the worker alone; every fire run once, none lost",
+        met=whole and ratios["process"] >= 0.6,
+    )
