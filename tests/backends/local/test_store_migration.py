@@ -65,11 +65,11 @@ def test_a_file_with_inputs_in_the_execution_rows_opens_and_runs_them(
         assert {s["task_id"] for s in listed} == {"due-before", "due-after"}
         assert local.engine.tick() == 1
         (event,) = events_for("due-before")
-        assert json.loads(event["body"])["task_id"] == "due-before"
+        assert json.loads(event["body"] or "{}")["task_id"] == "due-before"
         assert [run["status"] for run in local.runs("due-before")] == ["SUCCEEDED"]
         assert local.advance(3600) == 1  # a fire materialized after the migration
         (event,) = events_for("due-after")
-        assert json.loads(event["body"])["task_id"] == "due-after"
+        assert json.loads(event["body"] or "{}")["task_id"] == "due-after"
         assert [run["status"] for run in local.runs("due-after")] == ["SUCCEEDED"]
     finally:
         client.__exit__(None, None, None)
