@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlite3 import Connection, Row
 
 from scheduler_api.backends.local.store.engines import Membership
-from scheduler_api.backends.local.store.executions import dead_letter
+from scheduler_api.backends.local.store.executions import EXECUTION_WITH_INPUT, dead_letter
 from scheduler_api.domain.clock import from_epoch, to_epoch
 from task_contract import RunStatus
 
@@ -40,14 +40,14 @@ def claim(conn: Connection, engine: Membership, limit: int, now: datetime) -> li
     # Never its own leases: what this engine holds is running, or waiting to be
     # saved, even if its heartbeat went stale while the file was locked.
     rows = conn.execute(
-        "SELECT * FROM executions WHERE status IN (?, ?, ?)"
+        f"SELECT {EXECUTION_WITH_INPUT} FROM executions e WHERE status IN (?, ?, ?)"  # noqa: S608
         " AND due_at <= ? AND lease_owner IS NULL ORDER BY due_at LIMIT ?",
         (RunStatus.PENDING, RunStatus.RETRYING, RunStatus.RUNNING, to_epoch(now), limit),
     ).fetchall()
     taking: list[Claimed] = []
     for row in rows:
         if to_epoch(now) - row["scheduled_time"] > row["max_event_age"]:
-            dead_letter(conn, row, row["input"], "MaximumEventAge exceeded", now)
+            dead_letter(conn, row, row["stored_input"], "MaximumEventAge exceeded", now)
             continue
         try:
             taking.append(_next_attempt(row))
@@ -62,7 +62,8 @@ def claim_dead_letter(
 ) -> Claimed | None:
     """Take a dead-lettered execution for one more attempt (a redrive)."""
     row = conn.execute(
-        "SELECT e.* FROM dead_letters d JOIN executions e ON e.id = d.execution_id"
+        f"SELECT {EXECUTION_WITH_INPUT} FROM dead_letters d"  # noqa: S608
+        " JOIN executions e ON e.id = d.execution_id"
         " WHERE d.id = ? AND e.status = ?",
         (dead_letter_id, RunStatus.DEAD_LETTERED),
     ).fetchone()
@@ -114,7 +115,7 @@ def _next_attempt(row: Row) -> Claimed:
         schedule_arn=row["schedule_arn"],
         scheduled_time=from_epoch(row["scheduled_time"]),
         attempt=row["attempts"] + 1,
-        input=row["input"],
+        input=row["stored_input"],
         target_arn=row["target_arn"],
         manual_run=row["run_key"] or None,
     )
