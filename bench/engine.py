@@ -32,10 +32,10 @@ def _check_ledger(runs: list[dict[str, float]]) -> int:
     after the run): else the figures are not of the worker as `make run` has it, and the
     row fails. The records of all runs, for the table."""
     for run in runs:
-        succeeded = run["succeeded"]
-        if run["ledger_records"] != succeeded:
+        succeeded, recorded = int(run["succeeded"]), int(run["ledger_records"])
+        if recorded != succeeded:
             raise LedgerNotInUseError(
-                f"the worker's ledger recorded {int(run['ledger_records'])} of {int(succeeded)} runs:"
+                f"the worker's ledger recorded {recorded} of {succeeded} runs:"
                 " the benchmark did not run with the ledger it claims"
             )
     return int(sum(run["ledger_records"] for run in runs))
