@@ -4,8 +4,10 @@ create them all before the first is due, waits until every key has run (counted 
 job itself, bench/peer_jobs.py), stops the side (its pool drained) and prints what
 happened as one JSON line on stderr.
 
-    python -m bench.peer_run ours burst --count 10000
-    python -m bench.peer_run huey steady --rate 200 --seconds 30
+    python -m bench.peer_run ours burst --count 10000 --workers 8
+    python -m bench.peer_run huey steady --rate 200 --seconds 30 --workers 8
+
+It imports nothing of ours but what its side needs (a peer's RSS is not ours).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from pathlib import Path
 
 from bench import peer_jobs
 from bench.common import percentile
-from scheduler_api.config import Settings
 
 SIDES = {
     "ours": "bench.peer_ours",
@@ -32,7 +33,6 @@ SIDES = {
 # add_job, a commit each), with room: the lead before the first is due.
 CREATE_PER_S = {"ours": 400, "apscheduler": 400, "huey": 1000}
 TIMEOUT_SECONDS = 300
-DEFAULT_WORKERS: int = Settings.model_fields["local_concurrency"].default  # LOCAL_CONCURRENCY
 
 
 def due_times(
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--workers", type=int, required=True)  # LOCAL_CONCURRENCY's default
     args = parser.parse_args(argv)
     side = importlib.import_module(SIDES[args.side])
     due = due_times(args.mode, args.count, args.rate, args.seconds, CREATE_PER_S[args.side])

@@ -10,15 +10,18 @@ import subprocess
 import sys
 
 from bench.common import Result, log
+from scheduler_api.config import Settings
 
 SIDES = ("ours", "apscheduler", "huey")
 PEERS = SIDES[1:]
 Figures = dict[str, float | int]
+# Every side's pool: the size of ours by default (LOCAL_CONCURRENCY).
+WORKERS: int = Settings.model_fields["local_concurrency"].default
 
 
 def _side_run(side: str, *args: str) -> Figures:
     result = subprocess.run(
-        [sys.executable, "-m", "bench.peer_run", side, *args],
+        [sys.executable, "-m", "bench.peer_run", side, *args, "--workers", str(WORKERS)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
