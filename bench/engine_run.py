@@ -185,10 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         runtime = build_local_runtime(settings, system_clock)
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
         if args.mode == "burst":
-            lead = 5 + args.count // 2000  # time to create them all
+            lead = 5 + args.count // 500  # time to create them all, on a loaded host too
             due = [start + timedelta(seconds=lead)] * args.count
         else:
-            lead = 5 + args.rate * args.seconds // 1000  # time to create them all
+            lead = 5 + args.rate * args.seconds // 500  # time to create them all, loaded too
             due = [
                 start + timedelta(seconds=lead + second)
                 for second in range(args.seconds)
