@@ -23,6 +23,24 @@ def _engine_run(*args: str) -> dict[str, float]:
     return figures
 
 
+class LedgerNotInUseError(RuntimeError):
+    """The benchmark says the worker's SQLite ledger is on; the ledger file says it was not."""
+
+
+def _check_ledger(runs: list[dict[str, float]]) -> int:
+    """Every run's successes are in the worker's ledger file (engine_run counts its rows
+    after the run): else the figures are not of the worker as `make run` has it, and the
+    row fails. The records of all runs, for the table."""
+    for run in runs:
+        succeeded, recorded = int(run["succeeded"]), int(run["ledger_records"])
+        if recorded != succeeded:
+            raise LedgerNotInUseError(
+                f"the worker's ledger recorded {recorded} of {succeeded} runs:"
+                " the benchmark did not run with the ledger it claims"
+            )
+    return int(sum(run["ledger_records"] for run in runs))
+
+
 def dispatch(
     count: int, rate: int, seconds: int, high_rate: int = 1000, repeats: int = 3
 ) -> Result:
@@ -45,6 +63,7 @@ def dispatch(
     high_seconds = min(seconds, 20)
     log(f"  steady: {high_rate} fires/s for {high_seconds} s")
     high = _engine_run("steady", "--rate", str(high_rate), "--seconds", str(high_seconds))
+    ledger_records = _check_ledger([*workers, *bursts, steady, high])
     burst_ratio = burst["runs_per_s"] / worker_rate
     worker_us = 1e6 / worker_rate
     whole = all(
@@ -70,6 +89,7 @@ def dispatch(
             f" the worker alone, the burst and the rounds alone: median of {repeats} each"
         ),
         figures={
+            "ledger_records_checked": ledger_records,
             "worker_alone_per_s": worker_rate,
             "burst_runs_per_s": burst["runs_per_s"],
             "burst_ratio_to_worker": round(burst_ratio, 2),

@@ -28,6 +28,10 @@ DEV_TOOLS = {
     "import-linter",
     "boto3-stubs",
     "aws-croniter",
+    # benchmark 11's peers (requirements-bench.txt, included by requirements-dev.txt)
+    "apscheduler",
+    "huey",
+    "sqlalchemy",
 }
 
 # Loaded when present, not needed: botocore imports certifi if it can (else its own CA
