@@ -72,7 +72,8 @@ class SQLiteLedgerStore:
         self.writers = WriterLock(path, writer_timeout)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        with self._writing() as conn:
+        with self.writers.turn():  # sqlite3's own errors here: build_ledger names the file
+            conn = self._conn()
             conn.execute(_SCHEMA)
             conn.execute(_LOCKS)
             present = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
