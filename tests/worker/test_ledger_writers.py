@@ -25,7 +25,7 @@ import pytest
 from lambda_worker.actions import action
 from lambda_worker.actions import registry as action_registry
 from lambda_worker.app import Worker, app, get_worker
-from lambda_worker.config import WorkerConfig
+from lambda_worker.config import WorkerConfig, WorkerConfigError, build_ledger
 from lambda_worker.ledger.base import Ledger, LedgerUnavailableError
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
@@ -269,3 +269,11 @@ def test_a_writer_killed_holding_its_turn_frees_it(tmp_path: Path) -> None:
     )
     assert ledger.claim("x", KEYS[0], attempt=1, execution_id="e").outcome == "run"
     assert stored(path) == [(KEYS[0], "RUNNING", 1)]
+
+
+def test_a_ledger_path_that_cannot_be_opened_is_named_at_start_up(tmp_path: Path) -> None:
+    """The schema write takes its turn too, but keeps sqlite3's own error for build_ledger."""
+    directory = tmp_path / "ledger.db"
+    directory.mkdir()
+    with pytest.raises(WorkerConfigError, match="LEDGER_DB_PATH: cannot open"):
+        build_ledger(WorkerConfig(ledger_db_path=directory))
