@@ -191,6 +191,34 @@ def test_a_writer_behind_a_lock_held_from_outside_waits_its_deadline_then_is_una
     assert ledger.claim("job", KEYS[0], attempt=1, execution_id="e").outcome == "run"
 
 
+def test_a_writer_behind_a_thread_of_its_own_process_waits_its_deadline_too(
+    tmp_path: Path,
+) -> None:
+    """The in-process half of the turn has the same deadline: a thread stuck mid-write
+    (here, one that holds its turn until told) makes the others fail, not hang."""
+    store = SQLiteLedgerStore(tmp_path / "ledger.db", writer_timeout=0.3)
+    ledger = Ledger(store, in_progress_timeout=900, ttl_seconds=60)
+    holding, release = threading.Event(), threading.Event()
+
+    def stuck_writer() -> None:
+        with store.writers.turn():
+            holding.set()
+            release.wait()
+
+    stuck = threading.Thread(target=stuck_writer)
+    stuck.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        with pytest.raises(LedgerUnavailableError):
+            ledger.claim("job", KEYS[0], attempt=1, execution_id="e")
+        assert time.monotonic() - started >= 0.3
+    finally:
+        release.set()
+        stuck.join()
+    assert ledger.claim("job", KEYS[0], attempt=1, execution_id="e").outcome == "run"
+
+
 @pytest.fixture
 def counted_action() -> Iterator[list[str]]:
     calls: list[str] = []
