@@ -72,7 +72,7 @@ class SQLiteLedgerStore:
         self.writers = WriterLock(path, writer_timeout)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        with self.writers.turn():  # sqlite3's own errors here: build_ledger names the file
+        with self.writers:  # sqlite3's own errors here: build_ledger names the file
             conn = self._conn()
             conn.execute(_SCHEMA)
             conn.execute(_LOCKS)
@@ -83,8 +83,11 @@ class SQLiteLedgerStore:
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """This thread's connection, during this writer's turn."""
-        with self.writers.turn(), _unavailable_on_sqlite_error():
-            yield self._conn()
+        with self.writers:
+            try:
+                yield self._conn()
+            except sqlite3.OperationalError as exc:
+                raise LedgerUnavailableError(f"the ledger file: {exc}") from exc
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -22,8 +22,6 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from lambda_worker.ledger.base import LedgerUnavailableError
@@ -42,18 +40,21 @@ class WriterLock:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         weakref.finalize(self, os.close, self._fd)
 
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Held while the caller writes; LedgerUnavailableError after `timeout` seconds."""
+    def __enter__(self) -> None:
+        """This writer's turn, or LedgerUnavailableError after `timeout` seconds. A class
+        rather than a @contextmanager: every ledger write pays for it."""
         deadline = time.monotonic() + self.timeout
         if not self._threads.acquire(timeout=self.timeout):
             raise LedgerUnavailableError(f"no turn to write {self.path.stem} in {self.timeout}s")
         try:
             self._lock_other_processes(deadline)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
 

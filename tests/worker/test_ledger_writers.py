@@ -201,7 +201,7 @@ def test_a_writer_behind_a_thread_of_its_own_process_waits_its_deadline_too(
     holding, release = threading.Event(), threading.Event()
 
     def stuck_writer() -> None:
-        with store.writers.turn():
+        with store.writers:
             holding.set()
             release.wait()
 
