@@ -31,7 +31,7 @@ from lambda_worker.delivery import (
     scheduler_context,
     signature_of,
 )
-from lambda_worker.ledger.base import Ledger, RunLedger
+from lambda_worker.ledger.base import Ledger, LedgerUnavailableError, RunLedger
 from lambda_worker.ledger.null import NULL_LEDGER
 from lambda_worker.logs import log_fields
 from lambda_worker.policies import OVERLAP_REASON, lateness_reason, no_overlap
@@ -40,8 +40,19 @@ from task_contract import SKIPPED_HEADER, LedgerRecord, RunStatus
 
 logger = logging.getLogger("lambda_worker.callback")
 EARLIER_ATTEMPT_RUNNING = "EarlierAttemptRunning"  # the 503's `error`: the run's reason
+LEDGER_UNAVAILABLE = "LedgerUnavailable"  # the 503's `error` when the ledger is locked
 
 app = FastAPI(title="Scheduled Tasks Lambda", version="0.1.0")
+
+
+@app.exception_handler(LedgerUnavailableError)
+async def ledger_unavailable(_request: Request, exc: LedgerUnavailableError) -> JSONResponse:
+    """A 503 the engine (or Lambda) retries, naming why, instead of a bare 500."""
+    logger.error("ledger unavailable: %s", exc)
+    return JSONResponse(
+        {"detail": "The run ledger is busy or unavailable", "error": LEDGER_UNAVAILABLE},
+        status_code=503,
+    )
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ def health_check() -> dict[str, str]:
         409: {"description": "This execution is running in another invocation"},
         422: {"description": "Unknown action"},
         500: {"description": "Action failed"},
-        503: {"description": "An earlier attempt of this execution is still running"},
+        503: {"description": "An earlier attempt still runs, or the ledger is busy"},
     },
 )
 async def handle_task_callback(

@@ -25,6 +25,14 @@ logger = logging.getLogger("lambda_worker.ledger")
 DEFAULT_MAX_ATTEMPTS = 3
 
 
+class LedgerUnavailableError(RuntimeError):
+    """The ledger could not be written (or read) in time: another writer held it past the
+    writer's deadline (ledger/writers.py), or the file is locked or unreadable. The
+    callback answers 503 (`error` "LedgerUnavailable"), so the engine, or Lambda, retries
+    the delivery: a failed claim ran nothing; a failed finish leaves the record RUNNING,
+    which the retry's later attempt takes over (the attempt rule)."""
+
+
 class LedgerStore(Protocol):
     def try_claim(self, record: LedgerRecord, stale_before: float) -> tuple[bool, LedgerRecord]:
         """Write `record` (RUNNING) if the key is free, finished without success, held by a
