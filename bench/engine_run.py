@@ -94,7 +94,7 @@ def report(
         rows = conn.execute(
             "SELECT scheduled_time, started_at, finished_at, status, attempts FROM executions"
         ).fetchall()
-        attempts = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        attempts = conn.execute("SELECT count(*) FROM attempt_records").fetchone()[0]
     late = sorted(started - scheduled for scheduled, started, _, _, _ in rows)
     last_finish = max(finished for _, _, finished, _, _ in rows)
     ran = counting_handler.succeeded_runs()

@@ -212,7 +212,7 @@ class LocalBackend:
             execution_id, added = add_execution(
                 conn,
                 row,
-                schedule.spec,
+                schedule.spec.target,
                 scheduled=now,
                 due=now,
                 delete_schedule=False,

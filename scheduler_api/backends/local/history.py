@@ -11,6 +11,14 @@ from scheduler_api.domain.clock import from_epoch
 from scheduler_api.domain.runs import AttemptRecord, DeadLetter, Run
 from task_contract import RunStatus
 
+# How long a run's attempts ran, summed (not the backoff between): its row's times while
+# its first attempt is its only one and lives there (store/attempts.py), else its attempts'.
+RAN_SECONDS = (
+    "CASE WHEN e.first_attempt_engine IS NOT NULL THEN e.finished_at - e.started_at"
+    " ELSE (SELECT SUM(a.finished_at - a.started_at) FROM attempts a"
+    " WHERE a.execution_id = e.id) END"
+)
+
 
 def _maybe(value: float | None) -> datetime | None:
     return None if value is None else from_epoch(value)
@@ -23,8 +31,7 @@ class RunHistory:
     def runs(self, task_id: str, limit: int = 50) -> list[Run]:
         with self.database.read() as conn:
             rows = conn.execute(
-                "SELECT e.*, (SELECT SUM(a.finished_at - a.started_at) FROM attempts a"
-                " WHERE a.execution_id = e.id) AS ran_seconds"
+                f"SELECT e.*, {RAN_SECONDS} AS ran_seconds"  # noqa: S608 - a constant
                 " FROM executions e WHERE e.task_id = ?"
                 " ORDER BY e.scheduled_time DESC, e.id LIMIT ?",
                 (task_id, limit),
@@ -35,8 +42,7 @@ class RunHistory:
         """Runs scheduled at or after `moment`, oldest first (the dashboard's overview)."""
         with self.database.read() as conn:
             rows = conn.execute(
-                "SELECT e.*, (SELECT SUM(a.finished_at - a.started_at) FROM attempts a"
-                " WHERE a.execution_id = e.id) AS ran_seconds"
+                f"SELECT e.*, {RAN_SECONDS} AS ran_seconds"  # noqa: S608 - a constant
                 " FROM executions e WHERE e.scheduled_time >= ?"
                 " ORDER BY e.scheduled_time LIMIT ?",
                 (moment.timestamp(), limit),
@@ -57,7 +63,8 @@ class RunHistory:
     def _attempts(self, execution_id: str) -> list[AttemptRecord]:
         with self.database.read() as conn:
             rows = conn.execute(
-                "SELECT * FROM attempts WHERE execution_id = ? ORDER BY number", (execution_id,)
+                "SELECT * FROM attempt_records WHERE execution_id = ? ORDER BY number",
+                (execution_id,),
             ).fetchall()
         return [
             AttemptRecord(

@@ -71,7 +71,9 @@ def held(tmp_path: Path) -> Iterator[HeldAction]:
 
 def attempts(db_path: Path) -> list[tuple[int, str, str | None]]:
     with sqlite3.connect(db_path) as conn:
-        return list(conn.execute("SELECT number, engine, error FROM attempts ORDER BY number"))
+        return list(
+            conn.execute("SELECT number, engine, error FROM attempt_records ORDER BY number")
+        )
 
 
 def only_run(db_path: Path) -> tuple[str, int]:

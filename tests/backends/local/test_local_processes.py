@@ -70,7 +70,7 @@ def test_two_engines_on_one_file_never_run_an_execution_twice(tmp_path: Path) ->
     assert len(task_ids) == 300
     assert set(task_ids.values()) == {1}
     with sqlite3.connect(settings.local_db_path) as conn:
-        by_engine = dict(conn.execute("SELECT engine, count(*) FROM attempts GROUP BY 1"))
+        by_engine = dict(conn.execute("SELECT engine, count(*) FROM attempt_records GROUP BY 1"))
     assert sum(by_engine.values()) == 300
     probe_handler.reset()
 
@@ -172,5 +172,5 @@ def test_two_server_processes_on_one_file_run_each_task_once(tmp_path: Path) -> 
     assert len(invoked) == count
     assert set(invoked.values()) == {1}
     with sqlite3.connect(tmp_path / "scheduler.db") as conn:
-        engines = [row[0] for row in conn.execute("SELECT DISTINCT engine FROM attempts")]
+        engines = [row[0] for row in conn.execute("SELECT DISTINCT engine FROM attempt_records")]
     assert len(engines) == 2  # both processes did part of the work

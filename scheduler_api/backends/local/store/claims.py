@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from sqlite3 import Connection, Row
 
+from scheduler_api.backends.local.store.attempts import move_first_attempts
 from scheduler_api.backends.local.store.engines import Membership
 from scheduler_api.backends.local.store.executions import EXECUTION_WITH_INPUT, dead_letter
 from scheduler_api.domain.clock import from_epoch, to_epoch
@@ -82,6 +83,13 @@ def release(
     as after a crash. Returns how many were released."""
     released = 0
     for execution_id in execution_ids:
+        move_first_attempts(
+            conn,
+            "id = ? AND lease_owner = ?",
+            [(execution_id, owner)],
+            finished_at=to_epoch(now),
+            error=reason,
+        )
         conn.execute(
             "UPDATE attempts SET finished_at = ?, error = ?"
             " WHERE execution_id = ? AND finished_at IS NULL",
@@ -95,17 +103,33 @@ def release(
 
 
 def _take(conn: Connection, engine: Membership, claimed: list[Claimed], now: datetime) -> None:
-    """Lease executions to this engine and open their attempts."""
+    """Lease executions to this engine and open their attempts: a first attempt in the
+    execution's row, a later one in the attempts table (store/attempts.py)."""
     if claimed:
         engine.lock.hold()  # before any lease: a lease without it would look dead
+    later = [c for c in claimed if c.attempt > 1]
+    move_first_attempts(conn, "id = ?", [(c.id,) for c in later])  # a redrive's first
     conn.executemany(
         "UPDATE executions SET lease_owner = ?, attempts = ?, status = ?,"
-        " started_at = COALESCE(started_at, ?) WHERE id = ?",
-        [(engine.owner, c.attempt, RunStatus.RUNNING, to_epoch(now), c.id) for c in claimed],
+        " started_at = COALESCE(started_at, ?),"
+        " first_attempt_engine = CASE WHEN ? = 1 THEN ? ELSE first_attempt_engine END"
+        " WHERE id = ?",
+        [
+            (
+                engine.owner,
+                c.attempt,
+                RunStatus.RUNNING,
+                to_epoch(now),
+                c.attempt,
+                engine.owner,
+                c.id,
+            )
+            for c in claimed
+        ],
     )
     conn.executemany(
         "INSERT INTO attempts (execution_id, number, engine, started_at) VALUES (?, ?, ?, ?)",
-        [(c.id, c.attempt, engine.owner, to_epoch(now)) for c in claimed],
+        [(c.id, c.attempt, engine.owner, to_epoch(now)) for c in later],
     )
 
 

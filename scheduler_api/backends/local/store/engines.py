@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 from sqlite3 import Connection
 
+from scheduler_api.backends.local.store.attempts import move_first_attempts
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.liveness import (
     EngineLock,
@@ -25,6 +26,9 @@ from scheduler_api.domain.clock import to_epoch
 from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)
+
+
+ABANDONED = "abandoned: its engine stopped"  # an attempt its engine never finished
 
 
 class Membership:
@@ -78,11 +82,18 @@ class Membership:
         for owner in holders:
             if self._is_alive(conn, owner, now):
                 continue
+            move_first_attempts(
+                conn,
+                "status = ? AND lease_owner = ?",
+                [(RunStatus.RUNNING, owner)],
+                finished_at=to_epoch(now),
+                error=ABANDONED,
+            )
             conn.execute(
-                "UPDATE attempts SET finished_at = ?, error = 'abandoned: its engine stopped'"
+                "UPDATE attempts SET finished_at = ?, error = ?"
                 " WHERE finished_at IS NULL AND execution_id IN"
                 "  (SELECT id FROM executions WHERE status = ? AND lease_owner = ?)",
-                (to_epoch(now), RunStatus.RUNNING, owner),
+                (to_epoch(now), ABANDONED, RunStatus.RUNNING, owner),
             )
             # Only RUNNING rows have a lease; saying so lets SQLite use the status index.
             freed = conn.execute(

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
 
 from scheduler_api.domain.clock import to_epoch
-from scheduler_api.domain.schedules import ScheduleSpec
+from scheduler_api.domain.schedules import ScheduleTarget
 from task_contract import RunStatus
 
 
 def add_execution(
     conn: Connection,
     schedule: Row,
-    spec: ScheduleSpec,
+    target: ScheduleTarget,
     *,
     scheduled: datetime,
     due: datetime,
@@ -43,8 +43,8 @@ def add_execution(
             to_epoch(due),
             RunStatus.PENDING,
             "",  # the input is in execution_inputs (schema.py)
-            spec.target.arn,
-            timedelta(seconds=spec.target.maximum_event_age_seconds).total_seconds(),
+            target.arn,
+            timedelta(seconds=target.maximum_event_age_seconds).total_seconds(),
             int(delete_schedule),
             execution_id if manual else "",
         ),
@@ -52,7 +52,7 @@ def add_execution(
     if added:
         conn.execute(
             "INSERT INTO execution_inputs (execution_id, input) VALUES (?, ?)",
-            (execution_id, spec.target.input),
+            (execution_id, target.input),
         )
     return execution_id, added
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
 
+from scheduler_api.backends.local.store.attempts import move_first_attempts
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.executions import dead_letter
 from scheduler_api.domain.clock import to_epoch
@@ -61,7 +62,7 @@ def record_outcomes(
     execution over first."""
     held = _held_rows(conn, owner, [done.claimed.id for done in finished])
     statuses: list[RunStatus | None] = []
-    attempts, executions, deleted = [], [], []
+    attempts, executions, deleted, retried = [], [], [], []
     for done in finished:
         claimed, outcome = done.claimed, done.outcome
         row = held.get(claimed.id)
@@ -93,8 +94,12 @@ def record_outcomes(
                 " WHERE execution_id = ?",
                 (to_epoch(now), status, claimed.id),
             )
-        if not retrying and row["delete_schedule"]:
+        if retrying:
+            retried.append((claimed.id,))
+        elif row["delete_schedule"]:
             deleted.append((row["schedule_id"],))
+    # A retry clears the row's finished_at: its first attempt moves out first.
+    move_first_attempts(conn, "id = ?", retried)
     conn.executemany(
         "UPDATE attempts SET finished_at = ?, status_code = ?, error = ?"
         " WHERE execution_id = ? AND number = ?",

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS executions (
     status_code INTEGER,
     error TEXT,
     run_key TEXT NOT NULL DEFAULT '',
+    first_attempt_engine TEXT,
     UNIQUE (schedule_id, scheduled_time, run_key)
 );
 DROP INDEX IF EXISTS executions_due;
@@ -67,6 +68,13 @@ CREATE TABLE IF NOT EXISTS execution_inputs (
     input TEXT NOT NULL
 );
 
+-- An execution's attempts. Its first attempt lives in its own row while it is its only
+-- one (first_attempt_engine set: the row's started_at, finished_at, status_code and error
+-- are the attempt's), so a run that succeeds first time writes no attempts row. It is
+-- copied here (store/attempts.py) before anything makes the row stop describing it: a
+-- retry, a redrive, an engine that died or shut down. Read both through attempt_records
+-- (ATTEMPT_RECORDS, made after the columns it reads are added).
+-- Executions of files from before it have all their attempts here.
 CREATE TABLE IF NOT EXISTS attempts (
     execution_id TEXT NOT NULL,
     number INTEGER NOT NULL,
@@ -95,6 +103,16 @@ CREATE TABLE IF NOT EXISTS engines (
 """
 
 
+ATTEMPT_RECORDS = """
+CREATE VIEW IF NOT EXISTS attempt_records AS
+    SELECT execution_id, number, engine, started_at, finished_at, status_code, error
+    FROM attempts
+    UNION ALL
+    SELECT id, 1, first_attempt_engine, started_at, finished_at, status_code, error
+    FROM executions WHERE first_attempt_engine IS NOT NULL
+"""
+
+
 def create_or_migrate(conn: sqlite3.Connection) -> None:
     """Make the tables of a new file, or bring an older version's file to this shape, in
     the caller's write transaction (so two processes opening one file do it once)."""
@@ -103,6 +121,7 @@ def create_or_migrate(conn: sqlite3.Connection) -> None:
         if statement.strip():
             conn.execute(statement)
     _add_missing_columns(conn)
+    conn.execute(ATTEMPT_RECORDS)
     for statement in INDEX_SCHEMA:
         conn.execute(statement)
     # Statistics let SQLite pick, per filter, between walking the sort index and
@@ -114,8 +133,10 @@ def create_or_migrate(conn: sqlite3.Connection) -> None:
 # Columns added since the first release, for files an older version created.
 # rev: bumped by every change a client makes, so a change computed from one read can be
 # written only if nobody wrote in between (update_schedule's expect_revision).
+# first_attempt_engine: the engine of a first attempt kept in the execution's row (SCHEMA).
 _ADDED_COLUMNS = {
-    "schedules": {"broken": "TEXT", "rev": "INTEGER NOT NULL DEFAULT 0", **INDEX_COLUMNS}
+    "schedules": {"broken": "TEXT", "rev": "INTEGER NOT NULL DEFAULT 0", **INDEX_COLUMNS},
+    "executions": {"first_attempt_engine": "TEXT"},
 }
 
 
