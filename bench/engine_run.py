@@ -10,6 +10,7 @@ local backend, runs the engine, reports what happened as one JSON line on stderr
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import multiprocessing
 import os
@@ -20,9 +21,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from bench import counting_handler
 from bench.common import percentile
 from scheduler_api.backends.local.engine.invoker import LocalLambdaContext
 from scheduler_api.backends.local.store.outcomes import Finished, Outcome
@@ -32,12 +33,19 @@ from scheduler_api.domain.clock import system_clock
 from scheduler_api.services.requests import ScheduleTaskRequest
 
 # Nothing above may build the worker: it reads LEDGER_DB_PATH once, when
-# lambda_worker.handler is imported, and main() sets it first (counting_handler imports
-# the worker at its first call). ledger_records() checks, after the run, that it did.
+# lambda_worker.handler is imported (bench.counting_handler imports it), and main() sets
+# it first, then imports the handler. ledger_records() checks, after the run, that it did.
 if "lambda_worker.handler" in sys.modules:
     raise RuntimeError("the worker was imported before LEDGER_DB_PATH was set")
 
 TIMEOUT_SECONDS = 300
+
+
+def counting_handler() -> ModuleType:
+    """bench.counting_handler, imported (with the worker) once LEDGER_DB_PATH is set."""
+    if "LEDGER_DB_PATH" not in os.environ:
+        raise RuntimeError("LEDGER_DB_PATH is not set: the worker would have no ledger")
+    return importlib.import_module("bench.counting_handler")
 
 
 def schedule(runtime_service: object, due_times: list[datetime]) -> None:
@@ -97,7 +105,7 @@ def report(
         attempts = conn.execute("SELECT count(*) FROM attempt_records").fetchone()[0]
     late = sorted(started - scheduled for scheduled, started, _, _, _ in rows)
     last_finish = max(finished for _, _, finished, _, _ in rows)
-    ran = counting_handler.succeeded_runs()
+    ran = counting_handler().succeeded_runs()
     return {
         "scheduled": count,
         "executions": len(rows),
@@ -140,15 +148,16 @@ def worker_rate(count: int, ledger: Path) -> dict[str, float | int]:
         for n in range(count + 100)
     ]  # fmt: skip
     context = LocalLambdaContext("arn:aws:lambda:local:000000000000:function:bench")
+    handler = counting_handler().handler
     for event in events[:100]:
-        counting_handler.handler(event, context)
+        handler(event, context)
     started = time.perf_counter()
     for event in events[100:]:
-        counting_handler.handler(event, context)
+        handler(event, context)
     elapsed = time.perf_counter() - started
     return {
         "per_second": round(count / elapsed, 1),
-        "succeeded": len(counting_handler.succeeded_runs()) - 100,
+        "succeeded": len(counting_handler().succeeded_runs()) - 100,
         "ledger_records": ledger_records(ledger) - 100,
     }
 

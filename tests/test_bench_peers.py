@@ -5,9 +5,11 @@ claims. Small counts: these check that the benchmarks measure what they say, not
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from argparse import Namespace
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +51,26 @@ def test_benchmark_5_runs_the_worker_with_its_sqlite_ledger_on(mode: str) -> Non
     figures = engine_run(mode, "--count", "40")
     assert figures["succeeded"] == 40
     assert figures["ledger_records"] == 40
+
+
+def test_the_counting_handler_imports_the_worker_when_it_is_loaded(tmp_path: Path) -> None:
+    """As Lambda's init phase does, and LOCAL_INVOKER=process's workers before they say
+    they are ready: an import at the first call put about a second of CPU per worker
+    process inside the burst benchmark 12 measures."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bench.counting_handler; print('lambda_worker.handler' in sys.modules)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "LEDGER_DB_PATH": str(tmp_path / "ledger.db")},
+    )
+    assert done.stdout.strip() == "True"
 
 
 def test_a_run_whose_ledger_did_not_record_it_fails_the_row() -> None:
