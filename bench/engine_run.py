@@ -93,8 +93,42 @@ def children_peak_rss_mb() -> float:
     return round(total_kb / 1024, 1)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU a live process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BurstCpu:
+    """The CPU the burst itself used, from the engine's start to its last outcome: this
+    process's (the engine, and the handler with LOCAL_INVOKER=thread) and its worker
+    processes' (=process), without the schedules' creation before it or the workers'
+    imports (done before, wait_ready). What a run costs on every core, to set beside the
+    worker alone's CPU per run."""
+
+    def __init__(self, worker_pids: list[int]) -> None:
+        self.worker_pids = worker_pids
+        self.engine_start = _cpu_seconds(resource.RUSAGE_SELF)
+        self.workers_start = self._workers()
+
+    def _workers(self) -> float:
+        return sum(process_cpu_seconds(pid) for pid in self.worker_pids)
+
+    def figures(self, runs: int) -> dict[str, float]:
+        engine = _cpu_seconds(resource.RUSAGE_SELF) - self.engine_start
+        workers = self._workers() - self.workers_start
+        return {
+            "engine_cpu_us_per_run": round(engine / runs * 1e6, 1),
+            "workers_cpu_us_per_run": round(workers / runs * 1e6, 1),
+        }
+
+
 def report(
-    db: Path, count: int, first_due: datetime, children_rss_mb: float = 0.0
+    db: Path,
+    count: int,
+    first_due: datetime,
+    children_rss_mb: float = 0.0,
+    burst_cpu: dict[str, float] | None = None,
 ) -> dict[str, float | int]:
     """Runs are counted from the handler's side (bench.counting_handler: what the action
     really did), lateness and times from the engine's table."""
@@ -125,12 +159,13 @@ def report(
         # LOCAL_INVOKER=thread), and its reaped worker processes (=process).
         "cpu_s": _cpu_seconds(resource.RUSAGE_SELF),
         "children_cpu_s": _cpu_seconds(resource.RUSAGE_CHILDREN),
+        **(burst_cpu or {}),
     }
 
 
 def _cpu_seconds(who: int) -> float:
     usage = resource.getrusage(who)
-    return round(usage.ru_utime + usage.ru_stime, 2)
+    return round(usage.ru_utime + usage.ru_stime, 3)
 
 
 def worker_rate(count: int, ledger: Path) -> dict[str, float | int]:
@@ -151,12 +186,13 @@ def worker_rate(count: int, ledger: Path) -> dict[str, float | int]:
     handler = counting_handler().handler
     for event in events[:100]:
         handler(event, context)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for event in events[100:]:
         handler(event, context)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {
         "per_second": round(count / elapsed, 1),
+        "cpu_us_per_run": round(cpu / count * 1e6, 1),
         "succeeded": len(counting_handler().succeeded_runs()) - 100,
         "ledger_records": ledger_records(ledger) - 100,
     }
@@ -233,13 +269,16 @@ def main(argv: list[str] | None = None) -> int:
         schedule(runtime.service, due)
         assert datetime.now(UTC) < due[0], "scheduling took longer than the lead time"
         assert runtime.engine is not None
+        cpu = BurstCpu(invoker.pids() if invoker is not None else [])
         runtime.engine.start()
         try:
             wait_until_done(db, len(due))
+            burst_cpu = cpu.figures(len(due))
             children_rss = children_peak_rss_mb()  # before stop() ends them
         finally:
             runtime.engine.stop()
-        print(json.dumps(report(db, len(due), due[0], children_rss)), file=sys.stderr)
+        figures = report(db, len(due), due[0], children_rss, burst_cpu)
+        print(json.dumps(figures), file=sys.stderr)
     return 0
 
 

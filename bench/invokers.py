@@ -53,7 +53,13 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
             log(f"  [{n + 1}/{repeats}] burst of {count}, LOCAL_INVOKER={name}")
             bursts[name].append(_run("burst", count, name))
     worker_rate = median([run["per_second"] for run in workers])
-    figures: dict[str, float | int | str] = {"worker_alone_per_s": worker_rate}
+    worker_cpu = median([run["cpu_us_per_run"] for run in workers])
+    cores = len(os.sched_getaffinity(0))
+    figures: dict[str, float | int | str] = {
+        "worker_alone_per_s": worker_rate,
+        "worker_alone_cpu_us_per_run": worker_cpu,
+        "cores": cores,
+    }
     whole = True
     ratios = {}
     for name, runs in bursts.items():
@@ -68,6 +74,14 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
         figures[f"{name}_burst_ratio_per_round"] = "/".join(
             str(round(run["runs_per_s"] / worker["per_second"], 2))
             for run, worker in zip(runs, workers, strict=True)
+        )
+        engine_cpu = median([run["engine_cpu_us_per_run"] for run in runs])
+        workers_cpu = median([run["workers_cpu_us_per_run"] for run in runs])
+        figures[f"{name}_engine_cpu_us_per_run"] = engine_cpu
+        figures[f"{name}_workers_cpu_us_per_run"] = workers_cpu
+        # Every core busy with nothing but this burst's work: the most it can reach.
+        figures[f"{name}_ratio_bound_on_{cores}_cores"] = round(
+            cores * worker_cpu / (engine_cpu + workers_cpu), 2
         )
         figures[f"{name}_peak_rss_mb_with_children"] = median(rss)
         figures[f"{name}_lateness_p99_s"] = median([run["lateness_p99_s"] for run in runs])
