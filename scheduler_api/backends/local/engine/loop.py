@@ -9,7 +9,8 @@ every `poll_seconds`, so a fire runs well within a second of its due time.
 Nothing stops the loop but `stop()`: a round that raises is logged and retried after a
 growing pause, and the outcomes it held stay in memory for the next (the leases stay
 ours meanwhile, so nobody runs those executions again); `health()` says when rounds have
-not completed for a while.
+not completed for a while. What `stop()` does once the loop has stopped (the grace wait,
+the release of what still runs, the retirement) is in shutdown.py.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from scheduler_api.backends.local.engine.health import EngineHealth, RoundHealth
 from scheduler_api.backends.local.engine.invoker import Invoker, LambdaHandler, invoke_invocation
 from scheduler_api.backends.local.engine.pool import DaemonPool
 from scheduler_api.backends.local.engine.recorder import OutcomeRecorder
+from scheduler_api.backends.local.engine.shutdown import release, retire, wait_for_running
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.outcomes import Finished, Outcome, RetryPolicy
@@ -185,13 +187,9 @@ class LocalEngine:
             self._thread.join(max(0.0, deadline - self.monotonic()))
         if self._checkpointer is not None:
             self._checkpointer.join(max(0.0, deadline - self.monotonic()))
-        with self._lock:
-            while self._running and not self._hurry.is_set():
-                left = deadline - self.monotonic()
-                if left <= 0:
-                    break
-                self._lock.wait(min(left, 0.1))
-            unfinished = sorted(self._running)
+        unfinished = wait_for_running(
+            self._lock, self._running, deadline, self.monotonic, self._hurry
+        )
         if self.invoker is not None:  # what still runs there is released below
             left = 0.0 if self._hurry.is_set() else max(0.0, deadline - self.monotonic())
             self.invoker.close(left)
@@ -200,11 +198,8 @@ class LocalEngine:
             self._pool = None
         self.outcomes.save_held()
         if unfinished:
-            self._release(unfinished)
-        try:
-            self.store.retire()
-        except Exception:
-            logger.warning("could not retire engine %s; its leases expire on their own", self.owner)
+            release(self.store, unfinished)
+        retire(self.store)
 
     @property
     def last_failure(self) -> str | None:
@@ -283,20 +278,6 @@ class LocalEngine:
             for status in statuses:
                 if status is not None:
                     self.observer.finished(status)
-
-    def _release(self, execution_ids: list[str]) -> None:
-        try:
-            with self.store.round() as round:
-                released = round.release(execution_ids, "released: the engine stopped")
-        except Exception:
-            logger.exception("could not release executions %s", ", ".join(execution_ids))
-            return
-        logger.warning(
-            "stopped with %d execution(s) still running, released to run again at the next"
-            " start: %s",
-            released,
-            ", ".join(execution_ids),
-        )
 
     def dismiss(self, dead_letter_id: int) -> bool:
         """Forget a dead letter (its runs stay); False if there is none with this id."""
