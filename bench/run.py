@@ -45,6 +45,7 @@ def _benchmarks(args: argparse.Namespace) -> Benchmarks:
     from bench.invokers import invokers
     from bench.package import package_size
     from bench.peers import peers
+    from bench.rounds_profile import rounds_profile
     from bench.scheduling import aws_mode, local_mode
     from bench.worker import cold_start, warm_throughput
     from bench.workers import workers_bench
@@ -76,6 +77,7 @@ def _benchmarks(args: argparse.Namespace) -> Benchmarks:
             repeats=1 if args.quick else 3,
         ),
         "12": lambda: invokers(count=2_500 if args.quick else 10_000, repeats=3),
+        "13": lambda: rounds_profile(count=2_500 if args.quick else 10_000),
     }
 
 
@@ -150,7 +152,7 @@ def main(
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--steady-seconds", type=int, default=60)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10,11,12,13")
     parser.add_argument("--log-level", default=QUIET_LEVEL, help="the API's and worker's")
     args = parser.parse_args(argv)
     quiet_logging(args.log_level)  # before any benchmark imports the API or the worker

@@ -1,0 +1,203 @@
+"""Benchmark 13: where the engine's bookkeeping goes, per run (issue 22, item 5's
+profile, written by a run instead of retyped from one).
+
+The rounds alone, as benchmark 5's `bookkeeping_us_per_run_one_thread` runs them
+(bench/engine_run.py `bookkeeping`: one thread, `concurrency` claims a round, a made-up
+success recorded for each), twice in one process on two files, after the schedules are
+made:
+- plain: the time per run, to set beside the target;
+- timed: each SQL statement's time, by what it does (a connection factory times every
+  `execute` and `executemany` of the engine's connections in this process only), and the
+  rest of the round's time as Python. Timing adds its own cost, so these sum to more
+  than the plain time;
+- and the pages the rounds wrote: every WAL frame after the plain run (the WAL emptied
+  before it, checkpoints off), by the b-tree its page belonged to (SQLite's dbstat).
+
+    python -m bench.rounds_profile --count 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import Result, log
+
+# What each statement does, by the start of its text; the first that matches names it.
+STEPS = [
+    ("commit", "COMMIT"),
+    ("materialize_mark_schedule", "UPDATE schedules SET next_fire_at"),
+    ("delete_one_time_schedule", "DELETE FROM schedules"),
+    ("add_execution", "INSERT OR IGNORE INTO executions"),
+    ("add_execution_input", "INSERT INTO execution_inputs"),
+    ("claim_select", "SELECT e.*"),
+    ("claim_update", "UPDATE executions SET lease_owner = ?"),
+    ("outcome_update", "UPDATE executions SET status = ?"),
+    ("outcome_select_held", "SELECT * FROM executions WHERE lease_owner"),
+    ("materialize_select", "SELECT rowid, * FROM schedules"),
+]
+_timing = [False]
+_spent: dict[str, float] = defaultdict(float)
+
+
+@functools.cache  # the engine's statements are a few constant texts
+def _step(sql: str) -> str:
+    text = " ".join(sql.split())
+    return next((name for name, start in STEPS if text.startswith(start)), "other_sql")
+
+
+class TimedConnection(sqlite3.Connection):
+    """Adds each statement's time to _spent while _timing is on."""
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if not _timing[0]:
+            return super().execute(sql, *args)
+        started = time.perf_counter()
+        try:
+            return super().execute(sql, *args)
+        finally:
+            _spent[_step(sql)] += time.perf_counter() - started
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if not _timing[0]:
+            return super().executemany(sql, *args)
+        started = time.perf_counter()
+        try:
+            return super().executemany(sql, *args)
+        finally:
+            _spent[_step(sql)] += time.perf_counter() - started
+
+
+def _timed_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+    kwargs.setdefault("factory", TimedConnection)
+    conn: sqlite3.Connection = _connect(*args, **kwargs)
+    return conn
+
+
+_connect = sqlite3.connect
+
+
+def _ready_runtime(temp: Path, name: str, count: int) -> Any:
+    """A local runtime on its own file, with `count` one-time schedules due now."""
+    from bench.engine_run import schedule
+    from scheduler_api.bootstrap import build_local_runtime
+    from scheduler_api.config import Settings
+
+    settings = Settings(
+        _env_file=None,
+        backend="local",
+        local_db_path=temp / f"{name}.db",
+        local_concurrency=8,
+        local_lambda_handler="bench.counting_handler.handler",
+        log_level="WARNING",
+    )
+    now = [datetime.now(UTC)]
+    runtime = build_local_runtime(settings, lambda: now[0])
+    schedule(runtime.service, [now[0] + timedelta(seconds=5)] * count)
+    now[0] += timedelta(seconds=6)
+    return runtime
+
+
+def _pages_by_btree(db: Path, before: dict[int, str], count: int) -> dict[str, float]:
+    """WAL frames per run, by the b-tree their page belonged to before the rounds (or
+    after, for pages new to the file)."""
+    with sqlite3.connect(db) as conn:
+        after = {page: name for name, page in conn.execute("SELECT name, pageno FROM dbstat")}
+    wal = Path(f"{db}-wal").read_bytes()
+    page_size = struct.unpack(">I", wal[8:12])[0]
+    frames: Counter[str] = Counter()
+    for offset in range(32, len(wal) - 24 - page_size + 1, 24 + page_size):
+        page = struct.unpack(">I", wal[offset : offset + 4])[0]
+        frames[before.get(page) or after.get(page) or "freelist"] += 1
+    return {name: round(n / count, 2) for name, n in frames.most_common()}
+
+
+def measure(count: int) -> dict[str, Any]:
+    from bench.engine_run import bookkeeping
+
+    sqlite3.connect = _timed_connect  # type: ignore[assignment]  # this process only
+    with tempfile.TemporaryDirectory() as temp_name:
+        temp = Path(temp_name)
+        os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")  # never used: no handler
+        plain = _ready_runtime(temp, "plain", count)
+        db = temp / "plain.db"
+        plain.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with sqlite3.connect(db) as conn:
+            before = {page: name for name, page in conn.execute("SELECT name, pageno FROM dbstat")}
+        us_per_run = bookkeeping(plain, 8)["us_per_run"]
+        pages = _pages_by_btree(db, before, count)
+        timed = _ready_runtime(temp, "timed", count)
+        _timing[0] = True
+        started = time.perf_counter()
+        bookkeeping(timed, 8)
+        elapsed = time.perf_counter() - started
+        _timing[0] = False
+    sql = {
+        name: round(seconds / count * 1e6, 1)
+        for name, seconds in sorted(_spent.items(), key=lambda kv: -kv[1])
+    }
+    return {
+        "us_per_run": us_per_run,
+        "timed_us_per_run": round(elapsed / count * 1e6, 1),
+        "sql_us_per_run": sql,
+        "python_us_per_run": round((elapsed - sum(_spent.values())) / count * 1e6, 1),
+        "wal_pages_per_run": round(sum(pages.values()), 2),
+        "wal_pages_by_btree": pages,
+    }
+
+
+def rounds_profile(count: int = 10_000) -> Result:
+    log(f"  the rounds alone, {count} runs: plain, then each statement timed")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.rounds_profile", "--count", str(count)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    profile = json.loads(done.stderr.strip().splitlines()[-1])
+    figures: dict[str, float | int | str] = {
+        "us_per_run": profile["us_per_run"],
+        "timed_us_per_run": profile["timed_us_per_run"],
+        "python_us_per_run": profile["python_us_per_run"],
+        **{f"sql_{name}_us": us for name, us in profile["sql_us_per_run"].items()},
+        "wal_pages_per_run": profile["wal_pages_per_run"],
+        **{f"pages_{name}": n for name, n in profile["wal_pages_by_btree"].items() if n >= 0.05},
+    }
+    return Result(
+        name="13. where the engine's bookkeeping goes (benchmark 5's rounds alone, profiled)",
+        measured=(
+            "the rounds alone in one thread (8 claims a round, a made-up success each):"
+            " plain, then every SQL statement of the engine timed by what it does (Python is"
+            " the rest), and the WAL pages the plain run wrote by b-tree (dbstat)"
+        ),
+        runs=f"{count} one-time schedules due at once, once each way",
+        figures=figures,
+        target="bookkeeping <= 50 us per run (issue 22, item 5)",
+        met=float(profile["us_per_run"]) <= 50,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(args.count)), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Benchmark 13 (bench/rounds_profile.py) profiles the engine's rounds alone: each SQL
+statement's time by what it does, the rest as Python, and the WAL pages the rounds wrote
+by b-tree. Small counts: these check that it measures what it says, not speed."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+
+from bench import run
+from bench.rounds_profile import rounds_profile
+
+
+def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> None:
+    """In a process of its own: it times statements by replacing sqlite3.connect there."""
+    figures = rounds_profile(count=200).figures
+    for step in ("commit", "materialize_mark_schedule", "add_execution", "claim_update"):
+        assert float(figures[f"sql_{step}_us"]) > 0, step
+    assert float(figures["python_us_per_run"]) > 0
+    pages = {name: float(n) for name, n in figures.items() if name.startswith("pages_")}
+    # A one-time schedule's fire rewrites its row and its run deletes it: the most pages.
+    assert max(pages, key=lambda name: pages[name]) == "pages_schedules"
+    assert sum(pages.values()) <= float(figures["wal_pages_per_run"]) + 0.01
+
+
+def test_make_bench_runs_the_rounds_profile_as_benchmark_13() -> None:
+    assert "13" in run._benchmarks(Namespace(quick=True, steady_seconds=10))
