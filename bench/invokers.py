@@ -43,18 +43,43 @@ def _run(mode: str, count: int, invoker: str) -> dict[str, float]:
     return figures
 
 
+def _fed(count: int, processes: int) -> dict[str, float]:
+    """bench/invoker_feed.py: the worker processes fed with no engine."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.invoker_feed",
+            *("--count", str(count)),
+            *("--processes", str(processes)),
+        ],
+        stdout=subprocess.DEVNULL,  # the worker's JSON logs
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    figures: dict[str, float] = json.loads(result.stderr.strip().splitlines()[-1])
+    return figures
+
+
 def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) -> Result:
     workers: list[dict[str, float]] = []
     bursts: dict[str, list[dict[str, float]]] = {name: [] for name in INVOKERS}
+    cores = len(os.sched_getaffinity(0))
+    fan_outs = sorted({cores, 8})  # as many worker processes as cores, and LOCAL_CONCURRENCY's
+    fed: dict[int, list[dict[str, float]]] = {processes: [] for processes in fan_outs}
     for n in range(repeats):
         log(f"  [{n + 1}/{repeats}] the worker alone: {worker_count} handler calls")
         workers.append(_run("worker", worker_count, "thread"))
         for name in INVOKERS:
             log(f"  [{n + 1}/{repeats}] burst of {count}, LOCAL_INVOKER={name}")
             bursts[name].append(_run("burst", count, name))
+        for processes in fan_outs:
+            log(f"  [{n + 1}/{repeats}] {processes} worker processes fed with no engine")
+            fed[processes].append(_fed(worker_count, processes))
     worker_rate = median([run["per_second"] for run in workers])
     worker_cpu = median([run["cpu_us_per_run"] for run in workers])
-    cores = len(os.sched_getaffinity(0))
     figures: dict[str, float | int | str] = {
         "worker_alone_per_s": worker_rate,
         "worker_alone_cpu_us_per_run": worker_cpu,
@@ -86,13 +111,21 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
         figures[f"{name}_peak_rss_mb_with_children"] = median(rss)
         figures[f"{name}_lateness_p99_s"] = median([run["lateness_p99_s"] for run in runs])
         figures[f"{name}_lost_or_twice"] = sum(run["lost"] + run["ran_twice"] for run in runs)
+    for processes, runs in fed.items():
+        whole = whole and all(run["succeeded"] == worker_count for run in runs)
+        prefix = f"fed_alone_{processes}_processes"
+        figures[f"{prefix}_per_s"] = median([run["per_second"] for run in runs])
+        figures[f"{prefix}_workers_cpu_us_per_run"] = median(
+            [run["workers_cpu_us_per_run"] for run in runs]
+        )
     return Result(
         name="12. local engine invokers",
         measured=(
             "burst through the real lambda_handler (action cleanup, SQLite ledger on in every"
             " process, from its start), LOCAL_CONCURRENCY=8, LOCAL_INVOKER=thread and"
             " =process; runs counted from the handler's side (BENCH_COUNT_FILE); RSS is the"
-            " engine's plus its worker processes' peaks"
+            " engine's plus its worker processes' peaks; then the worker processes fed by"
+            " threads with no engine (bench/invoker_feed.py), as many as cores and 8"
         ),
         runs=(
             f"burst of {count} per invoker, worker alone {worker_count} calls; the three"
