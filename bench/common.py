@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -60,3 +61,20 @@ class Result:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def run_module(module: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`python -m module args` in a process of its own (so that its figures, its RSS and
+    its CPU are its own); the JSON line it prints last on stderr. Its stdout (the worker's
+    JSON logs) is dropped."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+        timeout=900,
+        env=env,
+    )
+    figures: dict[str, Any] = json.loads(result.stderr.strip().splitlines()[-1])
+    return figures

@@ -3,24 +3,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from bench.common import Result, log, median
+from bench.common import Result, log, median, run_module
 
 
 def _engine_run(*args: str) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.engine_run", *args],
-        stdout=subprocess.DEVNULL,  # the worker's JSON logs
-        stderr=subprocess.PIPE,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    figures: dict[str, float] = json.loads(result.stderr.strip().splitlines()[-1])
-    return figures
+    return run_module("bench.engine_run", *args)
 
 
 class LedgerNotInUseError(RuntimeError):

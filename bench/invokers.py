@@ -9,14 +9,11 @@ The worker alone, the thread burst and the process burst alternate, `repeats` ti
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import Result, log, median
+from bench.common import Result, log, median, run_module
 
 INVOKERS = ("thread", "process")
 
@@ -30,37 +27,12 @@ def _run(mode: str, count: int, invoker: str) -> dict[str, float]:
             "LOCAL_INVOKER": invoker,
         }
         Path(env["BENCH_COUNT_FILE"]).touch()
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.engine_run", mode, "--count", str(count)],
-            stdout=subprocess.DEVNULL,  # the worker's JSON logs
-            stderr=subprocess.PIPE,
-            text=True,
-            check=True,
-            timeout=900,
-            env=env,
-        )
-    figures: dict[str, float] = json.loads(result.stderr.strip().splitlines()[-1])
-    return figures
+        return run_module("bench.engine_run", mode, "--count", str(count), env=env)
 
 
 def _fed(count: int, processes: int) -> dict[str, float]:
     """bench/invoker_feed.py: the worker processes fed with no engine."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.invoker_feed",
-            *("--count", str(count)),
-            *("--processes", str(processes)),
-        ],
-        stdout=subprocess.DEVNULL,  # the worker's JSON logs
-        stderr=subprocess.PIPE,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    figures: dict[str, float] = json.loads(result.stderr.strip().splitlines()[-1])
-    return figures
+    return run_module("bench.invoker_feed", "--count", str(count), "--processes", str(processes))
 
 
 def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) -> Result:

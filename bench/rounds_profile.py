@@ -24,7 +24,6 @@ import json
 import os
 import sqlite3
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import Result, log
+from bench.common import Result, log, run_module
 
 # What each statement does, by the start of its text; the first that matches names it.
 STEPS = [
@@ -160,15 +159,7 @@ def measure(count: int) -> dict[str, Any]:
 
 def rounds_profile(count: int = 10_000) -> Result:
     log(f"  the rounds alone, {count} runs: plain, then each statement timed")
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.rounds_profile", "--count", str(count)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    profile = json.loads(done.stderr.strip().splitlines()[-1])
+    profile = run_module("bench.rounds_profile", "--count", str(count))
     figures: dict[str, float | int | str] = {
         "us_per_run": profile["us_per_run"],
         "timed_us_per_run": profile["timed_us_per_run"],
