@@ -10,10 +10,12 @@ made:
 - timed, on a second file: each SQL statement's time, by what it does, its rows'
   fetching included (a connection factory, installed after the plain run, times every
   statement of the engine's connections in this process only), and the rest of the
-  round's time as Python. Timing adds its own cost, so these sum to more
-  than the plain time;
+  round's time as Python. Timing adds its own cost, and the two runs are on two files
+  one after the other, so the sums differ from the plain time by that and by the
+  run-to-run spread;
 - and the pages the rounds wrote: every WAL frame after the plain run (the WAL emptied
-  before it, checkpoints off), by the b-tree its page belonged to (SQLite's dbstat).
+  before it, checkpoints off), by the b-tree its page belongs to (SQLite's dbstat; a page one b-tree
+  freed and another took is `reused`).
 
     python -m bench.rounds_profile --count 10000
 """
