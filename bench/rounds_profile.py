@@ -32,9 +32,10 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.common import Result, log, run_module
 
@@ -52,6 +53,7 @@ STEPS = [
     ("materialize_select", "SELECT rowid, * FROM schedules"),
 ]
 _timing = [False]
+_T = TypeVar("_T")
 _spent: dict[str, float] = defaultdict(float)
 
 
@@ -61,6 +63,15 @@ def _step(sql: str) -> str:
     return next((name for name, start in STEPS if text.startswith(start)), "other_sql")
 
 
+def _spend(step: str, call: Callable[[], _T]) -> _T:
+    """call(), its time added to `step`."""
+    started = time.perf_counter()
+    try:
+        return call()
+    finally:
+        _spent[step] += time.perf_counter() - started
+
+
 class TimedCursor(sqlite3.Cursor):
     """Adds the time its rows take to fetch to its statement's step: sqlite3 steps a
     SELECT only to its first row inside `execute`, the rest as the rows are read."""
@@ -68,25 +79,13 @@ class TimedCursor(sqlite3.Cursor):
     step = "other_sql"
 
     def fetchall(self) -> list[Any]:
-        started = time.perf_counter()
-        try:
-            return super().fetchall()
-        finally:
-            _spent[self.step] += time.perf_counter() - started
+        return _spend(self.step, super().fetchall)
 
     def fetchone(self) -> Any:
-        started = time.perf_counter()
-        try:
-            return super().fetchone()
-        finally:
-            _spent[self.step] += time.perf_counter() - started
+        return _spend(self.step, super().fetchone)
 
     def __next__(self) -> Any:
-        started = time.perf_counter()
-        try:
-            return super().__next__()
-        finally:
-            _spent[self.step] += time.perf_counter() - started
+        return _spend(self.step, super().__next__)
 
 
 class TimedConnection(sqlite3.Connection):
@@ -98,23 +97,15 @@ class TimedConnection(sqlite3.Connection):
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         if not _timing[0]:
             return super().execute(sql, *args)
-        started = time.perf_counter()
-        try:
-            cursor = super().execute(sql, *args)
-            if isinstance(cursor, TimedCursor):
-                cursor.step = _step(sql)
-            return cursor
-        finally:
-            _spent[_step(sql)] += time.perf_counter() - started
+        cursor = _spend(_step(sql), lambda: super(TimedConnection, self).execute(sql, *args))
+        if isinstance(cursor, TimedCursor):
+            cursor.step = _step(sql)
+        return cursor
 
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
         if not _timing[0]:
             return super().executemany(sql, *args)
-        started = time.perf_counter()
-        try:
-            return super().executemany(sql, *args)
-        finally:
-            _spent[_step(sql)] += time.perf_counter() - started
+        return _spend(_step(sql), lambda: super(TimedConnection, self).executemany(sql, *args))
 
 
 def _timed_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
