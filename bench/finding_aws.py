@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 
 from bench.common import Result, log, percentile
 from bench.finding import timed_ms
-from bench.index_table import create_index_table
 from scheduler_api.backends.aws.index.entry import Entry
 from scheduler_api.backends.aws.index.items import items_of
+from scheduler_api.backends.aws.index.keys import table_definition
 from scheduler_api.config import Settings
 from scheduler_api.domain.schedules import ScheduleSpec, ScheduleTarget
 from scheduler_api.main import create_app
@@ -85,7 +85,7 @@ def _fill(client: Any, count: int, now: datetime) -> int:
 
 def _setup(endpoint: str) -> Any:
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
-    create_index_table(dynamodb, TABLE)
+    dynamodb.create_table(**table_definition(TABLE))
     scheduler = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint)
     scheduler.create_schedule_group(Name=GROUP)
     return dynamodb

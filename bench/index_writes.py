@@ -26,8 +26,8 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from bench.common import Result, log
-from bench.index_table import create_index_table
 from bench.index_units import Meter, Tally
+from scheduler_api.backends.aws.index.keys import table_definition
 from scheduler_api.config import Settings
 from scheduler_api.main import create_app
 from task_contract import LABEL_VALUE_MAX, MAX_LABELS
@@ -116,7 +116,7 @@ def index_writes(creates: int = 20) -> Result:
         scheduler = boto3.client("scheduler", region_name=REGION)
         scheduler.create_schedule_group(Name=GROUP)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_index_table(dynamodb, TABLE)
+        dynamodb.create_table(**table_definition(TABLE))
         settings = Settings(
             _env_file=None,
             backend="aws",

@@ -25,9 +25,7 @@ from lambda_worker.ledger.base import LedgerStore
 from lambda_worker.ledger.dynamodb_store import DynamoDBLedgerStore
 from lambda_worker.ledger.sqlite_store import SQLiteLedgerStore
 from lambda_worker.schemas import TaskCallbackRequest
-from scheduler_api.backends.aws.index.keys import ATTRIBUTES as INDEX_ATTRIBUTES
-from scheduler_api.backends.aws.index.keys import GLOBAL_INDEXES
-from scheduler_api.backends.aws.index.keys import KEY_SCHEMA as INDEX_KEY_SCHEMA
+from scheduler_api.backends.aws.index.keys import table_definition
 from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.config import Settings
 from scheduler_api.domain.ports import SchedulerBackend
@@ -252,13 +250,7 @@ SCHEDULE_TABLE = "schedules"
 
 def create_schedule_table(client: Any, name: str = SCHEDULE_TABLE) -> None:
     """The schedule index as make deploy-lambda creates it."""
-    client.create_table(
-        TableName=name,
-        KeySchema=INDEX_KEY_SCHEMA,
-        AttributeDefinitions=INDEX_ATTRIBUTES,
-        GlobalSecondaryIndexes=GLOBAL_INDEXES,
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**table_definition(name))
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,19 @@ GLOBAL_INDEXES: list[Any] = [
     }
 ]
 
+
+def table_definition(name: str) -> dict[str, Any]:
+    """create_table's arguments for the table as `make deploy-lambda` makes it, on demand:
+    for the tests and the benchmarks that create it on moto."""
+    return {
+        "TableName": name,
+        "KeySchema": KEY_SCHEMA,
+        "AttributeDefinitions": ATTRIBUTES,
+        "GlobalSecondaryIndexes": GLOBAL_INDEXES,
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
 ANCHOR = "all"  # the item whose rev guards the whole schedule
 NEVER = "~"  # sorts after every time: paused, or no fire left
 LOWEST = "!"  # sorts before every time (a key condition's value cannot be empty)
