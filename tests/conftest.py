@@ -177,6 +177,15 @@ class LocalApp:
         return runs
 
 
+def open_local_app(db: Path, clock: FakeClock, **overrides: Any) -> tuple[TestClient, LocalApp]:
+    """The app on the local backend on `db`, entered, for a test that closes it
+    (`client.__exit__`) and opens the same file again (a migration, a restart)."""
+    app = create_app(make_local_settings(db, **overrides), clock=clock, start_engine=False)
+    client = TestClient(app, headers=AUTH)
+    client.__enter__()
+    return client, LocalApp(client, app.state.runtime, clock)
+
+
 @pytest.fixture
 def local_app(tmp_path: Path, clock: FakeClock) -> Iterator[LocalApp]:
     """The app on the local backend, with the engine driven by hand on a fake clock."""

@@ -9,19 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
-
-from scheduler_api.main import create_app
-from tests.conftest import AUTH, FakeClock, LocalApp, make_local_settings, task_body
+from tests.conftest import FakeClock, LocalApp, open_local_app, task_body
 from tests.support import probe_handler
 from tests.support.probe_handler import FAILURES
-
-
-def open_app(db: Path, clock: FakeClock, **overrides: Any) -> tuple[TestClient, LocalApp]:
-    app = create_app(make_local_settings(db, **overrides), clock=clock, start_engine=False)
-    client = TestClient(app, headers=AUTH)
-    client.__enter__()
-    return client, LocalApp(client, app.state.runtime, clock)
 
 
 def schedule(local: LocalApp, task_id: str, seconds: int = 30) -> None:
@@ -48,7 +38,7 @@ def test_a_first_attempt_that_succeeds_writes_no_attempts_row_and_reads_as_one(
 ) -> None:
     probe_handler.reset()
     db = tmp_path / "scheduler.db"
-    client, local = open_app(db, clock)
+    client, local = open_local_app(db, clock)
     try:
         schedule(local, "once")
         local.advance(30)
@@ -71,7 +61,7 @@ def test_retries_and_a_redrive_list_every_attempt_the_first_included(
 ) -> None:
     probe_handler.reset()
     db = tmp_path / "scheduler.db"
-    client, local = open_app(db, clock)
+    client, local = open_local_app(db, clock)
     try:
         FAILURES["retried"] = 10
         schedule(local, "retried")
@@ -98,7 +88,7 @@ def test_a_redrive_of_a_first_attempt_keeps_that_attempt(tmp_path: Path, clock: 
     until the redrive's claim moves it out."""
     probe_handler.reset()
     db = tmp_path / "scheduler.db"
-    client, local = open_app(db, clock, local_max_retries=0)
+    client, local = open_local_app(db, clock, local_max_retries=0)
     try:
         FAILURES["once-failed"] = 1
         schedule(local, "once-failed")
@@ -138,7 +128,7 @@ def test_a_file_from_before_keeps_its_schedules_pending_runs_and_history(
 ) -> None:
     probe_handler.reset()
     db = tmp_path / "scheduler.db"
-    client, local = open_app(db, clock)
+    client, local = open_local_app(db, clock)
     FAILURES["failed"] = 10
     for task_id in ("done", "failed"):
         schedule(local, task_id)
@@ -156,7 +146,7 @@ def test_a_file_from_before_keeps_its_schedules_pending_runs_and_history(
     into_the_previous_shape(db)
     assert table_rows(db, "SELECT count(*) FROM attempts")[0][0] >= 4
 
-    client, local = open_app(db, clock)
+    client, local = open_local_app(db, clock)
     try:
         assert {t: local.runs(t) for t in runs_before} == runs_before
         assert letter_of(local, "failed") == letter_before

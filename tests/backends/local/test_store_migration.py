@@ -13,19 +13,9 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
-from scheduler_api.main import create_app
-from tests.conftest import AUTH, FakeClock, LocalApp, make_local_settings, task_body
+from tests.conftest import FakeClock, open_local_app, task_body
 from tests.support import probe_handler
 from tests.support.probe_handler import events_for
-
-
-def open_app(db: Path, clock: FakeClock) -> tuple[TestClient, LocalApp]:
-    app = create_app(make_local_settings(db), clock=clock, start_engine=False)
-    client = TestClient(app, headers=AUTH)
-    client.__enter__()
-    return client, LocalApp(client, app.state.runtime, clock)
 
 
 def into_the_previous_shape(db: Path) -> None:
@@ -43,7 +33,7 @@ def test_a_file_with_inputs_in_the_execution_rows_opens_and_runs_them(
 ) -> None:
     probe_handler.reset()
     db = tmp_path / "scheduler.db"
-    client, local = open_app(db, clock)
+    client, local = open_local_app(db, clock)
     for task_id, minutes in (("due-before", 1), ("due-after", 60)):
         response = client.post(
             "/scheduler/schedule", json=task_body(task_id, delay_minutes=minutes)
@@ -59,7 +49,7 @@ def test_a_file_with_inputs_in_the_execution_rows_opens_and_runs_them(
     conn.close()
     assert json.loads(stored)["body"]  # the old shape: the event in the row itself
 
-    client, local = open_app(db, clock)
+    client, local = open_local_app(db, clock)
     try:
         listed = client.get("/scheduler/schedules").json()["schedules"]
         assert {s["task_id"] for s in listed} == {"due-before", "due-after"}
