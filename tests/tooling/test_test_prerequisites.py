@@ -28,8 +28,13 @@ def stub(directory: Path, name: str, body: str) -> Path:
 
 
 def run(path: Path, *, user: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The script fed on stdin, from /: `user` may not be able to read the checkout (a
+    clone in a mktemp -d directory is 0700), and bash as `user` would complain of a
+    working directory it cannot reach."""
     return subprocess.run(
-        [BASH, str(SCRIPT)],
+        [BASH, "-s"],
+        input=SCRIPT.read_text(),
+        cwd="/",
         env={"PATH": str(path)},
         capture_output=True,
         text=True,
