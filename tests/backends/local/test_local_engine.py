@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from scheduler_api.backends.local.engine.loop import LocalEngine
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.outcomes import RetryPolicy
 from scheduler_api.backends.local.store.rounds import ExecutionStore
+from scheduler_api.domain.errors import BackendUnavailableError
 from scheduler_api.main import create_app
 from tests.conftest import (
     ACCOUNT,
@@ -62,6 +64,27 @@ def test_one_time_task_fires_at_its_time_with_eventbridge_headers(local_app: Loc
     arn = created["schedule_arn"]
     assert local_app.client.get(f"/scheduler/schedule/{arn}").status_code == 404
     assert local_app.advance(3600) == 0
+
+
+def test_the_engine_counts_the_rounds_it_completed(local_app: LocalApp) -> None:
+    """Each tick is one round (the figure benchmark 12 divides runs by); a round that
+    raises is not one completed."""
+    health = local_app.engine.round_health
+    assert health.rounds == 0
+    schedule(local_app, delay_minutes=1)
+    assert local_app.engine.tick() == 0
+    assert local_app.advance(90) == 1
+    assert health.rounds == 2
+    database = local_app.engine.database
+    database.busy_timeout = 0.05  # the writer's deadline, so the stuck round fails soon
+    held = os.open(f"{database.path}.writer-lock", os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another process's writer, stuck
+        with pytest.raises(BackendUnavailableError):
+            local_app.engine.tick()
+    finally:
+        os.close(held)
+    assert health.rounds == 2
 
 
 def test_arns_and_names_match_eventbridge(local_app: LocalApp) -> None:

@@ -35,10 +35,18 @@ class RoundHealth:
         self.failing_since: float | None = None
         self.failures = 0
         self.last_failure: str | None = None  # the class of the exception, for /health
+        # Rounds completed since the engine was made: runs per round is what a run's
+        # share of a round's fixed cost depends on (bench/README.md, benchmark 12).
+        self.rounds = 0
+
+    def started(self, now: float) -> None:
+        """The loop started: the clock for /health starts now."""
+        self.last_round = now
 
     def completed(self, now: float) -> None:
-        """A round completed (or the loop started: the clock for /health starts then)."""
+        """A round completed."""
         self.last_round = now
+        self.rounds += 1
 
     def recovered(self) -> None:
         """The loop's round completed: any streak of failures is over."""

@@ -165,7 +165,7 @@ class LocalEngine:
         self._pool = DaemonPool(self.concurrency, "local-engine")
         self._stop.clear()
         self._hurry.clear()
-        self.round_health.completed(self.monotonic())  # the clock for /health starts now
+        self.round_health.started(self.monotonic())
         self._thread = threading.Thread(target=self._loop, name="local-engine", daemon=True)
         self._thread.start()
         self._checkpointer = start_checkpoints(self.database, self._stop)
