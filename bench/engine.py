@@ -92,6 +92,7 @@ def dispatch(
             "burst_ran_twice": burst["ran_twice"],
             "burst_lost": burst["lost"],
             "burst_peak_rss_mb": burst["peak_rss_mb"],
+            "burst_runs_per_round": burst["runs_per_round"],
             "steady_succeeded": steady["succeeded"],
             "steady_lateness_p50_s": steady["lateness_p50_s"],
             "steady_lateness_p99_s": steady["lateness_p99_s"],

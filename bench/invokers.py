@@ -79,6 +79,7 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
         workers_cpu = median([run["workers_cpu_us_per_run"] for run in runs])
         figures[f"{name}_engine_cpu_us_per_run"] = engine_cpu
         figures[f"{name}_workers_cpu_us_per_run"] = workers_cpu
+        figures[f"{name}_runs_per_round"] = median([run["runs_per_round"] for run in runs])
         # Every core busy with nothing but this burst's work, by the medians' CPU per run:
         # an estimate of what the cores allow, not a ceiling (a round can beat it).
         figures[f"{name}_ratio_if_cpu_bound"] = round(

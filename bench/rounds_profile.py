@@ -15,7 +15,10 @@ made:
   run-to-run spread;
 - and the pages the rounds wrote: every WAL frame after the plain run (the WAL emptied
   before it, checkpoints off), by the b-tree its page belongs to (SQLite's dbstat; a page one b-tree
-  freed and another took is `reused`).
+  freed and another took is `reused`);
+- then plain again on a third file with one claim a round, as small as the burst's rounds
+  run (benchmark 12's `*_runs_per_round`), and from the two plain times the part of a
+  round's cost that does not grow with its runs (`round_fixed_us_estimate`).
 
     python -m bench.rounds_profile --count 10000
 """
@@ -167,13 +170,10 @@ def measure(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as temp_name:
         temp = Path(temp_name)
         os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")  # never used: no handler
-        plain = _ready_runtime(temp, "plain", count)
-        db = temp / "plain.db"
-        plain.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        with sqlite3.connect(db) as conn:
-            before = {page: name for name, page in conn.execute("SELECT name, pageno FROM dbstat")}
-        us_per_run = bookkeeping(plain, 8)["us_per_run"]
-        pages = _pages_by_btree(db, before, count)
+        us_per_run, pages = _plain(temp, "plain", count, claims=8)
+        # The burst's rounds are small (benchmark 12's `*_runs_per_round`): a run's share
+        # of what a round costs whatever its size grows as they shrink.
+        one_claim_us, one_claim_pages = _plain(temp, "one_claim", count, claims=1)
         # Only now, so that the plain run's connections are sqlite3's own.
         sqlite3.connect = _timed_connect  # type: ignore[assignment]  # this process only
         timed = _ready_runtime(temp, "timed", count)
@@ -193,7 +193,23 @@ def measure(count: int) -> dict[str, Any]:
         "python_us_per_run": round((elapsed - sum(_spent.values())) / count * 1e6, 1),
         "wal_pages_per_run": round(sum(pages.values()), 2),
         "wal_pages_by_btree": pages,
+        "us_per_run_one_claim_a_round": one_claim_us,
+        "wal_pages_per_run_one_claim_a_round": round(sum(one_claim_pages.values()), 2),
     }
+
+
+def _plain(temp: Path, name: str, count: int, *, claims: int) -> tuple[float, dict[str, float]]:
+    """The rounds alone, `claims` a round, untimed: their time per run, and the WAL pages
+    they wrote by b-tree (the WAL emptied before; checkpoints are off in the rounds)."""
+    from bench.engine_run import bookkeeping
+
+    runtime = _ready_runtime(temp, name, count)
+    db = temp / f"{name}.db"
+    runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with sqlite3.connect(db) as conn:
+        before = {page: btree for btree, page in conn.execute("SELECT name, pageno FROM dbstat")}
+    us_per_run: float = bookkeeping(runtime, claims)["us_per_run"]
+    return us_per_run, _pages_by_btree(db, before, count)
 
 
 def rounds_profile(count: int = 10_000) -> Result:
@@ -206,6 +222,13 @@ def rounds_profile(count: int = 10_000) -> Result:
         **{f"sql_{name}_us": us for name, us in profile["sql_us_per_run"].items()},
         "wal_pages_per_run": profile["wal_pages_per_run"],
         **{f"pages_{name}": n for name, n in profile["wal_pages_by_btree"].items() if n >= 0.05},
+        "us_per_run_one_claim_a_round": profile["us_per_run_one_claim_a_round"],
+        "wal_pages_per_run_one_claim_a_round": profile["wal_pages_per_run_one_claim_a_round"],
+        # If a round costs a part whatever its size and a part per run, that first part:
+        # from the same rounds at 8 claims and at 1.
+        "round_fixed_us_estimate": round(
+            (profile["us_per_run_one_claim_a_round"] - profile["us_per_run"]) * 8 / 7, 1
+        ),
     }
     return Result(
         name="13. where the engine's bookkeeping goes (benchmark 5's rounds alone, profiled)",

@@ -21,6 +21,11 @@ def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> N
     assert max(pages, key=lambda name: pages[name]) == "pages_schedules"
     # A run writes its execution's row and its schedule's at least: more than one page.
     assert float(figures["wal_pages_per_run"]) > 1
+    # One claim a round: each round rewrites the pages that eight would share.
+    assert float(figures["wal_pages_per_run_one_claim_a_round"]) > 2 * float(
+        figures["wal_pages_per_run"]
+    )
+    assert float(figures["us_per_run_one_claim_a_round"]) > 0
 
 
 def test_make_bench_runs_the_rounds_profile_as_benchmark_13() -> None:
