@@ -38,6 +38,41 @@ def machine() -> dict[str, Any]:
     }
 
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def usable_cores(root: Path = CGROUP_ROOT, membership: Path = Path("/proc/self/cgroup")) -> float:
+    """The cores this process may use: those it may run on (its affinity), or fewer when
+    its cgroup's CPU quota allows less (cgroup v2's cpu.max, v1's cfs quota), as in a
+    container limited to `--cpus 1.5`. Hand-written: the standard library reads neither."""
+    cores = float(len(os.sched_getaffinity(0)))
+    quota = _cgroup_quota(root, membership)
+    return min(cores, quota) if quota is not None else cores
+
+
+def _cgroup_quota(root: Path, membership: Path) -> float | None:
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        try:
+            if controllers == "":  # v2: "max 100000" or "150000 100000"
+                quota, period = (root / path.lstrip("/") / "cpu.max").read_text().split()
+            elif "cpu" in controllers.split(","):  # v1: -1 for none
+                folder = root / "cpu" / path.lstrip("/")
+                quota = (folder / "cpu.cfs_quota_us").read_text().strip()
+                period = (folder / "cpu.cfs_period_us").read_text().strip()
+            else:
+                continue
+        except (OSError, ValueError):
+            continue
+        if quota not in ("max", "-1"):
+            return round(int(quota) / int(period), 2)
+    return None
+
+
 @dataclass
 class Result:
     """One benchmark: what it measured, how often, the figures, and its target."""

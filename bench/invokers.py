@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.common import Result, log, median, run_module
+from bench.common import Result, log, median, run_module, usable_cores
 from bench.engine import check_ledger
 
 INVOKERS = ("thread", "process")
@@ -39,8 +39,9 @@ def _fed(count: int, processes: int) -> dict[str, float]:
 def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) -> Result:
     workers: list[dict[str, float]] = []
     bursts: dict[str, list[dict[str, float]]] = {name: [] for name in INVOKERS}
-    cores = len(os.sched_getaffinity(0))
-    fan_outs = {"cores": cores, "8": 8}  # as many worker processes as cores, and eight
+    cores = usable_cores()
+    # As many worker processes as cores (at least one), and eight.
+    fan_outs = {"cores": max(1, round(cores)), "8": 8}
     fed: dict[str, list[dict[str, float]]] = {name: [] for name in fan_outs}
     for n in range(repeats):
         log(f"  [{n + 1}/{repeats}] the worker alone: {worker_count} handler calls")
@@ -58,7 +59,7 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
     figures: dict[str, float | int | str] = {
         "worker_alone_per_s": worker_rate,
         "worker_alone_cpu_us_per_run": worker_cpu,
-        "cores": cores,
+        "cores": int(cores) if cores.is_integer() else cores,
     }
     whole = True
     ratios = {}

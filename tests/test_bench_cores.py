@@ -1,0 +1,48 @@
+"""bench.common.usable_cores: the cores benchmark 12's estimate divides by, a cgroup's CPU
+quota included, read from real files laid out as the kernel lays them out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bench.common import usable_cores
+
+AFFINITY = float(len(os.sched_getaffinity(0)))
+
+
+def cgroup(tmp_path: Path, membership: str, files: dict[str, str]) -> tuple[Path, Path]:
+    root = tmp_path / "cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    proc = tmp_path / "proc-self-cgroup"
+    proc.write_text(membership)
+    return root, proc
+
+
+def test_a_v2_quota_below_the_affinity_is_the_cores(tmp_path: Path) -> None:
+    root, proc = cgroup(tmp_path, "0::/box\n", {"box/cpu.max": "50000 100000\n"})
+    assert usable_cores(root, proc) == min(AFFINITY, 0.5)
+
+
+def test_a_v1_quota_is_read_from_the_cpu_controller(tmp_path: Path) -> None:
+    root, proc = cgroup(
+        tmp_path,
+        "4:memory:/box\n1:cpu,cpuacct:/box\n0::/\n",
+        {"cpu/box/cpu.cfs_quota_us": "25000\n", "cpu/box/cpu.cfs_period_us": "100000\n"},
+    )
+    assert usable_cores(root, proc) == min(AFFINITY, 0.25)
+
+
+def test_no_quota_or_no_cgroup_files_leave_the_affinity(tmp_path: Path) -> None:
+    root, proc = cgroup(tmp_path, "0::/box\n", {"box/cpu.max": "max 100000\n"})
+    assert usable_cores(root, proc) == AFFINITY
+    root, proc = cgroup(tmp_path / "v1", "1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1\n"})
+    assert usable_cores(root, proc) == AFFINITY
+    assert usable_cores(tmp_path / "none", tmp_path / "missing") == AFFINITY
+
+
+def test_a_quota_above_the_affinity_leaves_the_affinity(tmp_path: Path) -> None:
+    root, proc = cgroup(tmp_path, "0::/\n", {"cpu.max": f"{int(AFFINITY + 4) * 100000} 100000"})
+    assert usable_cores(root, proc) == AFFINITY
