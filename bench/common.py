@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +45,8 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 def usable_cores(root: Path = CGROUP_ROOT, membership: Path = Path("/proc/self/cgroup")) -> float:
     """The cores this process may use: those it may run on (its affinity), or fewer when
     its cgroup's CPU quota allows less (cgroup v2's cpu.max, v1's cfs quota), as in a
-    container limited to `--cpus 1.5`. Hand-written: the standard library reads neither."""
+    container limited to `--cpus 1.5`. Hand-written: the standard library reads neither.
+    Anything it cannot read leaves the affinity."""
     cores = float(len(os.sched_getaffinity(0)))
     quota = _cgroup_quota(root, membership)
     return min(cores, quota) if quota is not None else cores
@@ -56,21 +58,45 @@ def _cgroup_quota(root: Path, membership: Path) -> float | None:
     except OSError:
         return None
     for line in lines:
-        _, controllers, path = line.split(":", 2)
-        try:
-            if controllers == "":  # v2: "max 100000" or "150000 100000"
-                quota, period = (root / path.lstrip("/") / "cpu.max").read_text().split()
-            elif "cpu" in controllers.split(","):  # v1: -1 for none
-                folder = root / "cpu" / path.lstrip("/")
-                quota = (folder / "cpu.cfs_quota_us").read_text().strip()
-                period = (folder / "cpu.cfs_period_us").read_text().strip()
-            else:
-                continue
-        except (OSError, ValueError):
+        parts = line.split(":", 2)
+        if len(parts) != 3:
             continue
-        if quota not in ("max", "-1"):
-            return round(int(quota) / int(period), 2)
+        _, controllers, path = parts
+        if controllers == "":
+            quota = _quota(root, path, lambda folder: (folder / "cpu.max").read_text().split())
+        elif "cpu" in controllers.split(","):
+            quota = _quota(root / "cpu", path, _v1_quota)
+        else:
+            continue
+        if quota is not None:
+            return quota
     return None
+
+
+def _quota(mount: Path, path: str, read: Callable[[Path], list[str]]) -> float | None:
+    """The quota in cores of the cgroup at `path` under `mount`, or of the mount itself:
+    in a container the mount is already its own cgroup, while /proc/self/cgroup still
+    names the host's path for it. None: no quota, or none readable."""
+    for folder in (mount / path.lstrip("/"), mount):
+        try:
+            quota, period = read(folder)
+        except OSError:
+            continue  # not there: the mount itself, next
+        except ValueError:
+            return None  # v1's -1, or a file of another shape
+        try:
+            cores = int(quota) / int(period)
+        except (ValueError, ZeroDivisionError):
+            return None  # v2's "max": no quota
+        return round(cores, 2) if cores > 0 else None
+    return None
+
+
+def _v1_quota(folder: Path) -> list[str]:
+    quota = (folder / "cpu.cfs_quota_us").read_text().strip()
+    if quota == "-1":
+        raise ValueError("no quota")
+    return [quota, (folder / "cpu.cfs_period_us").read_text().strip()]
 
 
 @dataclass
