@@ -16,8 +16,8 @@ made:
 - and the pages the rounds wrote: every WAL frame after the plain run (the WAL emptied
   before it, checkpoints off), by the b-tree its page belongs to (SQLite's dbstat; a page one b-tree
   freed and another took is `reused`);
-- then plain again on a third file with one claim a round, as small as the burst's rounds
-  run (benchmark 12's `*_runs_per_round`), and from the two plain times the part of a
+- then plain again on a third file with one claim a round, the smallest a burst's rounds
+  can be (benchmark 12's `*_runs_per_round`), and from the two plain times the part of a
   round's cost that does not grow with its runs (`round_fixed_us_estimate`).
 
     python -m bench.rounds_profile --count 10000
@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.common import Result, log, run_module
+
+CLAIMS = 8  # a round's claims, as LOCAL_CONCURRENCY's default and benchmark 5 have it
 
 # What each statement does, by the start of its text; the first that matches names it.
 STEPS = [
@@ -170,16 +172,18 @@ def measure(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as temp_name:
         temp = Path(temp_name)
         os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")  # never used: no handler
-        us_per_run, pages = _plain(temp, "plain", count, claims=8)
+        us_per_run, pages = _plain(temp, "plain", count, claims=CLAIMS)
         # The burst's rounds are small (benchmark 12's `*_runs_per_round`): a run's share
         # of what a round costs whatever its size grows as they shrink.
         one_claim_us, one_claim_pages = _plain(temp, "one_claim", count, claims=1)
+        # If a round cost a part whatever its size and a part per run, that first part.
+        fixed_us = (one_claim_us - us_per_run) * CLAIMS / (CLAIMS - 1)
         # Only now, so that the plain run's connections are sqlite3's own.
         sqlite3.connect = _timed_connect  # type: ignore[assignment]  # this process only
         timed = _ready_runtime(temp, "timed", count)
         _timing[0] = True
         started = time.perf_counter()
-        bookkeeping(timed, 8)
+        bookkeeping(timed, CLAIMS)
         elapsed = time.perf_counter() - started
         _timing[0] = False
     sql = {
@@ -195,6 +199,7 @@ def measure(count: int) -> dict[str, Any]:
         "wal_pages_by_btree": pages,
         "us_per_run_one_claim_a_round": one_claim_us,
         "wal_pages_per_run_one_claim_a_round": round(sum(one_claim_pages.values()), 2),
+        "round_fixed_us_estimate": round(fixed_us, 1),
     }
 
 
@@ -205,7 +210,10 @@ def _plain(temp: Path, name: str, count: int, *, claims: int) -> tuple[float, di
 
     runtime = _ready_runtime(temp, name, count)
     db = temp / f"{name}.db"
-    runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    busy, _, _ = (
+        runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    )
+    assert busy == 0, "the WAL was not emptied: its frames would be counted as the rounds'"
     with sqlite3.connect(db) as conn:
         before = {page: btree for btree, page in conn.execute("SELECT name, pageno FROM dbstat")}
     us_per_run: float = bookkeeping(runtime, claims)["us_per_run"]
@@ -224,11 +232,7 @@ def rounds_profile(count: int = 10_000) -> Result:
         **{f"pages_{name}": n for name, n in profile["wal_pages_by_btree"].items() if n >= 0.05},
         "us_per_run_one_claim_a_round": profile["us_per_run_one_claim_a_round"],
         "wal_pages_per_run_one_claim_a_round": profile["wal_pages_per_run_one_claim_a_round"],
-        # If a round costs a part whatever its size and a part per run, that first part:
-        # from the same rounds at 8 claims and at 1.
-        "round_fixed_us_estimate": round(
-            (profile["us_per_run_one_claim_a_round"] - profile["us_per_run"]) * 8 / 7, 1
-        ),
+        "round_fixed_us_estimate": profile["round_fixed_us_estimate"],
     }
     return Result(
         name="13. where the engine's bookkeeping goes (benchmark 5's rounds alone, profiled)",
