@@ -57,6 +57,7 @@ class Instruments:
     runs: Counter
     retries: Counter
     lateness: Histogram
+    rounds: Counter
 
 
 @functools.cache
@@ -94,6 +95,10 @@ def instruments() -> Instruments:
             "scheduler_fire_lateness_seconds", "How late a fire started after its scheduled time",
             buckets=LATENESS_BUCKETS,
         ),
+        rounds=Counter(
+            "scheduler_engine_rounds_total",
+            "Rounds the local engine completed (each one write transaction of the file)",
+        ),
     )  # fmt: skip
 
 
@@ -103,6 +108,9 @@ class EngineMetrics:
     def fired(self, lateness_seconds: float) -> None:
         instruments().fires.inc()
         instruments().lateness.observe(max(0.0, lateness_seconds))
+
+    def round_completed(self) -> None:
+        instruments().rounds.inc()
 
     def finished(self, status: RunStatus) -> None:
         instruments().runs.labels(status=str(status)).inc()

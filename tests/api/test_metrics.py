@@ -81,6 +81,7 @@ def test_the_local_engine_counts_fires_runs_retries_and_dead_letters(tmp_path: P
     assert delta[("scheduler_runs_total", frozenset({("status", "RETRYING")}))] == 1
     assert delta[("scheduler_runs_total", frozenset({("status", "DEAD_LETTERED")}))] == 1
     assert delta[("scheduler_retries_total", frozenset())] == 1
+    assert delta[("scheduler_engine_rounds_total", frozenset())] == 2  # the two ticks
     assert delta[("scheduler_fire_lateness_seconds_count", frozenset())] == 2
     assert value(after, "scheduler_dead_letters") == 1
     assert value(after, "scheduler_due_backlog") == 0

@@ -15,9 +15,11 @@ from task_contract import RunStatus
 
 
 class EngineObserver(Protocol):
-    """Told of each fire and each finished attempt (metrics)."""
+    """Told of each fire, each finished attempt and each completed round (metrics)."""
 
     def fired(self, lateness_seconds: float) -> None: ...
+
+    def round_completed(self) -> None: ...
 
     def finished(self, status: RunStatus) -> None: ...
 

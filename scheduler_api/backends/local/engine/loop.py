@@ -138,6 +138,8 @@ class LocalEngine:
         if self._pool is None:
             self.outcomes.save_held()
         self.round_health.completed(self.monotonic())
+        if self.observer is not None:
+            self.observer.round_completed()
         return len(done.claimed)
 
     def run_round(self, finished: list[Finished], limit: int, *, heartbeat: bool) -> RoundResult:
