@@ -63,7 +63,7 @@ def _cgroup_quota(root: Path, membership: Path) -> float | None:
             continue
         _, controllers, path = parts
         if controllers == "":
-            quota = _quota(root, path, lambda folder: (folder / "cpu.max").read_text().split())
+            quota = _quota(root, path, _v2_quota)
         elif "cpu" in controllers.split(","):
             quota = _quota(root / "cpu", path, _v1_quota)
         else:
@@ -90,6 +90,10 @@ def _quota(mount: Path, path: str, read: Callable[[Path], list[str]]) -> float |
             return None  # v2's "max": no quota
         return round(cores, 2) if cores > 0 else None
     return None
+
+
+def _v2_quota(folder: Path) -> list[str]:
+    return (folder / "cpu.max").read_text().split()  # "max 100000" or "150000 100000"
 
 
 def _v1_quota(folder: Path) -> list[str]:

@@ -136,7 +136,7 @@ def report(
     count: int,
     first_due: datetime,
     children_rss_mb: float = 0.0,
-    burst_cpu: dict[str, float] | None = None,
+    burst: dict[str, float] | None = None,
 ) -> dict[str, float | int]:
     """Runs are counted from the handler's side (bench.counting_handler: what the action
     really did), lateness and times from the engine's table."""
@@ -167,7 +167,7 @@ def report(
         # LOCAL_INVOKER=thread), and its reaped worker processes (=process).
         "cpu_s": _cpu_seconds(resource.RUSAGE_SELF),
         "children_cpu_s": _cpu_seconds(resource.RUSAGE_CHILDREN),
-        **(burst_cpu or {}),
+        **(burst or {}),  # what was measured over the burst alone: CPU, runs per round
     }
 
 
@@ -285,15 +285,13 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(max(0.0, (due[0] - datetime.now(UTC)).total_seconds()))
             idle_rounds = runtime.engine.round_health.rounds
             wait_until_done(db, len(due))
-            burst_cpu = cpu.figures(len(due))
             rounds = runtime.engine.round_health.rounds - idle_rounds
+            # A round's cost is partly the same whatever its size (benchmark 13).
+            burst = {**cpu.figures(len(due)), "runs_per_round": round(len(due) / max(1, rounds), 2)}
             children_rss = children_peak_rss_mb()  # before stop() ends them
         finally:
             runtime.engine.stop()
-        figures = report(db, len(due), due[0], children_rss, burst_cpu)
-        # Runs per round: a round's cost is partly the same whatever its size (benchmark 13).
-        figures["runs_per_round"] = round(len(due) / max(1, rounds), 2)
-        print(json.dumps(figures), file=sys.stderr)
+        print(json.dumps(report(db, len(due), due[0], children_rss, burst)), file=sys.stderr)
     return 0
 
 
