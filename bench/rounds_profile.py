@@ -3,22 +3,23 @@ profile, written by a run instead of retyped from one).
 
 The rounds alone, as benchmark 5's `bookkeeping_us_per_run_one_thread` runs them
 (bench/engine_run.py `bookkeeping`: one thread, `concurrency` claims a round, a made-up
-success recorded for each), twice in one process on two files, after the schedules are
-made:
-- plain: the time per run, to set beside the target (one run of the same rounds as
-  benchmark 5's `bookkeeping_us_per_run_one_thread`, which is a median of three);
-- timed, on a second file: each SQL statement's time, by what it does, its rows'
-  fetching included (a connection factory, installed after the plain run, times every
-  statement of the engine's connections in this process only), and the rest of the
-  round's time as Python. Timing adds its own cost, and the two runs are on two files
-  one after the other, so the sums differ from the plain time by that and by the
-  run-to-run spread;
-- and the pages the rounds wrote: every WAL frame after the plain run (the WAL emptied
-  before it, checkpoints off), by the b-tree its page belongs to (SQLite's dbstat; a page one b-tree
-  freed and another took is `reused`);
-- then plain again on a third file with one claim a round, the smallest a burst's rounds
-  can be (benchmark 12's `*_runs_per_round`), and from the two plain times the part of a
-  round's cost that does not grow with its runs (`round_fixed_us_estimate`).
+success recorded for each), in one process, each run on a file of its own made first:
+- plain: the time per run, to set beside the target (a median of `PAIRS` runs), each
+  run followed by the same rounds on the store design's prototype
+  (bench/rounds_design.py: the design bench/README.md names), on a copy of the same
+  schedules: `design_us_per_run`, a median too, and the median of each pair's ratio;
+- the pages the rounds wrote: every WAL frame after the first plain run (the WAL emptied
+  before it, checkpoints off), by the b-tree its page belongs to (SQLite's dbstat; a page
+  one b-tree freed and another took is `reused`), and the design's total;
+- plain again with one claim a round, the smallest a burst's rounds can be (benchmark
+  12's `*_runs_per_round`), for the product and the design, and from the product's two
+  plain times the part of a round's cost that does not grow with its runs
+  (`round_fixed_us_estimate`);
+- timed, last: each SQL statement's time, by what it does, its rows' fetching included
+  (a connection factory, installed after the plain runs, times every statement of the
+  engine's connections in this process only), and the rest of the round's time as
+  Python. Timing adds its own cost, and the runs are on different files one after the
+  other, so the sums differ from the plain time by that and by the run-to-run spread.
 
     python -m bench.rounds_profile --count 10000
 """
@@ -29,6 +30,7 @@ import argparse
 import functools
 import json
 import os
+import shutil
 import sqlite3
 import struct
 import sys
@@ -40,8 +42,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.common import Result, log, run_module
+from bench.common import Result, log, median, run_module
+from scheduler_api.domain.clock import to_epoch
 
+TARGET_US = 50
+DESIGN_FIGURES = (
+    "design_us_per_run",
+    "design_ratio_to_product",
+    "design_wal_pages_per_run",
+    "design_us_per_run_one_claim_a_round",
+    "design_wal_pages_per_run_one_claim_a_round",
+)
+PAIRS = 3  # the product and the design, alternating
 CLAIMS = 8  # a round's claims, as LOCAL_CONCURRENCY's default and benchmark 5 have it
 
 # What each statement does, by the start of its text; the first that matches names it.
@@ -172,13 +184,23 @@ def measure(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as temp_name:
         temp = Path(temp_name)
         os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")  # never used: no handler
-        us_per_run, pages = _plain(temp, "plain", count, claims=CLAIMS)
+        # The product and the design's prototype (bench/rounds_design.py) alternating,
+        # on the same schedules: a ratio of the two in one pair is steadier than either
+        # (this host's speed moves between runs).
+        pairs = [
+            (_plain(temp, f"plain{n}", count, claims=CLAIMS), _design(temp, f"design{n}", count, 8))
+            for n in range(PAIRS)
+        ]
+        us_per_run = median([product[0] for product, _ in pairs])
+        design_us = median([design[0] for _, design in pairs])
+        pages, design_pages = pairs[0][0][1], pairs[0][1][1]
         # The burst's rounds are small (benchmark 12's `*_runs_per_round`): a run's share
         # of what a round costs whatever its size grows as they shrink.
         one_claim_us, one_claim_pages = _plain(temp, "one_claim", count, claims=1)
+        design_one_us, design_one_pages = _design(temp, "design_one_claim", count, 1)
         # If a round cost a part whatever its size and a part per run, that first part.
         fixed_us = (one_claim_us - us_per_run) * CLAIMS / (CLAIMS - 1)
-        # Only now, so that the plain run's connections are sqlite3's own.
+        # Only now, so that the plain runs' connections are sqlite3's own.
         sqlite3.connect = _timed_connect  # type: ignore[assignment]  # this process only
         timed = _ready_runtime(temp, "timed", count)
         _timing[0] = True
@@ -200,7 +222,54 @@ def measure(count: int) -> dict[str, Any]:
         "us_per_run_one_claim_a_round": one_claim_us,
         "wal_pages_per_run_one_claim_a_round": round(sum(one_claim_pages.values()), 2),
         "round_fixed_us_estimate": round(fixed_us, 1),
+        "design_us_per_run": design_us,
+        "design_ratio_to_product": round(median([d[0] / p[0] for p, d in pairs]), 2),
+        "design_wal_pages_per_run": round(sum(design_pages.values()), 2),
+        "design_us_per_run_one_claim_a_round": design_one_us,
+        "design_wal_pages_per_run_one_claim_a_round": round(sum(design_one_pages.values()), 2),
     }
+
+
+def _design(temp: Path, name: str, count: int, claims: int) -> tuple[float, dict[str, float]]:
+    """The design's prototype on a copy of the product's schedules, `claims` a round: its
+    time per run and the WAL pages it wrote by b-tree, as `_plain` gives the product's.
+    Every schedule must have run once, its execution kept and its row gone."""
+    from bench.rounds_design import copy_product_schedules, design_bookkeeping
+
+    runtime = _ready_runtime(temp, f"{name}_product", count)
+    database = copy_product_schedules(temp / f"{name}_product.db", temp / f"{name}.db")
+    before = _emptied_wal(database.connection(), temp / f"{name}.db")
+    us_per_run: float = design_bookkeeping(
+        database, to_epoch(runtime.engine.store.clock()), claims
+    )["us_per_run"]
+    pages = _pages_by_btree(temp / f"{name}.db", before, count)
+    with sqlite3.connect(temp / f"{name}.db") as conn:
+        ran = conn.execute(
+            "SELECT count(DISTINCT schedule_id) FROM executions WHERE status = 'SUCCEEDED'"
+        ).fetchone()[0]
+        left = conn.execute("SELECT count(*) FROM schedules").fetchone()[0]
+    assert (ran, left) == (count, 0), f"the design ran {ran} of {count}, left {left}"
+    database.close()
+    _remove(temp, name)
+    return us_per_run, pages
+
+
+def _emptied_wal(conn: sqlite3.Connection, db: Path) -> dict[int, str]:
+    """Empty the WAL (so that only the rounds' frames are counted), and the file's pages
+    by b-tree before the rounds."""
+    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0, "the WAL was not emptied: its frames would be counted as the rounds'"
+    with sqlite3.connect(db) as reader:
+        return {page: btree for btree, page in reader.execute("SELECT name, pageno FROM dbstat")}
+
+
+def _remove(temp: Path, name: str) -> None:
+    """A run's files: their WAL is hundreds of MB."""
+    for path in temp.glob(f"{name}*"):
+        if path.is_dir():  # the engines' lock files (store/liveness.py)
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _plain(temp: Path, name: str, count: int, *, claims: int) -> tuple[float, dict[str, float]]:
@@ -210,14 +279,12 @@ def _plain(temp: Path, name: str, count: int, *, claims: int) -> tuple[float, di
 
     runtime = _ready_runtime(temp, name, count)
     db = temp / f"{name}.db"
-    busy, _, _ = (
-        runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    )
-    assert busy == 0, "the WAL was not emptied: its frames would be counted as the rounds'"
-    with sqlite3.connect(db) as conn:
-        before = {page: btree for btree, page in conn.execute("SELECT name, pageno FROM dbstat")}
+    before = _emptied_wal(runtime.engine.database.connection(), db)
     us_per_run: float = bookkeeping(runtime, claims)["us_per_run"]
-    return us_per_run, _pages_by_btree(db, before, count)
+    pages = _pages_by_btree(db, before, count)
+    runtime.engine.database.close()
+    _remove(temp, name)
+    return us_per_run, pages
 
 
 def rounds_profile(count: int = 10_000) -> Result:
@@ -233,18 +300,27 @@ def rounds_profile(count: int = 10_000) -> Result:
         "us_per_run_one_claim_a_round": profile["us_per_run_one_claim_a_round"],
         "wal_pages_per_run_one_claim_a_round": profile["wal_pages_per_run_one_claim_a_round"],
         "round_fixed_us_estimate": profile["round_fixed_us_estimate"],
+        **{name: profile[name] for name in DESIGN_FIGURES},
+        "design_within_target": "yes" if profile["design_us_per_run"] <= TARGET_US else "no",
     }
     return Result(
         name="13. where the engine's bookkeeping goes (benchmark 5's rounds alone, profiled)",
         measured=(
             "the rounds alone in one thread (8 claims a round, a made-up success each):"
             " plain, then every SQL statement of the engine timed by what it does (Python is"
-            " the rest), and the WAL pages the plain run wrote by b-tree (dbstat)"
+            " the rest), and the WAL pages the plain run wrote by b-tree (dbstat); beside"
+            " them, the same rounds on the design's prototype (bench/rounds_design.py)"
         ),
-        runs=f"{count} one-time schedules due at once, once each way",
+        runs=(
+            f"{count} one-time schedules due at once; plain and the prototype alternating,"
+            f" {PAIRS} each (medians), the rest once"
+        ),
         figures=figures,
-        target="bookkeeping <= 50 us per run (issue 22, item 5)",
-        met=float(profile["us_per_run"]) <= 50,
+        target=(
+            f"bookkeeping <= {TARGET_US} us per run (issue 22, item 5); design_within_target"
+            " says whether the design's prototype is"
+        ),
+        met=float(profile["us_per_run"]) <= TARGET_US,
     )
 
 

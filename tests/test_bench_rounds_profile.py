@@ -26,6 +26,10 @@ def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> N
         figures["wal_pages_per_run"]
     )
     assert float(figures["us_per_run_one_claim_a_round"]) > 0
+    # Beside it, the design's prototype on the same schedules (tests/test_bench_rounds_design.py).
+    assert float(figures["design_wal_pages_per_run"]) < float(figures["wal_pages_per_run"])
+    assert float(figures["design_us_per_run"]) > 0
+    assert figures["design_within_target"] in ("yes", "no")
 
 
 def test_make_bench_runs_the_rounds_profile_as_benchmark_13() -> None:
