@@ -17,6 +17,7 @@ from bench.common import Result, log, median, run_module, usable_cores
 from bench.engine import check_ledger
 
 INVOKERS = ("thread", "process")
+TARGET = 0.6  # the process burst over the worker alone (issue 22, item 6)
 
 
 def _run(mode: str, count: int, invoker: str) -> dict[str, float]:
@@ -86,6 +87,11 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
         figures[f"{name}_ratio_if_cpu_bound"] = round(
             cores * worker_cpu / (engine_cpu + workers_cpu), 2
         )
+        if name == "process":  # with threads the one GIL, not the cores, is the bound
+            # The cores at which that estimate would reach the target, at this CPU per run.
+            figures["process_cores_for_target"] = round(
+                TARGET * (engine_cpu + workers_cpu) / worker_cpu, 2
+            )
         figures[f"{name}_peak_rss_mb_with_children"] = median(rss)
         figures[f"{name}_lateness_p99_s"] = median([run["lateness_p99_s"] for run in runs])
         figures[f"{name}_lost_or_twice"] = sum(run["lost"] + run["ran_twice"] for run in runs)
@@ -110,6 +116,6 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
             f" alternating, {repeats} rounds: medians"
         ),
         figures=figures,
-        target="process burst >= 0.6x the worker alone; every fire run once, none lost",
-        met=whole and ratios["process"] >= 0.6,
+        target=f"process burst >= {TARGET}x the worker alone; every fire run once, none lost",
+        met=whole and ratios["process"] >= TARGET,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from bench.common import run_module
 from bench.invokers import invokers
 
@@ -26,6 +28,15 @@ def test_the_quick_invoker_benchmark_runs_every_fire_once_and_splits_its_cpu() -
     assert figures["thread_workers_cpu_us_per_run"] == 0
     assert float(figures["process_workers_cpu_us_per_run"]) > 0
     assert float(figures["worker_alone_cpu_us_per_run"]) > 0
+    # The cores the process burst's CPU per run needs for 0.6 of the worker alone: the
+    # estimate's ratio, at those cores, is the target.
+    cores_needed = float(figures["process_cores_for_target"])
+    cpu = float(figures["process_engine_cpu_us_per_run"]) + float(
+        figures["process_workers_cpu_us_per_run"]
+    )
+    assert cores_needed * float(figures["worker_alone_cpu_us_per_run"]) / cpu == pytest.approx(
+        0.6, abs=0.01
+    )
     for fan_out in ("cores", "8"):  # names that do not depend on the host's cores
         assert float(figures[f"fed_alone_{fan_out}_processes_per_s"]) > 0, fan_out
         assert float(figures[f"fed_alone_{fan_out}_processes_workers_cpu_us_per_run"]) > 0
