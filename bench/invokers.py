@@ -66,7 +66,7 @@ def invokers(count: int = 10_000, worker_count: int = 2000, repeats: int = 3) ->
     ratios = {}
     for name, runs in bursts.items():
         ratios[name] = round(median([run["runs_per_s"] for run in runs]) / worker_rate, 2)
-        rss = [run["peak_rss_mb"] + run.get("children_peak_rss_mb", 0.0) for run in runs]
+        rss = [round(run["peak_rss_mb"] + run.get("children_peak_rss_mb", 0.0), 1) for run in runs]
         whole = whole and all(
             run["succeeded"] == run["scheduled"] and run["ran_twice"] == 0 and run["lost"] == 0
             for run in runs
