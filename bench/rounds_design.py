@@ -40,7 +40,6 @@ What it changes, the design:
 from __future__ import annotations
 
 import sqlite3
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,6 @@ from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.executions import new_execution_id
 from scheduler_api.backends.local.store.outcomes import (
     Finished,
-    Outcome,
     RetryPolicy,
     _next_status,
 )
@@ -62,7 +60,8 @@ OWNER = "design-prototype"
 
 # The product's schedules table without its spec, with a one-time run's columns, and
 # an INTEGER PRIMARY KEY (the product's rows have SQLite's rowid, which VACUUM may
-# renumber). The indexes are the product's (schema.py, index.py), and one for claims.
+# renumber). The indexes are the product's (schema.py, index.py) but by_next_fire, now
+# partial, and two partial ones for claims. The product's other tables are kept.
 SCHEMA = """
 CREATE TABLE schedules (
     seq INTEGER PRIMARY KEY,
@@ -108,27 +107,11 @@ CREATE INDEX schedules_claimable ON schedules (due_at)
 CREATE INDEX schedules_by_lease ON schedules (lease_owner) WHERE lease_owner IS NOT NULL;
 CREATE TABLE schedule_specs (seq INTEGER PRIMARY KEY, spec TEXT NOT NULL);
 CREATE TABLE inputs (seq INTEGER PRIMARY KEY, input TEXT NOT NULL);
-CREATE TABLE schedule_labels (
-    schedule_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-    PRIMARY KEY (schedule_id, key)
-);
-CREATE INDEX labels_by_pair ON schedule_labels (key, value, schedule_id);
+-- The product's labels table is kept; its trigger went with its schedules table.
 CREATE TRIGGER schedules_drop_labels AFTER DELETE ON schedules
     BEGIN DELETE FROM schedule_labels WHERE schedule_id = old.id; END;
-CREATE TABLE executions (
-    id TEXT PRIMARY KEY, schedule_id TEXT NOT NULL, schedule_arn TEXT NOT NULL,
-    group_name TEXT NOT NULL, schedule_name TEXT NOT NULL, task_id TEXT,
-    scheduled_time REAL NOT NULL, due_at REAL NOT NULL, status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, input TEXT NOT NULL, target_arn TEXT NOT NULL,
-    max_event_age REAL NOT NULL, delete_schedule INTEGER NOT NULL, lease_owner TEXT,
-    started_at REAL, finished_at REAL, status_code INTEGER, error TEXT,
-    run_key TEXT NOT NULL DEFAULT '', first_attempt_engine TEXT, input_seq INTEGER,
-    UNIQUE (schedule_id, scheduled_time, run_key)
-);
-CREATE INDEX executions_by_status_due ON executions (status, due_at);
-CREATE INDEX executions_task ON executions (task_id, scheduled_time);
-CREATE INDEX executions_by_scheduled ON executions (scheduled_time);
-CREATE TABLE engines (owner TEXT PRIMARY KEY, heartbeat_at REAL NOT NULL);
+-- A swept run's execution row points to its input.
+ALTER TABLE executions ADD COLUMN input_seq INTEGER;
 """
 
 _COPY_SCHEDULES = """
@@ -172,14 +155,13 @@ FROM schedules WHERE seq IN ({marks})
 
 
 def copy_product_schedules(product_db: Path, db: Path) -> Database:
-    """The design's file, with the schedules of a file the product made."""
-    database = Database(db)  # the product's locks and settings; its tables are dropped
+    """The design's file, with the schedules of a file the product made. The product's
+    own tables are kept (its executions, with their indexes, engines, labels, dead
+    letters) but for the two the design replaces: schedules and execution_inputs."""
+    database = Database(db)  # the product's tables, locks and settings
     with database.write() as conn:
-        for (name,) in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
-            " AND name NOT LIKE 'sqlite_%'"
-        ).fetchall():
-            conn.execute(f"DROP {_kind(conn, name)} {name}")
+        conn.execute("DROP TABLE schedules")  # with its indexes and its labels trigger
+        conn.execute("DROP TABLE execution_inputs")  # a run points to its input instead
     conn = database.connection()
     conn.executescript(SCHEMA)
     conn.execute("ATTACH DATABASE ? AS product", (str(product_db),))
@@ -189,11 +171,6 @@ def copy_product_schedules(product_db: Path, db: Path) -> Database:
         write.execute(_COPY_INPUTS)
     conn.execute("DETACH DATABASE product")
     return database
-
-
-def _kind(conn: sqlite3.Connection, name: str) -> str:
-    kind: str = conn.execute("SELECT type FROM sqlite_schema WHERE name = ?", (name,)).fetchone()[0]
-    return kind.upper()
 
 
 class DesignRounds:
@@ -356,16 +333,8 @@ def _marks(items: list[Any]) -> str:
 def design_bookkeeping(database: Database, now: float, claims: int) -> dict[str, float | int]:
     """As bench/engine_run.py's `bookkeeping`: every fire claimed and a made-up success
     recorded, `claims` a round, in this one thread."""
+    # Here, not above: bench.engine_run refuses a process that imported the worker first.
+    from bench.engine_run import rounds_until_done
+
     database.defer_checkpoints()
-    rounds = DesignRounds(database, now)
-    finished: list[Finished] = []
-    done = 0
-    started = time.perf_counter()
-    while True:
-        claimed = rounds.run_round(finished, claims)
-        if not claimed and not finished:
-            break
-        done += len(claimed)
-        finished = [Finished(item, Outcome(False, 200, None, item.input)) for item in claimed]
-    elapsed = time.perf_counter() - started
-    return {"runs": done, "us_per_run": round(elapsed / max(1, done) * 1e6, 1)}
+    return rounds_until_done(DesignRounds(database, now).run_round, claims)
