@@ -26,7 +26,8 @@ def test_the_quick_invoker_benchmark_runs_every_fire_once_and_splits_its_cpu() -
         assert 0 < float(figures[f"{name}_runs_per_round"]) <= 8, name
         # A sum of peaks, printed as a figure: no float noise (555.1999999999999).
         rss = float(figures[f"{name}_peak_rss_mb_with_children"])
-        assert rss > 0 and str(rss) == str(round(rss, 1)), name
+        assert rss > 0, name
+        assert str(rss) == str(round(rss, 1)), name
     # The handler runs in the engine's process with threads, in the workers with processes.
     assert figures["thread_workers_cpu_us_per_run"] == 0
     assert float(figures["process_workers_cpu_us_per_run"]) > 0
