@@ -53,7 +53,7 @@ DESIGN_FIGURES = (
     "design_us_per_run_one_claim_a_round",
     "design_wal_pages_per_run_one_claim_a_round",
 )
-PAIRS = 3  # the product and the design, alternating
+PAIRS = 5  # the product and the design, alternating
 CLAIMS = 8  # a round's claims, as LOCAL_CONCURRENCY's default and benchmark 5 have it
 
 # What each statement does, by the start of its text; the first that matches names it.
