@@ -64,7 +64,7 @@ OWNER = "design-prototype"
 # partial, and two partial ones for claims. The product's other tables are kept.
 SCHEMA = """
 CREATE TABLE schedules (
-    seq INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: inputs outlive their row
     group_name TEXT NOT NULL,
     name TEXT NOT NULL,
     id TEXT NOT NULL UNIQUE,
@@ -105,6 +105,10 @@ CREATE INDEX schedules_by_task ON schedules (task_id);
 CREATE INDEX schedules_claimable ON schedules (due_at)
     WHERE lease_owner IS NULL AND status IN ('PENDING', 'RETRYING', 'RUNNING');
 CREATE INDEX schedules_by_lease ON schedules (lease_owner) WHERE lease_owner IS NOT NULL;
+-- The run-out one-time schedules the sweep deletes, found from the file, not from memory:
+-- after a restart, or when another engine recorded the outcome, they are found all the same.
+CREATE INDEX schedules_run_out ON schedules (seq) WHERE delete_after = 1
+    AND status IN ('SUCCEEDED', 'FAILED', 'SKIPPED', 'DEAD_LETTERED');
 CREATE TABLE schedule_specs (seq INTEGER PRIMARY KEY, spec TEXT NOT NULL);
 CREATE TABLE inputs (seq INTEGER PRIMARY KEY, input TEXT NOT NULL);
 -- The product's labels table is kept; its trigger went with its schedules table.
@@ -194,6 +198,18 @@ class DesignRounds:
                 "SELECT DISTINCT lease_owner FROM schedules"
                 " WHERE lease_owner IS NOT NULL AND lease_owner != ?",
                 (OWNER,),
+            ).fetchall()
+            # The design keeps recurring fires in executions (the product's path): each
+            # round asks it too, for dead engines' leases and for claims.
+            conn.execute(
+                "SELECT DISTINCT lease_owner FROM executions WHERE status = ?"
+                " AND lease_owner IS NOT NULL AND lease_owner != ?",
+                (RunStatus.RUNNING, OWNER),
+            ).fetchall()
+            conn.execute(
+                "SELECT id FROM executions WHERE status IN (?, ?, ?) AND due_at <= ?"
+                " AND lease_owner IS NULL ORDER BY due_at LIMIT ?",
+                (RunStatus.PENDING, RunStatus.RETRYING, RunStatus.RUNNING, self.now, limit),
             ).fetchall()
             self._record(conn, finished, now)
             self._materialize(conn)
@@ -312,14 +328,24 @@ class DesignRounds:
         return claimed
 
     def _sweep(self, conn: sqlite3.Connection) -> None:
-        """Run-out one-time schedules: their runs into the executions tables, then gone."""
-        if not self.run_out:
-            return
-        marks = ", ".join("?" * len(self.run_out))
-        conn.execute(_SWEEP_EXECUTIONS.format(marks=marks), self.run_out)
-        conn.execute(f"DELETE FROM schedule_specs WHERE seq IN ({marks})", self.run_out)  # noqa: S608
-        conn.execute(f"DELETE FROM schedules WHERE seq IN ({marks})", self.run_out)  # noqa: S608
+        """Run-out one-time schedules, read from the file (`run_out` only says when): their
+        runs into the executions table, then gone."""
+        seqs = [
+            row[0]
+            for row in conn.execute(
+                "SELECT seq FROM schedules WHERE delete_after = 1"
+                " AND status IN ('SUCCEEDED', 'FAILED', 'SKIPPED', 'DEAD_LETTERED')"
+                " ORDER BY seq LIMIT ?",
+                (SWEEP_BATCH,),
+            )
+        ]
         self.run_out = []
+        if not seqs:
+            return
+        marks = ", ".join("?" * len(seqs))
+        conn.execute(_SWEEP_EXECUTIONS.format(marks=marks), seqs)
+        conn.execute(f"DELETE FROM schedule_specs WHERE seq IN ({marks})", seqs)  # noqa: S608
+        conn.execute(f"DELETE FROM schedules WHERE seq IN ({marks})", seqs)  # noqa: S608
 
 
 def _seq(claimed: Claimed) -> int:

@@ -25,12 +25,16 @@ _SCENARIO = """
 import json, os, sys
 from pathlib import Path
 temp, count, late_seconds = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+keep_every_other = sys.argv[4:] == ["keep"]
 os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")  # no handler runs
 from bench.rounds_design import copy_product_schedules, design_bookkeeping
 from bench.rounds_profile import _ready_runtime
 from scheduler_api.domain.clock import to_epoch
 runtime = _ready_runtime(temp, "product", count)
 database = copy_product_schedules(temp / "product.db", temp / "design.db")
+if keep_every_other:  # action_after_completion NONE: such a schedule outlives its run
+    with database.write() as conn:
+        conn.execute("UPDATE schedules SET delete_after = 0 WHERE seq % 2 = 0")
 now = to_epoch(runtime.engine.store.clock()) + late_seconds
 print(json.dumps(design_bookkeeping(database, now, 8)))
 """
@@ -104,3 +108,38 @@ def test_the_prototype_writes_fewer_pages_a_run_than_the_product_on_the_same_sch
     assert sum(design.values()) < sum(product.values()) / 2
     # A fire rewrites no page-sized row: the schedules table is no longer most of them.
     assert design.get("schedules", 0) < product["schedules"] / 4
+
+
+def test_the_prototype_keeps_the_products_indexes_and_its_labels_trigger(tmp_path: Path) -> None:
+    """Its figure counts the index pages the product's writes pay: every index the product
+    keeps on schedules and executions is on the design's file too, by name."""
+    _run(_SCENARIO, tmp_path, 3, 0)
+
+    def indexes(db: Path, table: str) -> set[str]:
+        with sqlite3.connect(db) as conn:
+            return {row[1] for row in conn.execute(f"PRAGMA index_list({table})")}
+
+    for table in ("schedules", "executions", "schedule_labels"):
+        product, design = (
+            indexes(tmp_path / "product.db", table),
+            indexes(tmp_path / "design.db", table),
+        )
+        assert product, table
+        assert product <= design, (table, product - design)
+    with sqlite3.connect(tmp_path / "design.db") as conn:
+        triggers = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
+        }
+    assert "schedules_drop_labels" in triggers
+
+
+def test_a_schedule_that_outlives_its_run_is_never_swept(tmp_path: Path) -> None:
+    """Only a one-time schedule whose last run deletes it (action_after_completion DELETE)
+    is swept; the others keep their row, and in it their run."""
+    result = _run(_SCENARIO, tmp_path, 20, 0, "keep")
+    assert result["runs"] == 20
+    with sqlite3.connect(tmp_path / "design.db") as conn:
+        kept = conn.execute("SELECT delete_after, status FROM schedules").fetchall()
+        swept = conn.execute("SELECT count(*) FROM executions").fetchone()[0]
+    assert kept == [(0, "SUCCEEDED")] * 10
+    assert swept == 10
