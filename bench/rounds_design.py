@@ -62,6 +62,9 @@ OWNER = "design-prototype"
 # an INTEGER PRIMARY KEY (the product's rows have SQLite's rowid, which VACUUM may
 # renumber). The indexes are the product's (schema.py, index.py) but by_next_fire, now
 # partial, and two partial ones for claims. The product's other tables are kept.
+# A one-time schedule whose run is over and whose last run deletes it: the sweep's. One
+# text for the partial index and the query, which SQLite matches term by term.
+RUN_OUT = "delete_after = 1 AND status IN ('SUCCEEDED', 'FAILED', 'SKIPPED', 'DEAD_LETTERED')"
 SCHEMA = """
 CREATE TABLE schedules (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: inputs outlive their row
@@ -107,8 +110,7 @@ CREATE INDEX schedules_claimable ON schedules (due_at)
 CREATE INDEX schedules_by_lease ON schedules (lease_owner) WHERE lease_owner IS NOT NULL;
 -- The run-out one-time schedules the sweep deletes, found from the file, not from memory:
 -- after a restart, or when another engine recorded the outcome, they are found all the same.
-CREATE INDEX schedules_run_out ON schedules (seq) WHERE delete_after = 1
-    AND status IN ('SUCCEEDED', 'FAILED', 'SKIPPED', 'DEAD_LETTERED');
+CREATE INDEX schedules_run_out ON schedules (seq) WHERE {run_out};
 CREATE TABLE schedule_specs (seq INTEGER PRIMARY KEY, spec TEXT NOT NULL);
 CREATE TABLE inputs (seq INTEGER PRIMARY KEY, input TEXT NOT NULL);
 -- The product's labels table is kept; its trigger went with its schedules table.
@@ -116,7 +118,7 @@ CREATE TRIGGER schedules_drop_labels AFTER DELETE ON schedules
     BEGIN DELETE FROM schedule_labels WHERE schedule_id = old.id; END;
 -- A swept run's execution row points to its input.
 ALTER TABLE executions ADD COLUMN input_seq INTEGER;
-"""
+""".replace("{run_out}", RUN_OUT)
 
 _COPY_SCHEDULES = """
 INSERT INTO schedules (group_name, name, id, arn, task_id, next_fire_at, created_at,
@@ -184,7 +186,9 @@ class DesignRounds:
         self.database = database
         self.now = now
         self.retry = RetryPolicy()
-        self.run_out: list[int] = []  # swept when SWEEP_BATCH are
+        # Runs ended since the last sweep: when to sweep, not what (that is read from
+        # the file, through schedules_run_out).
+        self.ended = 0
 
     def run_round(self, finished: list[Finished], limit: int) -> list[Claimed]:
         now = from_epoch(self.now)
@@ -214,7 +218,7 @@ class DesignRounds:
             self._record(conn, finished, now)
             self._materialize(conn)
             claimed = self._claim(conn, limit)
-            if len(self.run_out) >= SWEEP_BATCH or not (claimed or finished):
+            if self.ended >= SWEEP_BATCH or not (claimed or finished):
                 self._sweep(conn)
         return claimed
 
@@ -231,20 +235,17 @@ class DesignRounds:
             else:
                 successes.setdefault(outcome.status_code, []).append(_seq(done.claimed))
         for status_code, seqs in successes.items():
-            self.run_out += [
-                seq
-                for seq, delete_after in conn.execute(
+            self.ended += len(
+                conn.execute(
                     "UPDATE schedules SET status = ?, lease_owner = NULL, finished_at = ?,"  # noqa: S608
                     f" status_code = ? WHERE lease_owner = ? AND seq IN ({_marks(seqs)})"
-                    " RETURNING seq, delete_after",
+                    " RETURNING seq",
                     (RunStatus.SUCCEEDED, self.now, status_code, OWNER, *seqs),
                 ).fetchall()
-                if delete_after
-            ]
+            )
         for done in others:
             row = conn.execute(
-                "SELECT max_event_age, due_at, delete_after FROM schedules"
-                " WHERE lease_owner = ? AND seq = ?",
+                "SELECT max_event_age, due_at FROM schedules WHERE lease_owner = ? AND seq = ?",
                 (OWNER, _seq(done.claimed)),
             ).fetchone()
             if row is None:
@@ -265,8 +266,8 @@ class DesignRounds:
                     _seq(done.claimed),
                 ),
             )
-            if not retrying and row[2]:
-                self.run_out.append(_seq(done.claimed))
+            if not retrying:
+                self.ended += 1
 
     def _materialize(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute(
@@ -301,7 +302,7 @@ class DesignRounds:
             "UPDATE schedules SET status = ?, finished_at = ?, error = ? WHERE seq = ?",
             [(RunStatus.DEAD_LETTERED, self.now, "MaximumEventAge exceeded", s) for s in too_old],
         )
-        self.run_out += too_old
+        self.ended += len(too_old)
         claimed = [
             Claimed(
                 id=f"{seq}:{execution_id}",
@@ -328,18 +329,16 @@ class DesignRounds:
         return claimed
 
     def _sweep(self, conn: sqlite3.Connection) -> None:
-        """Run-out one-time schedules, read from the file (`run_out` only says when): their
+        """Run-out one-time schedules, read from the file (`ended` only says when): their
         runs into the executions table, then gone."""
         seqs = [
             row[0]
             for row in conn.execute(
-                "SELECT seq FROM schedules WHERE delete_after = 1"
-                " AND status IN ('SUCCEEDED', 'FAILED', 'SKIPPED', 'DEAD_LETTERED')"
-                " ORDER BY seq LIMIT ?",
+                f"SELECT seq FROM schedules WHERE {RUN_OUT} ORDER BY seq LIMIT ?",  # noqa: S608
                 (SWEEP_BATCH,),
             )
         ]
-        self.run_out = []
+        self.ended = 0
         if not seqs:
             return
         marks = ", ".join("?" * len(seqs))
