@@ -148,6 +148,17 @@ INSERT INTO inputs (seq, input)
 SELECT s.seq, json_extract(p.spec, '$.target.input')
 FROM product.schedules p JOIN schedules s ON s.id = p.id
 """
+# The product's earlier runs, their inputs numbered in the order of their ids (the order
+# they were made in), and the schedules' seq continuing after them.
+_COPY_HISTORY = (
+    "CREATE TEMP TABLE history AS SELECT row_number() OVER (ORDER BY execution_id) AS seq,"
+    " execution_id, input FROM product.execution_inputs",
+    "INSERT INTO inputs (seq, input) SELECT seq, input FROM temp.history ORDER BY seq",
+    "INSERT INTO executions SELECT e.*, h.seq FROM product.executions e"
+    " LEFT JOIN temp.history h ON h.execution_id = e.id ORDER BY e.id",
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'schedules', count(*) FROM temp.history",
+    "DROP TABLE temp.history",
+)
 _SWEEP_EXECUTIONS = """
 INSERT INTO executions (id, schedule_id, schedule_arn, group_name, schedule_name, task_id,
     scheduled_time, due_at, status, attempts, input, target_arn, max_event_age,
@@ -161,9 +172,11 @@ FROM schedules WHERE seq IN ({marks})
 
 
 def copy_product_schedules(product_db: Path, db: Path) -> Database:
-    """The design's file, with the schedules of a file the product made. The product's
-    own tables are kept (its executions, with their indexes, engines, labels, dead
-    letters) but for the two the design replaces: schedules and execution_inputs."""
+    """The design's file, with the schedules of a file the product made, and its earlier
+    runs if it has any (their executions, and their inputs in `inputs`, older than every
+    schedule's), and their labels. The product's own tables are kept (its executions,
+    with their indexes, engines, labels, dead letters) but for the two the design
+    replaces: schedules and execution_inputs."""
     database = Database(db)  # the product's tables, locks and settings
     with database.write() as conn:
         conn.execute("DROP TABLE schedules")  # with its indexes and its labels trigger
@@ -172,7 +185,10 @@ def copy_product_schedules(product_db: Path, db: Path) -> Database:
     conn.executescript(SCHEMA)
     conn.execute("ATTACH DATABASE ? AS product", (str(product_db),))
     with database.write() as write:
+        for statement in _COPY_HISTORY:
+            write.execute(statement)
         write.execute(_COPY_SCHEDULES)
+        write.execute("INSERT INTO schedule_labels SELECT * FROM product.schedule_labels")
         write.execute(_COPY_SPECS)
         write.execute(_COPY_INPUTS)
     conn.execute("DETACH DATABASE product")

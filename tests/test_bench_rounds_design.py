@@ -143,3 +143,129 @@ def test_a_schedule_that_outlives_its_run_is_never_swept(tmp_path: Path) -> None
         swept = conn.execute("SELECT count(*) FROM executions").fetchone()[0]
     assert kept == [(0, "SUCCEEDED")] * 10
     assert swept == 10
+
+
+_LEASE_LOST = """
+import json, os, sys
+from pathlib import Path
+temp = Path(sys.argv[1])
+os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
+from bench.rounds_design import DesignRounds, _seq, copy_product_schedules
+from bench.rounds_profile import _ready_runtime
+from scheduler_api.backends.local.store.outcomes import Finished, Outcome
+from scheduler_api.domain.clock import to_epoch
+runtime = _ready_runtime(temp, "product", 8)
+database = copy_product_schedules(temp / "product.db", temp / "design.db")
+rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()))
+claimed = rounds.run_round([], 8)
+taken = _seq(claimed[0])
+with database.write() as conn:  # another engine took this one over meanwhile
+    conn.execute("UPDATE schedules SET lease_owner = 'other' WHERE seq = ?", (taken,))
+rounds.run_round([Finished(c, Outcome(False, 200, None, c.input)) for c in claimed], 8)
+rounds.run_round([], 8)  # nothing left to claim or record: the sweep's round
+print(json.dumps({"taken": taken, "claimed": len(claimed)}))
+"""
+
+
+def test_an_outcome_whose_lease_another_engine_took_is_not_recorded(tmp_path: Path) -> None:
+    """As the product's `_held_rows`: the batched success update's RETURNING leaves out
+    a run this engine no longer holds; the other engine's lease and its RUNNING stay."""
+    result = _run(_LEASE_LOST, tmp_path)
+    assert result["claimed"] == 8
+    with sqlite3.connect(tmp_path / "design.db") as conn:
+        taken = conn.execute(
+            "SELECT status, lease_owner, finished_at FROM schedules WHERE seq = ?",
+            (result["taken"],),
+        ).fetchone()
+        swept = conn.execute("SELECT count(*), min(status), max(status) FROM executions")
+        ended = swept.fetchone()
+    assert taken == ("RUNNING", "other", None)
+    assert ended == (7, "SUCCEEDED", "SUCCEEDED")  # the seven it held, swept at the end
+
+
+_LABELLED = """
+import json, os, sys
+from datetime import timedelta
+from pathlib import Path
+temp, count = Path(sys.argv[1]), int(sys.argv[2])
+os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
+from bench.rounds_design import copy_product_schedules, design_bookkeeping
+from bench.rounds_profile import _runtime
+from scheduler_api.domain.clock import system_clock, to_epoch
+from scheduler_api.services.requests import ScheduleTaskRequest
+now = [system_clock()]
+runtime = _runtime(temp / "product.db", lambda: now[0])
+due = now[0] + timedelta(seconds=5)
+for n in range(count):
+    runtime.service.schedule_task(ScheduleTaskRequest(
+        task_id=f"t-{n}", user_id=n, action="cleanup", data={"n": n},
+        run_at=due if n % 2 else due + timedelta(days=30),
+        labels={"tier": "gold", "n": str(n)},
+    ))
+runtime.engine.database.close()
+database = copy_product_schedules(temp / "product.db", temp / "design.db")
+print(json.dumps(design_bookkeeping(database, to_epoch(due) + 1, 8)))
+"""
+
+
+def test_a_swept_schedule_takes_its_labels_with_it_and_the_others_keep_theirs(
+    tmp_path: Path,
+) -> None:
+    """Labels are the product's table, copied with the schedules: the sweep's deletes
+    pay for them through the product's trigger, and a schedule due later keeps its own."""
+    result = _run(_LABELLED, tmp_path, 20)
+    assert result["runs"] == 10
+    with sqlite3.connect(tmp_path / "design.db") as conn:
+        kept = {row[0] for row in conn.execute("SELECT id FROM schedules")}
+        labelled = conn.execute(
+            "SELECT schedule_id, count(*) FROM schedule_labels GROUP BY schedule_id"
+        ).fetchall()
+    assert len(kept) == 10
+    assert dict(labelled) == dict.fromkeys(kept, 2)
+
+
+_RESIDENT = """
+import json, os, sys
+from pathlib import Path
+temp, count, resident = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
+from bench.resident_file import make_resident_file
+from bench.rounds_design import copy_product_schedules
+from bench.rounds_profile import _design_resident, _plain_resident
+file = make_resident_file(temp, count, resident)
+product = _plain_resident(temp, "product", file)[1]
+design = _design_resident(temp, "design", file)[1]
+copy_product_schedules(file.path, temp / "copy.db").close()  # kept, to be read
+print(json.dumps([product, design]))
+"""
+
+
+def test_on_a_file_in_use_both_sides_run_the_burst_once_and_leave_the_rest(
+    tmp_path: Path,
+) -> None:
+    """The resident file (bench/resident_file.py): earlier runs, and schedules due later
+    made in among the burst's. Each side's run asserts, as benchmark 13's do, that it ran
+    every schedule of the burst once and left the others; here, the file they start from,
+    and that the design kept every earlier run with its input."""
+    pages = _run(_RESIDENT, tmp_path, 200, 300)
+    with sqlite3.connect(tmp_path / "resident.db") as conn:
+        before = conn.execute(
+            "SELECT (SELECT count(*) FROM schedules), (SELECT count(*) FROM executions),"
+            " (SELECT count(*) FROM schedules WHERE task_id LIKE 'engine-%'"
+            "  AND next_fire_at < (SELECT min(next_fire_at) + 86400 FROM schedules))"
+        ).fetchone()
+    assert before == (500, 300, 200)
+    with sqlite3.connect(tmp_path / "resident.db") as conn:
+        runs = set(conn.execute("SELECT execution_id, input FROM execution_inputs"))
+    with sqlite3.connect(tmp_path / "copy.db") as conn:
+        copied = set(
+            conn.execute(
+                "SELECT e.id, i.input FROM executions e JOIN inputs i ON i.seq = e.input_seq"
+            )
+        )
+        first = conn.execute("SELECT min(seq) FROM schedules").fetchone()[0]
+    assert len(runs) == 300
+    assert copied == runs
+    assert first == 301  # the schedules' seq goes on after the earlier runs' inputs
+    product, design = pages
+    assert sum(design.values()) < sum(product.values()) / 2

@@ -12,7 +12,7 @@ from bench.rounds_profile import rounds_profile
 
 def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> None:
     """In a process of its own: it times statements by replacing sqlite3.connect there."""
-    figures = rounds_profile(count=200).figures
+    figures = rounds_profile(count=200, resident=300).figures
     for step in ("commit", "materialize_mark_schedule", "add_execution", "claim_update"):
         assert float(figures[f"sql_{step}_us"]) > 0, step
     assert float(figures["python_us_per_run"]) > 0
@@ -30,6 +30,12 @@ def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> N
     assert float(figures["design_wal_pages_per_run"]) < float(figures["wal_pages_per_run"])
     assert float(figures["design_us_per_run"]) > 0
     assert figures["design_within_target"] in ("yes", "no")
+    # And both again on a file in use (bench/resident_file.py), the design writing fewer pages.
+    assert figures["resident_schedules"] == 300
+    assert float(figures["resident_design_wal_pages_per_run"]) < float(
+        figures["resident_wal_pages_per_run"]
+    )
+    assert float(figures["resident_design_us_per_run"]) > 0
 
 
 def test_make_bench_runs_the_rounds_profile_as_benchmark_13() -> None:

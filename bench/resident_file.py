@@ -1,0 +1,95 @@
+"""Benchmark 13's resident file: the schedules a burst runs, among many that it does not.
+
+The plain rounds of benchmark 13 run on a file that holds only the schedules they run,
+all made together: a round's runs share the pages of every index, even of those keyed
+by a random value (a schedule's uuid4 id). A file that has been in use holds more: the
+runs of earlier bursts, and schedules due later. Here the burst's `count` schedules are
+made in among `resident` others due in a month, in a random order (their task ids,
+users and creation interleaved), after `resident` runs of an earlier burst that the
+product's own rounds ran to the end, so their executions and inputs are in the file.
+
+Both sides of the benchmark start from a copy of this one file: the product's rounds on
+a byte-for-byte copy, the design's prototype on its copy of the schedules
+(bench/rounds_design.py `copy_product_schedules`, history included).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from scheduler_api.domain.clock import to_epoch
+from scheduler_api.services.requests import ScheduleTaskRequest
+
+LATER = timedelta(days=30)  # the resident schedules' due time: never in the burst
+
+
+@dataclass(frozen=True)
+class ResidentFile:
+    path: Path
+    now: float  # when the burst is due and past: the rounds' clock
+    count: int  # the burst's schedules
+    resident: int  # schedules due later, and earlier runs in the file
+
+
+def make_resident_file(temp: Path, count: int, resident: int, *, seed: int = 22) -> ResidentFile:
+    """The product's file (`temp/resident.db`), its WAL checkpointed into it: `resident`
+    earlier runs, then `count` schedules due at one instant among `resident` due later."""
+    from bench.engine_run import bookkeeping
+    from scheduler_api.bootstrap import build_local_runtime
+    from scheduler_api.config import Settings
+
+    path = temp / "resident.db"
+    settings = Settings(
+        _env_file=None,
+        backend="local",
+        local_db_path=path,
+        local_concurrency=8,
+        local_lambda_handler="bench.counting_handler.handler",
+        log_level="WARNING",
+    )
+    clock = [datetime.now(UTC)]
+    runtime: Any = build_local_runtime(settings, lambda: clock[0])  # its engine is on
+    service = runtime.service
+    earlier = clock[0] + timedelta(seconds=5)
+    for n in range(resident):
+        service.schedule_task(_request(f"earlier-{n}", n, earlier))
+    clock[0] = earlier + timedelta(seconds=1)
+    bookkeeping(runtime, 8)  # the earlier burst, run to the end: its runs stay
+    due = clock[0] + timedelta(seconds=5)
+    order = list(range(count + resident))
+    random.Random(seed).shuffle(order)
+    for n in order:
+        when = due if n < count else due + LATER
+        service.schedule_task(_request(f"engine-{n}", n, when))
+    clock[0] = due + timedelta(seconds=1)
+    runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    runtime.engine.database.close()
+    return ResidentFile(path, to_epoch(clock[0]), count, resident)
+
+
+def copy_of(file: ResidentFile, db: Path) -> Path:
+    """A byte-for-byte copy of the resident file at `db` (its WAL is empty)."""
+    shutil.copyfile(file.path, db)
+    return db
+
+
+def counts(db: Path) -> dict[str, Any]:
+    """What the rounds must leave: runs that succeeded, by schedule, and schedules left."""
+    with sqlite3.connect(db) as conn:
+        ran = conn.execute(
+            "SELECT count(DISTINCT schedule_id) FROM executions WHERE status = 'SUCCEEDED'"
+        ).fetchone()[0]
+        left = conn.execute("SELECT count(*) FROM schedules").fetchone()[0]
+    return {"ran": ran, "left": left}
+
+
+def _request(task_id: str, n: int, run_at: datetime) -> ScheduleTaskRequest:
+    return ScheduleTaskRequest(
+        task_id=task_id, user_id=n, action="cleanup", run_at=run_at, data={"n": n}
+    )
