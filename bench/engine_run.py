@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.common import percentile
 from scheduler_api.backends.local.engine.invoker import LocalLambdaContext
-from scheduler_api.backends.local.engine.loop import LocalEngine
+from scheduler_api.backends.local.engine.loop import HEARTBEAT_SECONDS, LocalEngine
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.outcomes import Finished, Outcome
 from scheduler_api.bootstrap import build_local_runtime
@@ -211,26 +211,38 @@ def worker_rate(count: int, ledger: Path) -> dict[str, float | int]:
 def bookkeeping(runtime: Any, concurrency: int) -> dict[str, float | int]:
     """The engine's rounds alone, in this one thread: every fire due, each claimed and
     its outcome (a made-up success) recorded, `concurrency` per round, as the loop does
-    (checkpoints left to another thread). No handler, no thread to contend with: what a
-    run costs the engine at the least."""
+    (checkpoints left to another thread, a heartbeat once a HEARTBEAT_SECONDS). No
+    handler, no thread to contend with: what a run costs the engine at the least."""
     engine = runtime.engine
     engine.database.defer_checkpoints()
     return rounds_until_done(
-        lambda finished, limit: engine.run_round(finished, limit, heartbeat=True).claimed,
+        lambda finished, limit, heartbeat: (
+            engine.run_round(finished, limit, heartbeat=heartbeat).claimed
+        ),
         concurrency,
     )
 
 
+RunRound = Callable[[list[Finished], int, bool], list[Claimed]]
+
+
 def rounds_until_done(
-    run_round: Callable[[list[Finished], int], list[Claimed]], concurrency: int
+    run_round: RunRound, concurrency: int, monotonic: Callable[[], float] = time.monotonic
 ) -> dict[str, float | int]:
-    """Rounds of `run_round` until nothing is left to claim or record, each claim given
-    a made-up success to record in the next: the runs and the time per run."""
+    """Rounds of `run_round(finished, limit, heartbeat)` until nothing is left to claim
+    or record, each claim given a made-up success to record in the next: the runs and
+    the time per run. A round heartbeats as the loop's do (LocalEngine.tick): the first,
+    then the first after each HEARTBEAT_SECONDS. (Every round did before: a write of the
+    engines table a round, which the loop makes once a second.)"""
     finished: list[Finished] = []
     done = 0
+    last_heartbeat = float("-inf")
     started = time.perf_counter()
     while True:
-        claimed = run_round(finished, concurrency)
+        heartbeat = monotonic() - last_heartbeat >= HEARTBEAT_SECONDS
+        claimed = run_round(finished, concurrency, heartbeat)
+        if heartbeat:
+            last_heartbeat = monotonic()
         if not claimed and not finished:
             break
         done += len(claimed)

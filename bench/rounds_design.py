@@ -12,10 +12,11 @@ product, so that its figure is not a floor no product could reach:
   table, its labels table and its delete trigger;
 - the product's `Database` (WAL, synchronous=NORMAL, checkpoints deferred, its locks), one
   BEGIN IMMEDIATE transaction a round, and in each round the product's steps in its
-  order: the heartbeat, the look for dead engines' leases, the outcomes of the last
-  round's claims (a lease checked per outcome; all but a plain success by the product's
-  `_next_status`), the fires due, the next claims (each too old for its maximum event
-  age dead-lettered, the rest the product's `Claimed`, input included);
+  order: the heartbeat (when the loop's would be due), the look for dead engines'
+  leases, the outcomes of the last round's claims (a lease checked per outcome; all but
+  a plain success by the product's `_next_status`), the fires due, the next claims
+  (each too old for its maximum event age dead-lettered, the rest the product's
+  `Claimed`, input included);
 - every run's record: its execution row, in the product's executions table, written
   by the sweep below, and its input, which it points to.
 
@@ -206,14 +207,17 @@ class DesignRounds:
         # the file, through schedules_run_out).
         self.ended = 0
 
-    def run_round(self, finished: list[Finished], limit: int) -> list[Claimed]:
+    def run_round(
+        self, finished: list[Finished], limit: int, heartbeat: bool = True
+    ) -> list[Claimed]:
         now = from_epoch(self.now)
         with self.database.write() as conn:
-            conn.execute(
-                "INSERT INTO engines (owner, heartbeat_at) VALUES (?, ?)"
-                " ON CONFLICT(owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                (OWNER, self.now),
-            )
+            if heartbeat:  # as the product's (LocalEngine.tick says when)
+                conn.execute(
+                    "INSERT INTO engines (owner, heartbeat_at) VALUES (?, ?)"
+                    " ON CONFLICT(owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                    (OWNER, self.now),
+                )
             conn.execute(
                 "SELECT DISTINCT lease_owner FROM schedules"
                 " WHERE lease_owner IS NOT NULL AND lease_owner != ?",

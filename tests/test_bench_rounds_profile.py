@@ -4,7 +4,11 @@ by b-tree. Small counts: these check that it measures what it says, not speed.""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from argparse import Namespace
+from pathlib import Path
 
 from bench import run
 from bench.rounds_profile import rounds_profile
@@ -40,3 +44,39 @@ def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> N
 
 def test_make_bench_runs_the_rounds_profile_as_benchmark_13() -> None:
     assert "13" in run._benchmarks(Namespace(quick=True, steady_seconds=10))
+
+
+_HEARTBEATS = """
+import json, os
+os.environ["LEDGER_DB_PATH"] = "unused"  # bench.engine_run asks for it; nothing runs
+from datetime import UTC, datetime
+from bench.engine_run import rounds_until_done
+from scheduler_api.backends.local.store.claims import Claimed
+clock, beats, left = [0.0], [], [12]
+def run_round(finished, limit, heartbeat):
+    beats.append(heartbeat)
+    clock[0] += 0.3  # each round takes 0.3 s of the injected clock
+    take = min(limit, left[0])
+    left[0] -= take
+    when = datetime.now(UTC)
+    return [Claimed(str(n), "arn", when, 1, "{}", "target") for n in range(take)]
+print(json.dumps([rounds_until_done(run_round, 2, lambda: clock[0])["runs"], beats]))
+"""
+
+
+def test_the_rounds_alone_heartbeat_as_the_loop_does_once_a_second() -> None:
+    """LocalEngine.tick heartbeats in the first round and then once per
+    HEARTBEAT_SECONDS, not every round: so do the rounds benchmarks 5 and 13 time."""
+    done = subprocess.run(
+        [sys.executable, "-c", _HEARTBEATS],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    runs, beats = json.loads(done.stdout)
+    assert runs == 12
+    # 8 rounds of 0.3 s: 6 that claim 2 each, one that records the last 2, one with
+    # nothing left. The first beats, and the first that starts a second after it ended.
+    assert beats == [True, False, False, False, False, True, False, False]
