@@ -141,5 +141,17 @@ def run_module(module: str, *args: str, env: dict[str, str] | None = None) -> di
         timeout=900,
         env=env,
     )
-    figures: dict[str, Any] = json.loads(result.stderr.strip().splitlines()[-1])
-    return figures
+    return last_json(result.stderr)
+
+
+def last_json(stderr: str) -> dict[str, Any]:
+    """The last line of a process's stderr that is a JSON object: its figures. What may
+    follow it is not the measurement's: at interpreter exit, CPython can print an
+    'Exception ignored in: <function BaseEventLoop.__del__ ...>' traceback for an event
+    loop a daemon pool thread left (Mangum's, one a thread), and once that was the
+    last line and a CI run failed on it."""
+    for line in reversed(stderr.strip().splitlines()):
+        if line.startswith("{"):
+            figures: dict[str, Any] = json.loads(line)
+            return figures
+    raise ValueError(f"no JSON figures in the process's stderr:\n{stderr[-2000:]}")

@@ -5,11 +5,10 @@ from inside its job (bench/peer_jobs.py)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
-from bench.common import Result, log
+from bench.common import Result, last_json, log
 from bench.peer_run import OVERRUN
 from scheduler_api.config import Settings
 
@@ -33,15 +32,14 @@ def _side_run(side: str, *args: str, tries: int = 3) -> Figures:
             text=True,
             timeout=900,
         )
-        last = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
         if result.returncode == OVERRUN:
-            rate = max(1, int(json.loads(last)["create_per_s"] * 0.6))
+            rate = max(1, int(last_json(result.stderr)["create_per_s"] * 0.6))
             log(f"    {side}: creating overran the due time; again with a lead for {rate}/s")
             lead = ("--create-per-s", str(rate))
             continue
         if result.returncode != 0:
             raise RuntimeError(f"bench.peer_run {side} {' '.join(args)} failed:\n{result.stderr}")
-        figures: Figures = json.loads(last)
+        figures: Figures = last_json(result.stderr)
         return figures
     raise RuntimeError(f"bench.peer_run {side} {' '.join(args)}: creating overran {tries} times")
 

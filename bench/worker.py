@@ -7,7 +7,6 @@ baseline is a hello-world FastAPI + Mangum handler on the same unpacked dependen
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from bench.common import Result, log, median
+from bench.common import Result, last_json, log, median
 from scripts.deployment.ledger_table import ATTRIBUTES as LEDGER_ATTRIBUTES
 from scripts.deployment.ledger_table import KEY_SCHEMA as LEDGER_KEY
 from scripts.invoke_local import sample_event
@@ -154,8 +153,7 @@ def _run(script: str, args: list[str], env: dict[str, str] | None = None) -> dic
         env=env or {},
         timeout=300,
     )
-    figures: dict[str, Any] = json.loads(result.stderr.strip().splitlines()[-1])
-    return figures
+    return last_json(result.stderr)
 
 
 def cold_start(processes: int) -> Result:

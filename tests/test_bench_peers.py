@@ -4,7 +4,6 @@ claims. Small counts: these check that the benchmarks measure what they say, not
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import run
+from bench.common import last_json
 from bench.engine import LedgerNotInUseError, check_ledger
 from bench.peers import SIDES, peers
 from tests.support.processes import ROOT
@@ -40,7 +40,7 @@ def engine_run(*args: str) -> dict[str, int]:
         check=True,
         timeout=300,
     )
-    figures: dict[str, int] = json.loads(done.stderr.strip().splitlines()[-1])
+    figures: dict[str, int] = last_json(done.stderr)
     return figures
 
 
