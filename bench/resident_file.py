@@ -68,8 +68,13 @@ def make_resident_file(temp: Path, count: int, resident: int, *, seed: int = 22)
         when = due if n < count else due + LATER
         service.schedule_task(_request(f"engine-{n}", n, when))
     clock[0] = due + timedelta(seconds=1)
-    runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    busy, _, _ = (
+        runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    )
     runtime.engine.database.close()
+    wal = Path(f"{path}-wal")
+    assert busy == 0, "the WAL was not emptied: copies would not hold the whole file"
+    assert not (wal.exists() and wal.stat().st_size), "the WAL is not empty"
     return ResidentFile(path, to_epoch(clock[0]), count, resident)
 
 
@@ -79,14 +84,32 @@ def copy_of(file: ResidentFile, db: Path) -> Path:
     return db
 
 
-def counts(db: Path) -> dict[str, Any]:
-    """What the rounds must leave: runs that succeeded, by schedule, and schedules left."""
+def counts(db: Path, now: float) -> dict[str, Any]:
+    """What the rounds left: schedules whose run succeeded (`ran`), and whether each ran
+    once (`runs`, the execution rows; `most_attempts`); schedules left (`left`), and of
+    those any due by `now` (`left_due`: there should be none)."""
     with sqlite3.connect(db) as conn:
-        ran = conn.execute(
-            "SELECT count(DISTINCT schedule_id) FROM executions WHERE status = 'SUCCEEDED'"
-        ).fetchone()[0]
-        left = conn.execute("SELECT count(*) FROM schedules").fetchone()[0]
-    return {"ran": ran, "left": left}
+        ran, runs, most_attempts = conn.execute(
+            "SELECT count(DISTINCT schedule_id) FILTER (WHERE status = 'SUCCEEDED'),"
+            " count(*), max(attempts) FROM executions"
+        ).fetchone()
+        left, left_due = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE next_fire_at IS NULL OR next_fire_at <= ?)"
+            " FROM schedules",
+            (now,),
+        ).fetchone()
+    return {
+        "ran": ran,
+        "runs": runs,
+        "most_attempts": most_attempts,
+        "left": left,
+        "left_due": left_due,
+    }
+
+
+def expected(ran: int, left: int) -> dict[str, Any]:
+    """`counts` when `ran` schedules ran once each and `left` others are due later."""
+    return {"ran": ran, "runs": ran, "most_attempts": 1, "left": left, "left_due": 0}
 
 
 def _request(task_id: str, n: int, run_at: datetime) -> ScheduleTaskRequest:

@@ -155,8 +155,10 @@ _COPY_HISTORY = (
     "CREATE TEMP TABLE history AS SELECT row_number() OVER (ORDER BY execution_id) AS seq,"
     " execution_id, input FROM product.execution_inputs",
     "INSERT INTO inputs (seq, input) SELECT seq, input FROM temp.history ORDER BY seq",
-    "INSERT INTO executions SELECT e.*, h.seq FROM product.executions e"
-    " LEFT JOIN temp.history h ON h.execution_id = e.id ORDER BY e.id",
+    # By name: a migrated file's columns may be in another order than a new file's.
+    "INSERT INTO executions ({columns}, input_seq) SELECT {e_columns}, h.seq"
+    " FROM product.executions e LEFT JOIN temp.history h ON h.execution_id = e.id"
+    " ORDER BY e.id",
     "INSERT INTO sqlite_sequence (name, seq) SELECT 'schedules', count(*) FROM temp.history",
     "DROP TABLE temp.history",
 )
@@ -186,13 +188,22 @@ def copy_product_schedules(product_db: Path, db: Path) -> Database:
     conn.executescript(SCHEMA)
     conn.execute("ATTACH DATABASE ? AS product", (str(product_db),))
     with database.write() as write:
+        columns = [row[1] for row in write.execute("PRAGMA product.table_info(executions)")]
         for statement in _COPY_HISTORY:
-            write.execute(statement)
+            write.execute(
+                statement.format(
+                    columns=", ".join(columns), e_columns=", ".join(f"e.{c}" for c in columns)
+                )
+            )
         write.execute(_COPY_SCHEDULES)
-        write.execute("INSERT INTO schedule_labels SELECT * FROM product.schedule_labels")
+        write.execute(
+            "INSERT INTO schedule_labels (schedule_id, key, value)"
+            " SELECT schedule_id, key, value FROM product.schedule_labels"
+        )
         write.execute(_COPY_SPECS)
         write.execute(_COPY_INPUTS)
     conn.execute("DETACH DATABASE product")
+    conn.execute("ANALYZE")  # as the product's file is when opened (schema.py): same plans
     return database
 
 

@@ -162,16 +162,19 @@ taken = _seq(claimed[0])
 with database.write() as conn:  # another engine took this one over meanwhile
     conn.execute("UPDATE schedules SET lease_owner = 'other' WHERE seq = ?", (taken,))
 rounds.run_round([Finished(c, Outcome(False, 200, None, c.input)) for c in claimed], 8)
+ended = rounds.ended  # what RETURNING counted: the runs it still held
 rounds.run_round([], 8)  # nothing left to claim or record: the sweep's round
-print(json.dumps({"taken": taken, "claimed": len(claimed)}))
+print(json.dumps({"taken": taken, "claimed": len(claimed), "ended": ended}))
 """
 
 
 def test_an_outcome_whose_lease_another_engine_took_is_not_recorded(tmp_path: Path) -> None:
-    """As the product's `_held_rows`: the batched success update's RETURNING leaves out
-    a run this engine no longer holds; the other engine's lease and its RUNNING stay."""
+    """As the product's `_held_rows`: the batched success update asks for this engine's
+    lease, so a run another engine took keeps that engine's lease and its RUNNING, and
+    its RETURNING counts only the runs it held (what says when to sweep)."""
     result = _run(_LEASE_LOST, tmp_path)
     assert result["claimed"] == 8
+    assert result["ended"] == 7
     with sqlite3.connect(tmp_path / "design.db") as conn:
         taken = conn.execute(
             "SELECT status, lease_owner, finished_at FROM schedules WHERE seq = ?",
