@@ -29,10 +29,12 @@ def probe_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @contextmanager
-def app_on(invoker: str, tmp_path: Path, clock: FakeClock, **settings: Any) -> Iterator[LocalApp]:
+def app_on(
+    invoker: str, tmp_path: Path, clock: FakeClock, handler: str = HANDLER, **settings: Any
+) -> Iterator[LocalApp]:
     resolved = make_local_settings(
         tmp_path / "scheduler.db",
-        local_lambda_handler=HANDLER,
+        local_lambda_handler=handler,
         local_invoker=invoker,
         local_concurrency=3,
         **settings,

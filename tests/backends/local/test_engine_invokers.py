@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends.local import loop_probe
 from tests.backends.local.invoker_apps import INVOKERS, app_on, schedule
 from tests.backends.local.invoker_apps import probe_dir as probe_dir  # autouse: applies here
 from tests.backends.local.invoker_probe import events, order
@@ -142,3 +143,28 @@ def test_the_started_engine_runs_each_fire_of_a_burst_once(invoker_app: LocalApp
     assert sorted(line["task_id"] for line in lines) == sorted(f"burst-{n}" for n in range(30))
     pids = {line["pid"] for line in lines}
     assert (os.getpid() not in pids) == ran_elsewhere(invoker_app)
+
+
+def test_a_stopped_engine_has_closed_the_event_loops_its_threads_ran_invocations_on(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Left open, each pool thread's loops were closed by their finalizers, and at a
+    process's exit one could print a traceback after the last line of its output
+    (a benchmark's figures, once: bench/common.py `last_json`)."""
+    loop_probe.LOOPS.clear()
+    with app_on("thread", tmp_path, clock, handler=loop_probe.__name__ + ".handler") as app:
+        for n in range(6):
+            schedule(app, f"looped-{n}")
+        clock.advance(timedelta(seconds=90))
+        app.engine.start()
+        wait_for(
+            lambda: (
+                all(app.runs(f"looped-{n}") for n in range(6))
+                and all(app.runs(f"looped-{n}")[0]["status"] == "SUCCEEDED" for n in range(6))
+            )
+        )
+        app.engine.stop()
+        loops = set(loop_probe.LOOPS)
+        assert len(loop_probe.LOOPS) == 12
+        assert loops
+        assert all(loop.is_closed() for loop in loops)

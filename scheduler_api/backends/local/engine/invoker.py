@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -177,6 +178,23 @@ def _ensure_event_loop() -> None:
     if getattr(_thread_state, "loop", None) is None:
         _thread_state.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(_thread_state.loop)
+
+
+def close_thread_event_loops() -> None:
+    """Close the event loops this thread made for its invocations: `_ensure_event_loop`'s
+    and the one the handler set as the thread's (the worker keeps one per thread). Left
+    open, they are closed by their finalizers whenever they are collected, at interpreter
+    exit too, where one could find its self-pipe finalized first and print a traceback
+    after everything else ('Exception ignored in: BaseEventLoop.__del__ ... Invalid file
+    descriptor: -1', seen at the end of a benchmark's run)."""
+    loops = {getattr(_thread_state, "loop", None)}
+    with contextlib.suppress(RuntimeError):  # the thread has none set
+        loops.add(asyncio.get_event_loop())  # a pool thread's: never makes one
+    for loop in loops:
+        if loop is not None and not loop.is_closed():
+            loop.close()
+    _thread_state.loop = None
+    asyncio.set_event_loop(None)
 
 
 class Invoker(Protocol):

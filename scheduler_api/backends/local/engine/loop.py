@@ -195,8 +195,9 @@ class LocalEngine:
         if self.invoker is not None:  # what still runs there is released below
             left = 0.0 if self._hurry.is_set() else max(0.0, deadline - self.monotonic())
             self.invoker.close(left)
-        if self._pool is not None:
-            self._pool.close()
+        if self._pool is not None:  # idle by now but for actions past the grace period
+            left = 0.0 if self._hurry.is_set() else max(0.0, deadline - self.monotonic())
+            self._pool.close(left)
             self._pool = None
         self.outcomes.save_held()
         if unfinished:
