@@ -20,3 +20,13 @@ def handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
     response = lambda_handler(event, context)
     LOOPS.append(asyncio.get_event_loop())  # what the worker set as the thread's
     return response
+
+
+SHARED = asyncio.new_event_loop()  # an application's loop, run on a thread of its own
+
+
+def sharing_handler(event: ProxyEvent, context: LambdaContext) -> dict[str, Any]:
+    """A handler of yours that makes the thread's current loop one it does not own."""
+    response = lambda_handler(event, context)
+    asyncio.set_event_loop(SHARED)
+    return response

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -168,3 +169,31 @@ def test_a_stopped_engine_has_closed_the_event_loops_its_threads_ran_invocations
         assert len(loop_probe.LOOPS) == 12
         assert loops
         assert all(loop.is_closed() for loop in loops)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_loop_a_handler_shares_from_elsewhere_is_left_to_its_owner(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The pool closes only loops that are not running: one running on another thread is
+    not its to close (closing it raised in the pool thread)."""
+    owner = threading.Thread(target=loop_probe.SHARED.run_forever, daemon=True)
+    owner.start()
+    try:
+        handler = loop_probe.__name__ + ".sharing_handler"
+        with app_on("thread", tmp_path, clock, handler=handler) as app:
+            schedule(app, "shared-0")
+            clock.advance(timedelta(seconds=90))
+            app.engine.start()
+            wait_for(
+                lambda: (
+                    bool(app.runs("shared-0")) and app.runs("shared-0")[0]["status"] == "SUCCEEDED"
+                )
+            )
+            app.engine.stop()
+        assert loop_probe.SHARED.is_running()
+        assert not loop_probe.SHARED.is_closed()
+    finally:
+        loop_probe.SHARED.call_soon_threadsafe(loop_probe.SHARED.stop)
+        owner.join(5)
+        loop_probe.SHARED.close()

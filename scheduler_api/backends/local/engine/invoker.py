@@ -191,7 +191,8 @@ def close_thread_event_loops() -> None:
     with contextlib.suppress(RuntimeError):  # the thread has none set
         loops.add(asyncio.get_event_loop())  # a pool thread's: never makes one
     for loop in loops:
-        if loop is not None and not loop.is_closed():
+        # A loop running elsewhere (a handler of yours may share one) is its owner's.
+        if loop is not None and not loop.is_closed() and not loop.is_running():
             loop.close()
     _thread_state.loop = None
     asyncio.set_event_loop(None)
