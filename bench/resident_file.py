@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,20 +42,10 @@ def make_resident_file(temp: Path, count: int, resident: int, *, seed: int = 22)
     """The product's file (`temp/resident.db`), its WAL checkpointed into it: `resident`
     earlier runs, then `count` schedules due at one instant among `resident` due later."""
     from bench.engine_run import bookkeeping
-    from scheduler_api.bootstrap import build_local_runtime
-    from scheduler_api.config import Settings
 
     path = temp / "resident.db"
-    settings = Settings(
-        _env_file=None,
-        backend="local",
-        local_db_path=path,
-        local_concurrency=8,
-        local_lambda_handler="bench.counting_handler.handler",
-        log_level="WARNING",
-    )
     clock = [datetime.now(UTC)]
-    runtime: Any = build_local_runtime(settings, lambda: clock[0])  # its engine is on
+    runtime = local_runtime(path, lambda: clock[0])
     service = runtime.service
     earlier = clock[0] + timedelta(seconds=5)
     for n in range(resident):
@@ -76,6 +67,25 @@ def make_resident_file(temp: Path, count: int, resident: int, *, seed: int = 22)
     assert busy == 0, "the WAL was not emptied: copies would not hold the whole file"
     assert not (wal.exists() and wal.stat().st_size), "the WAL is not empty"
     return ResidentFile(path, to_epoch(clock[0]), count, resident)
+
+
+def local_runtime(db: Path, clock: Callable[[], datetime]) -> Any:
+    """The product's local runtime on `db` (made, or opened as it is), at `clock`, with
+    benchmark 5's settings: its engine's rounds are what benchmark 13 runs."""
+    # First: it refuses a process that imported the worker (as the runtime does) before it.
+    import bench.engine_run  # noqa: F401
+    from scheduler_api.bootstrap import build_local_runtime
+    from scheduler_api.config import Settings
+
+    settings = Settings(
+        _env_file=None,
+        backend="local",
+        local_db_path=db,
+        local_concurrency=8,
+        local_lambda_handler="bench.counting_handler.handler",
+        log_level="WARNING",
+    )
+    return build_local_runtime(settings, clock)
 
 
 def copy_of(file: ResidentFile, db: Path) -> Path:

@@ -43,7 +43,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.common import Result, log, median, run_module
-from bench.resident_file import ResidentFile, copy_of, counts, expected, make_resident_file
+from bench.resident_file import (
+    ResidentFile,
+    copy_of,
+    counts,
+    expected,
+    local_runtime,
+    make_resident_file,
+)
 from scheduler_api.domain.clock import from_epoch, to_epoch
 
 TARGET_US = 50
@@ -151,28 +158,10 @@ def _ready_runtime(temp: Path, name: str, count: int) -> Any:
     from bench.engine_run import schedule
 
     now = [datetime.now(UTC)]
-    runtime = _runtime(temp / f"{name}.db", lambda: now[0])
+    runtime = local_runtime(temp / f"{name}.db", lambda: now[0])
     schedule(runtime.service, [now[0] + timedelta(seconds=5)] * count)
     now[0] += timedelta(seconds=6)
     return runtime
-
-
-def _runtime(db: Path, clock: Callable[[], datetime]) -> Any:
-    """The product's local runtime on `db` (made, or opened as it is), at `clock`."""
-    # First: it refuses a process that imported the worker (as the runtime does) before it.
-    import bench.engine_run  # noqa: F401
-    from scheduler_api.bootstrap import build_local_runtime
-    from scheduler_api.config import Settings
-
-    settings = Settings(
-        _env_file=None,
-        backend="local",
-        local_db_path=db,
-        local_concurrency=8,
-        local_lambda_handler="bench.counting_handler.handler",
-        log_level="WARNING",
-    )
-    return build_local_runtime(settings, clock)
 
 
 def _pages_by_btree(db: Path, before: dict[int, str], count: int) -> dict[str, float]:
@@ -363,7 +352,7 @@ def _plain(temp: Path, name: str, count: int, *, claims: int) -> _Run:
 def _plain_resident(temp: Path, name: str, file: ResidentFile) -> _Run:
     """The product's rounds on a byte-for-byte copy of the resident file."""
     db = copy_of(file, temp / f"{name}.db")
-    runtime = _runtime(db, lambda: from_epoch(file.now))
+    runtime = local_runtime(db, lambda: from_epoch(file.now))
     ran = expected(file.resident + file.count, file.resident)
     return _plain_on(temp, name, runtime, CLAIMS, file.count, ran)
 

@@ -193,11 +193,11 @@ from pathlib import Path
 temp, count = Path(sys.argv[1]), int(sys.argv[2])
 os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
 from bench.rounds_design import copy_product_schedules, design_bookkeeping
-from bench.rounds_profile import _runtime
+from bench.resident_file import local_runtime
 from scheduler_api.domain.clock import system_clock, to_epoch
 from scheduler_api.services.requests import ScheduleTaskRequest
 now = [system_clock()]
-runtime = _runtime(temp / "product.db", lambda: now[0])
+runtime = local_runtime(temp / "product.db", lambda: now[0])
 due = now[0] + timedelta(seconds=5)
 for n in range(count):
     runtime.service.schedule_task(ScheduleTaskRequest(
