@@ -187,9 +187,13 @@ def close_thread_event_loops() -> None:
     exit too, where one could find its self-pipe finalized first and print a traceback
     after everything else ('Exception ignored in: BaseEventLoop.__del__ ... Invalid file
     descriptor: -1', seen at the end of a benchmark's run)."""
-    loops = {getattr(_thread_state, "loop", None)}
-    with contextlib.suppress(RuntimeError):  # the thread has none set
-        loops.add(asyncio.get_event_loop())  # a pool thread's: never makes one
+    own = getattr(_thread_state, "loop", None)
+    if own is None:  # no invocation ran on this thread: it made and was given no loop
+        return
+    loops = {own}
+    with contextlib.suppress(RuntimeError):  # the handler unset the thread's loop
+        # Set, so this never makes one (nor warns, as it would in a main thread with none).
+        loops.add(asyncio.get_event_loop())
     for loop in loops:
         # A loop running elsewhere (a handler of yours may share one) is its owner's.
         if loop is not None and not loop.is_closed() and not loop.is_running():

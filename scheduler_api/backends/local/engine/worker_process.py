@@ -30,6 +30,7 @@ from typing import Any
 from scheduler_api.backends.local.engine.invoker import (
     Invocation,
     LambdaHandler,
+    close_thread_event_loops,
     invoke_invocation,
 )
 
@@ -79,19 +80,22 @@ def serve(
     log_through(sender, levels)
     handler = load(handler_name)
     sender.send(("ready", os.getpid()))
-    while True:
-        try:
-            invocation: Invocation | None = conn.recv()
-        except EOFError:
-            return
-        if invocation is None:
-            return
-        try:
-            outcome = invoke_invocation(handler, invocation, timeout_seconds)
-        except Exception as exc:
-            sender.send(("error", "".join(traceback.format_exception(exc))))
-        else:
-            sender.send(("outcome", outcome))
+    try:
+        while True:
+            try:
+                invocation: Invocation | None = conn.recv()
+            except EOFError:
+                return
+            if invocation is None:
+                return
+            try:
+                outcome = invoke_invocation(handler, invocation, timeout_seconds)
+            except Exception as exc:
+                sender.send(("error", "".join(traceback.format_exception(exc))))
+            else:
+                sender.send(("outcome", outcome))
+    finally:
+        close_thread_event_loops()  # as the engine's pool threads do when they end
 
 
 def watch_parent() -> None:
