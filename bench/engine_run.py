@@ -19,7 +19,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -52,9 +52,16 @@ def counting_handler() -> ModuleType:
 
 
 def schedule(runtime_service: object, due_times: list[datetime]) -> None:
-    for n, due in enumerate(due_times):
+    schedule_numbered(runtime_service, enumerate(due_times))
+
+
+def schedule_numbered(
+    runtime_service: object, numbered: Iterable[tuple[int, datetime]], prefix: str = "engine"
+) -> None:
+    """A one-time `cleanup` task for each (n, due): task id `{prefix}-{n}`, user n."""
+    for n, due in numbered:
         request = ScheduleTaskRequest(
-            task_id=f"engine-{n}", user_id=n, action="cleanup", run_at=due, data={"n": n}
+            task_id=f"{prefix}-{n}", user_id=n, action="cleanup", run_at=due, data={"n": n}
         )
         runtime_service.schedule_task(request)  # type: ignore[attr-defined]
 

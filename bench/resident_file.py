@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from scheduler_api.domain.clock import to_epoch
-from scheduler_api.services.requests import ScheduleTaskRequest
 
 LATER = timedelta(days=30)  # the resident schedules' due time: never in the burst
 
@@ -41,23 +40,19 @@ class ResidentFile:
 def make_resident_file(temp: Path, count: int, resident: int, *, seed: int = 22) -> ResidentFile:
     """The product's file (`temp/resident.db`), its WAL checkpointed into it: `resident`
     earlier runs, then `count` schedules due at one instant among `resident` due later."""
-    from bench.engine_run import bookkeeping
+    from bench.engine_run import bookkeeping, schedule_numbered
 
     path = temp / "resident.db"
     clock = [datetime.now(UTC)]
     runtime = local_runtime(path, lambda: clock[0])
-    service = runtime.service
     earlier = clock[0] + timedelta(seconds=5)
-    for n in range(resident):
-        service.schedule_task(_request(f"earlier-{n}", n, earlier))
+    schedule_numbered(runtime.service, ((n, earlier) for n in range(resident)), "earlier")
     clock[0] = earlier + timedelta(seconds=1)
     bookkeeping(runtime, 8)  # the earlier burst, run to the end: its runs stay
     due = clock[0] + timedelta(seconds=5)
     order = list(range(count + resident))
     random.Random(seed).shuffle(order)
-    for n in order:
-        when = due if n < count else due + LATER
-        service.schedule_task(_request(f"engine-{n}", n, when))
+    schedule_numbered(runtime.service, ((n, due if n < count else due + LATER) for n in order))
     clock[0] = due + timedelta(seconds=1)
     busy, _, _ = (
         runtime.engine.database.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -120,9 +115,3 @@ def counts(db: Path, now: float) -> dict[str, Any]:
 def expected(ran: int, left: int) -> dict[str, Any]:
     """`counts` when `ran` schedules ran once each and `left` others are due later."""
     return {"ran": ran, "runs": ran, "most_attempts": 1, "left": left, "left_due": 0}
-
-
-def _request(task_id: str, n: int, run_at: datetime) -> ScheduleTaskRequest:
-    return ScheduleTaskRequest(
-        task_id=task_id, user_id=n, action="cleanup", run_at=run_at, data={"n": n}
-    )

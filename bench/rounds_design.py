@@ -151,16 +151,17 @@ FROM product.schedules p JOIN schedules s ON s.id = p.id
 """
 # The product's earlier runs, their inputs numbered in the order of their ids (the order
 # they were made in), and the schedules' seq continuing after them.
-_COPY_HISTORY = (
+_NUMBER_HISTORY = (
     "CREATE TEMP TABLE history AS SELECT row_number() OVER (ORDER BY execution_id) AS seq,"
     " execution_id, input FROM product.execution_inputs",
     "INSERT INTO inputs (seq, input) SELECT seq, input FROM temp.history ORDER BY seq",
-    # By name: a migrated file's columns may be in another order than a new file's.
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'schedules', count(*) FROM temp.history",
+)
+# By name: a migrated file's columns may be in another order than a new file's.
+_COPY_HISTORY = (
     "INSERT INTO executions ({columns}, input_seq) SELECT {e_columns}, h.seq"
     " FROM product.executions e LEFT JOIN temp.history h ON h.execution_id = e.id"
-    " ORDER BY e.id",
-    "INSERT INTO sqlite_sequence (name, seq) SELECT 'schedules', count(*) FROM temp.history",
-    "DROP TABLE temp.history",
+    " ORDER BY e.id"
 )
 _SWEEP_EXECUTIONS = """
 INSERT INTO executions (id, schedule_id, schedule_arn, group_name, schedule_name, task_id,
@@ -188,13 +189,15 @@ def copy_product_schedules(product_db: Path, db: Path) -> Database:
     conn.executescript(SCHEMA)
     conn.execute("ATTACH DATABASE ? AS product", (str(product_db),))
     with database.write() as write:
+        for statement in _NUMBER_HISTORY:
+            write.execute(statement)
         columns = [row[1] for row in write.execute("PRAGMA product.table_info(executions)")]
-        for statement in _COPY_HISTORY:
-            write.execute(
-                statement.format(
-                    columns=", ".join(columns), e_columns=", ".join(f"e.{c}" for c in columns)
-                )
+        write.execute(
+            _COPY_HISTORY.format(
+                columns=", ".join(columns), e_columns=", ".join(f"e.{c}" for c in columns)
             )
+        )
+        write.execute("DROP TABLE temp.history")
         write.execute(_COPY_SCHEDULES)
         write.execute(
             "INSERT INTO schedule_labels (schedule_id, key, value)"

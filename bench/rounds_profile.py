@@ -201,8 +201,7 @@ def measure(count: int, resident: int = RESIDENT) -> dict[str, Any]:
             lambda n: _plain(temp, f"plain{n}", count, claims=CLAIMS),
             lambda n: _design(temp, f"design{n}", count, CLAIMS),
         )
-        us_per_run = median([product[0] for product, _ in pairs])
-        design_us = median([design[0] for _, design in pairs])
+        us_per_run, design_us = _medians(pairs)
         pages, design_pages = pairs[0][0][1], pairs[0][1][1]
         # The same burst in a file that has been in use (bench/resident_file.py).
         log(f"  the same burst among {resident} resident schedules and {resident} earlier runs")
@@ -249,9 +248,9 @@ def measure(count: int, resident: int = RESIDENT) -> dict[str, Any]:
         "design_us_per_run_one_claim_a_round": design_one_us,
         "design_wal_pages_per_run_one_claim_a_round": round(sum(design_one_pages.values()), 2),
         "resident_schedules": resident,
-        "resident_us_per_run": median([product[0] for product, _ in resident_pairs]),
+        "resident_us_per_run": _medians(resident_pairs)[0],
         "resident_wal_pages_per_run": round(sum(resident_pairs[0][0][1].values()), 2),
-        "resident_design_us_per_run": median([design[0] for _, design in resident_pairs]),
+        "resident_design_us_per_run": _medians(resident_pairs)[1],
         "resident_design_ratio_to_product": _ratio(resident_pairs),
         "resident_design_wal_pages_per_run": round(sum(resident_pairs[0][1][1].values()), 2),
         "resident_design_wal_pages_by_btree": resident_pairs[0][1][1],
@@ -276,6 +275,11 @@ def _pairs(
             made = product(n)
             pairs.append((made, design(n)))
     return pairs
+
+
+def _medians(pairs: list[tuple[_Run, _Run]]) -> tuple[float, float]:
+    """The median time per run of each side, product and design."""
+    return median([p[0] for p, _ in pairs]), median([d[0] for _, d in pairs])
 
 
 def _ratio(pairs: list[tuple[_Run, _Run]]) -> float:

@@ -8,7 +8,6 @@ out, with ResourceWarning shown (PYTHONWARNINGS=always::ResourceWarning)."""
 from __future__ import annotations
 
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from scheduler_api.main import create_app
 from tests.backends.local.invoker_apps import schedule
+from tests.backends.local.test_local_processes import wait_for
 from tests.conftest import AUTH, FakeClock, LocalApp, make_local_settings
 
 LAST_LINE = "stopped, exiting"
@@ -36,13 +36,12 @@ def main(invoker: str, directory: Path) -> None:
             schedule(local, f"exit-{n}")
         clock.advance(timedelta(seconds=90))
         local.engine.start()
-        deadline = time.monotonic() + 60
-        while not all(
-            (runs := local.runs(f"exit-{n}")) and runs[0]["status"] == "SUCCEEDED" for n in range(4)
-        ):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fires did not all succeed")
-            time.sleep(0.02)  # polling for a state, not waiting for time
+        wait_for(
+            lambda: all(
+                (runs := local.runs(f"exit-{n}")) and runs[0]["status"] == "SUCCEEDED"
+                for n in range(4)
+            )
+        )
         local.engine.stop()
     print(LAST_LINE, file=sys.stderr, flush=True)
 

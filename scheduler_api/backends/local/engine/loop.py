@@ -192,12 +192,14 @@ class LocalEngine:
         unfinished = wait_for_running(
             self._lock, self._running, deadline, self.monotonic, self._hurry
         )
+
+        def grace_left() -> float:
+            return 0.0 if self._hurry.is_set() else max(0.0, deadline - self.monotonic())
+
         if self.invoker is not None:  # what still runs there is released below
-            left = 0.0 if self._hurry.is_set() else max(0.0, deadline - self.monotonic())
-            self.invoker.close(left)
+            self.invoker.close(grace_left())
         if self._pool is not None:  # idle by now but for actions past the grace period
-            left = 0.0 if self._hurry.is_set() else max(0.0, deadline - self.monotonic())
-            self._pool.close(left)
+            self._pool.close(grace_left())
             self._pool = None
         self.outcomes.save_held()
         if unfinished:
