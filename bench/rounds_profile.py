@@ -82,11 +82,11 @@ STEPS = [
     ("delete_one_time_schedule", "DELETE FROM schedules"),
     ("add_execution", "INSERT OR IGNORE INTO executions"),
     ("add_execution_input", "INSERT INTO execution_inputs"),
-    ("claim_select", "SELECT e.*"),
+    ("claim_select", "SELECT e.id, e.schedule_arn"),
     ("claim_update", "UPDATE executions SET lease_owner = ?"),
     ("outcome_update", "UPDATE executions SET status = ?"),
-    ("outcome_select_held", "SELECT * FROM executions WHERE lease_owner"),
-    ("materialize_select", "SELECT rowid, * FROM schedules"),
+    ("outcome_select_held", "SELECT id, max_event_age"),
+    ("materialize_select", "SELECT rowid, id, arn"),
 ]
 _timing = [False]
 _T = TypeVar("_T")

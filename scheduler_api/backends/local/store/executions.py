@@ -57,13 +57,14 @@ def add_execution(
     return execution_id, added
 
 
-# An execution's columns with its input, wherever it is kept (schema.py's execution_inputs
-# for new rows, executions.input for those of an older file) as `stored_input` (e.* has
-# an `input` of its own, '' in new rows): select FROM executions e.
-EXECUTION_WITH_INPUT = (
-    "e.*, coalesce((SELECT i.input FROM execution_inputs i WHERE i.execution_id = e.id),"
+# An execution's input, wherever it is kept (schema.py's execution_inputs for new rows,
+# executions.input for those of an older file), as `stored_input` (e.* has an `input` of
+# its own, '' in new rows): select FROM executions e.
+STORED_INPUT = (
+    "coalesce((SELECT i.input FROM execution_inputs i WHERE i.execution_id = e.id),"
     " e.input) AS stored_input"
 )
+EXECUTION_WITH_INPUT = f"e.*, {STORED_INPUT}"
 
 
 def new_execution_id() -> str:

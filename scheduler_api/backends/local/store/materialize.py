@@ -31,6 +31,8 @@ from scheduler_api.domain.schedules import ScheduleTarget
 logger = logging.getLogger(__name__)
 
 MATERIALIZE_BATCH = 500
+# What computing and writing a schedule's fires reads of its row, not the index columns.
+_COLUMNS = "rowid, id, arn, group_name, name, task_id, spec, next_fire_at, created_at"
 
 
 def materialize(conn: Connection, now: datetime, rng: random.Random) -> int:
@@ -38,7 +40,8 @@ def materialize(conn: Connection, now: datetime, rng: random.Random) -> int:
     spreads the fires of a flexible window."""
     added = 0
     rows = conn.execute(
-        "SELECT rowid, * FROM schedules WHERE next_fire_at <= ? ORDER BY next_fire_at LIMIT ?",
+        f"SELECT {_COLUMNS} FROM schedules WHERE next_fire_at <= ?"  # noqa: S608
+        " ORDER BY next_fire_at LIMIT ?",
         (to_epoch(now), MATERIALIZE_BATCH),
     ).fetchall()
     for row in rows:

@@ -62,7 +62,8 @@ def record_outcomes(
     execution over first."""
     held = _held_rows(conn, owner, [done.claimed.id for done in finished])
     statuses: list[RunStatus | None] = []
-    attempts, executions, deleted, retried = [], [], [], []
+    attempts, retries, deleted, retried = [], [], [], []
+    ended: dict[tuple[RunStatus, int | None, str | None], list[str]] = {}
     for done in finished:
         claimed, outcome = done.claimed, done.outcome
         row = held.get(claimed.id)
@@ -75,17 +76,16 @@ def record_outcomes(
         statuses.append(status)
         retrying = status == RunStatus.RETRYING
         why = _why(outcome)
-        attempts.append((to_epoch(now), outcome.status_code, why, claimed.id, claimed.attempt))
-        executions.append(
-            (
-                status,
-                to_epoch(now) + retry.delay(claimed.attempt) if retrying else row["due_at"],
-                None if retrying else to_epoch(now),
-                outcome.status_code,
-                why,
-                claimed.id,
-            )
-        )
+        if retrying or not _first_attempt_in_row(row, claimed):
+            attempts.append((to_epoch(now), outcome.status_code, why, claimed.id, claimed.attempt))
+        if retrying:
+            due = to_epoch(now) + retry.delay(claimed.attempt)
+            retries.append((status, due, outcome.status_code, why, claimed.id))
+            retried.append((claimed.id,))
+        else:
+            ended.setdefault((status, outcome.status_code, why), []).append(claimed.id)
+            if row["delete_schedule"]:
+                deleted.append((row["schedule_id"],))
         if status == RunStatus.DEAD_LETTERED:
             dead_letter(conn, row, outcome.event, outcome.error or "failed", now)
         if not done.may_retry:  # a redrive: say how it went on the dead letter
@@ -94,10 +94,6 @@ def record_outcomes(
                 " WHERE execution_id = ?",
                 (to_epoch(now), status, claimed.id),
             )
-        if retrying:
-            retried.append((claimed.id,))
-        elif row["delete_schedule"]:
-            deleted.append((row["schedule_id"],))
     # A retry clears the row's finished_at: its first attempt moves out first.
     move_first_attempts(conn, "id = ?", retried)
     conn.executemany(
@@ -107,21 +103,40 @@ def record_outcomes(
     )
     conn.executemany(
         "UPDATE executions SET status = ?, lease_owner = NULL, due_at = ?,"
-        " finished_at = ?, status_code = ?, error = ? WHERE id = ?",
-        executions,
+        " finished_at = NULL, status_code = ?, error = ? WHERE id = ?",
+        retries,
     )
+    # The runs that ended, one statement for each way they ended (most of a round's
+    # are plain successes: one statement, not one a run).
+    for (status, status_code, why), ids in ended.items():
+        for start in range(0, len(ids), HELD_QUERY_BATCH):
+            batch = ids[start : start + HELD_QUERY_BATCH]
+            conn.execute(
+                "UPDATE executions SET status = ?, lease_owner = NULL, finished_at = ?,"  # noqa: S608
+                f" status_code = ?, error = ? WHERE id IN ({', '.join('?' * len(batch))})",
+                (status, to_epoch(now), status_code, why, *batch),
+            )
     conn.executemany("DELETE FROM schedules WHERE id = ?", deleted)
     return statuses
 
 
+def _first_attempt_in_row(row: Row, claimed: Claimed) -> bool:
+    """Whether this attempt is the first, kept in its execution's row (store/attempts.py):
+    the row's update records it, and the attempts table has no row of it to update (a
+    retry's copies it there first, below, so its update is then needed)."""
+    return claimed.attempt == 1 and row["first_attempt_engine"] is not None
+
+
 def _held_rows(conn: Connection, owner: str, execution_ids: list[str]) -> dict[str, Row]:
-    """The rows of those executions this engine still holds the lease on."""
+    """The rows of those executions this engine still holds the lease on: the columns
+    recording their outcomes reads (and `dead_letter`), not the whole row."""
     held: dict[str, Row] = {}
     for start in range(0, len(execution_ids), HELD_QUERY_BATCH):
         ids = execution_ids[start : start + HELD_QUERY_BATCH]
         marks = ", ".join("?" * len(ids))
         for row in conn.execute(
-            f"SELECT * FROM executions WHERE lease_owner = ? AND id IN ({marks})",  # noqa: S608
+            "SELECT id, max_event_age, delete_schedule, schedule_id, first_attempt_engine"  # noqa: S608
+            f" FROM executions WHERE lease_owner = ? AND id IN ({marks})",
             (owner, *ids),
         ):
             held[row["id"]] = row
