@@ -25,9 +25,10 @@ from task_contract import RunStatus
 
 logger = logging.getLogger(__name__)
 
-# What a claim reads of each due execution: the columns `_next_attempt` and `dead_letter`
-# use, not e.*, whose 21 columns each claimed row built and dropped (bench/README.md,
-# benchmark 13: with the held rows' columns narrowed too, 7% of the rounds' instructions).
+# What a claim reads of each due execution: the columns the claim, `_next_attempt` and
+# `dead_letter` use, not e.*, whose 21 columns each claimed row built and dropped (in
+# the rounds' profile, this and the held rows' columns in outcomes.py were most of what
+# the changes bench/README.md lists under benchmark 5's bookkeeping took off).
 CLAIM_COLUMNS = (
     "e.id, e.schedule_arn, e.scheduled_time, e.attempts, e.target_arn, e.run_key,"
     f" e.max_event_age, e.delete_schedule, e.schedule_id, {STORED_INPUT}"

@@ -31,7 +31,7 @@ from scheduler_api.domain.schedules import ScheduleTarget
 logger = logging.getLogger(__name__)
 
 MATERIALIZE_BATCH = 500
-# What computing and writing a schedule's fires reads of its row, not the index columns.
+# The columns of a schedule's row that computing and writing its fires read; only those.
 _COLUMNS = "rowid, id, arn, group_name, name, task_id, spec, next_fire_at, created_at"
 
 

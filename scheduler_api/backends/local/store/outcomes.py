@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from sqlite3 import Connection, Row
+from typing import NamedTuple
 
 from scheduler_api.backends.local.store.attempts import move_first_attempts
 from scheduler_api.backends.local.store.claims import Claimed
@@ -62,8 +63,8 @@ def record_outcomes(
     execution over first."""
     held = _held_rows(conn, owner, [done.claimed.id for done in finished])
     statuses: list[RunStatus | None] = []
-    attempts, retries, deleted, retried = [], [], [], []
-    ended: dict[tuple[RunStatus, int | None, str | None], list[str]] = {}
+    attempts, deleted, retried = [], [], []
+    writes: dict[str, _Write] = {}  # by execution: a second outcome of one replaces the first
     for done in finished:
         claimed, outcome = done.claimed, done.outcome
         row = held.get(claimed.id)
@@ -78,14 +79,12 @@ def record_outcomes(
         why = _why(outcome)
         if retrying or not _first_attempt_in_row(row, claimed):
             attempts.append((to_epoch(now), outcome.status_code, why, claimed.id, claimed.attempt))
+        due = to_epoch(now) + retry.delay(claimed.attempt) if retrying else None
+        writes[claimed.id] = _Write(status, due, outcome.status_code, why)
         if retrying:
-            due = to_epoch(now) + retry.delay(claimed.attempt)
-            retries.append((status, due, outcome.status_code, why, claimed.id))
             retried.append((claimed.id,))
-        else:
-            ended.setdefault((status, outcome.status_code, why), []).append(claimed.id)
-            if row["delete_schedule"]:
-                deleted.append((row["schedule_id"],))
+        elif row["delete_schedule"]:
+            deleted.append((row["schedule_id"],))
         if status == RunStatus.DEAD_LETTERED:
             dead_letter(conn, row, outcome.event, outcome.error or "failed", now)
         if not done.may_retry:  # a redrive: say how it went on the dead letter
@@ -101,13 +100,38 @@ def record_outcomes(
         " WHERE execution_id = ? AND number = ?",
         attempts,
     )
+    _write_executions(conn, writes, now)
+    conn.executemany("DELETE FROM schedules WHERE id = ?", deleted)
+    return statuses
+
+
+class _Write(NamedTuple):  # a tuple: built once per outcome, on the rounds' hot path
+    """What an outcome writes to its execution's row: its status, when it is due again
+    (a retry; None: it ended, and keeps its due time), its status code and why."""
+
+    status: RunStatus
+    retry_at: float | None
+    status_code: int | None
+    why: str | None
+
+
+def _write_executions(conn: Connection, writes: dict[str, _Write], now: datetime) -> None:
+    """A retry a statement each (its due time is its own); the runs that ended, one
+    statement for each way they ended: most of a round's are plain successes, so one
+    statement where there was one a run."""
     conn.executemany(
         "UPDATE executions SET status = ?, lease_owner = NULL, due_at = ?,"
         " finished_at = NULL, status_code = ?, error = ? WHERE id = ?",
-        retries,
+        [
+            (w.status, w.retry_at, w.status_code, w.why, execution_id)
+            for execution_id, w in writes.items()
+            if w.retry_at is not None
+        ],
     )
-    # The runs that ended, one statement for each way they ended (most of a round's
-    # are plain successes: one statement, not one a run).
+    ended: dict[tuple[RunStatus, int | None, str | None], list[str]] = {}
+    for execution_id, w in writes.items():
+        if w.retry_at is None:
+            ended.setdefault((w.status, w.status_code, w.why), []).append(execution_id)
     for (status, status_code, why), ids in ended.items():
         for start in range(0, len(ids), HELD_QUERY_BATCH):
             batch = ids[start : start + HELD_QUERY_BATCH]
@@ -116,8 +140,6 @@ def record_outcomes(
                 f" status_code = ?, error = ? WHERE id IN ({', '.join('?' * len(batch))})",
                 (status, to_epoch(now), status_code, why, *batch),
             )
-    conn.executemany("DELETE FROM schedules WHERE id = ?", deleted)
-    return statuses
 
 
 def _first_attempt_in_row(row: Row, claimed: Claimed) -> bool:
