@@ -35,7 +35,9 @@ What it changes, the design:
 - a run-out one-time schedule is swept `SWEEP_BATCH` at a time, in the round that
   reaches that many: its execution row copied to `executions` (pointing to its input),
   its spec and row deleted, neighbours sharing their pages. Until then every reader
-  would have to treat it as gone.
+  would have to treat it as gone. Or (`whole_sweep`) all of them at once, in the first
+  round with nothing to claim or record: on a file in use, where a batch's rows lie
+  among others', only a sweep with more rows than an index has pages shares them.
 """
 
 from __future__ import annotations
@@ -171,7 +173,7 @@ INSERT INTO executions (id, schedule_id, schedule_arn, group_name, schedule_name
 SELECT execution_id, id, arn, group_name, name, task_id, scheduled_time, due_at, status,
     attempts, '', target_arn, max_event_age, delete_after, started_at, finished_at,
     status_code, error, first_attempt_engine, seq
-FROM schedules WHERE seq IN ({marks})
+FROM schedules WHERE seq IN (SELECT seq FROM temp.sweep)
 """
 
 
@@ -213,9 +215,13 @@ def copy_product_schedules(product_db: Path, db: Path) -> Database:
 class DesignRounds:
     """The rounds of the design, as the product's engine runs its own."""
 
-    def __init__(self, database: Database, now: float) -> None:
+    def __init__(self, database: Database, now: float, *, whole_sweep: bool = False) -> None:
         self.database = database
         self.now = now
+        # True: run-out schedules wait for a round with nothing to claim or record, which
+        # sweeps them all at once (a sweep far larger than a round's: on a file in use its
+        # deletes share an index's pages); False: `SWEEP_BATCH` at a time.
+        self.whole_sweep = whole_sweep
         self.retry = RetryPolicy()
         # Runs ended since the last sweep: when to sweep, not what (that is read from
         # the file, through schedules_run_out).
@@ -252,8 +258,10 @@ class DesignRounds:
             self._record(conn, finished, now)
             self._materialize(conn)
             claimed = self._claim(conn, limit)
-            if self.ended >= SWEEP_BATCH or not (claimed or finished):
-                self._sweep(conn)
+            if not (claimed or finished):
+                self._sweep(conn, limit=None if self.whole_sweep else SWEEP_BATCH)
+            elif self.ended >= SWEEP_BATCH and not self.whole_sweep:
+                self._sweep(conn, limit=SWEEP_BATCH)
         return claimed
 
     def _record(self, conn: sqlite3.Connection, finished: list[Finished], now: datetime) -> None:
@@ -362,23 +370,20 @@ class DesignRounds:
         )
         return claimed
 
-    def _sweep(self, conn: sqlite3.Connection) -> None:
-        """Run-out one-time schedules, read from the file (`ended` only says when): their
-        runs into the executions table, then gone."""
-        seqs = [
-            row[0]
-            for row in conn.execute(
-                f"SELECT seq FROM schedules WHERE {RUN_OUT} ORDER BY seq LIMIT ?",  # noqa: S608
-                (SWEEP_BATCH,),
-            )
-        ]
+    def _sweep(self, conn: sqlite3.Connection, limit: int | None) -> None:
+        """Run-out one-time schedules, read from the file (`ended` only says when), up to
+        `limit` (None: all): their runs into the executions table, then gone."""
         self.ended = 0
-        if not seqs:
-            return
-        marks = ", ".join("?" * len(seqs))
-        conn.execute(_SWEEP_EXECUTIONS.format(marks=marks), seqs)
-        conn.execute(f"DELETE FROM schedule_specs WHERE seq IN ({marks})", seqs)  # noqa: S608
-        conn.execute(f"DELETE FROM schedules WHERE seq IN ({marks})", seqs)  # noqa: S608
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS sweep (seq INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.sweep")
+        conn.execute(
+            f"INSERT INTO temp.sweep SELECT seq FROM schedules WHERE {RUN_OUT}"  # noqa: S608
+            " ORDER BY seq LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
+        conn.execute(_SWEEP_EXECUTIONS)
+        conn.execute("DELETE FROM schedule_specs WHERE seq IN (SELECT seq FROM temp.sweep)")
+        conn.execute("DELETE FROM schedules WHERE seq IN (SELECT seq FROM temp.sweep)")
 
 
 def _seq(claimed: Claimed) -> int:
@@ -389,11 +394,13 @@ def _marks(items: list[Any]) -> str:
     return ", ".join("?" * len(items))
 
 
-def design_bookkeeping(database: Database, now: float, claims: int) -> dict[str, float | int]:
+def design_bookkeeping(
+    database: Database, now: float, claims: int, *, whole_sweep: bool = False
+) -> dict[str, float | int]:
     """As bench/engine_run.py's `bookkeeping`: every fire claimed and a made-up success
     recorded, `claims` a round, in this one thread."""
     # Here, not above: bench.engine_run refuses a process that imported the worker first.
     from bench.engine_run import rounds_until_done
 
     database.defer_checkpoints()
-    return rounds_until_done(DesignRounds(database, now).run_round, claims)
+    return rounds_until_done(DesignRounds(database, now, whole_sweep=whole_sweep).run_round, claims)

@@ -186,6 +186,46 @@ def test_an_outcome_whose_lease_another_engine_took_is_not_recorded(tmp_path: Pa
     assert ended == (7, "SUCCEEDED", "SUCCEEDED")  # the seven it held, swept at the end
 
 
+_WHOLE_SWEEP = """
+import json, os, sys
+from pathlib import Path
+temp, count = Path(sys.argv[1]), int(sys.argv[2])
+os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
+from bench.rounds_design import DesignRounds, copy_product_schedules
+from bench.rounds_profile import _ready_runtime
+from scheduler_api.backends.local.store.outcomes import Finished, Outcome
+from scheduler_api.domain.clock import to_epoch
+runtime = _ready_runtime(temp, "product", count)
+database = copy_product_schedules(temp / "product.db", temp / "design.db")
+rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()), whole_sweep=True)
+finished, swept_before_idle = [], []
+while claimed := rounds.run_round(finished, 64):  # the last records the last outcomes
+    finished = [Finished(c, Outcome(False, 200, None, c.input)) for c in claimed]
+    with database.read() as conn:
+        swept_before_idle.append(conn.execute("SELECT count(*) FROM executions").fetchone()[0])
+rounds.run_round([], 64)  # nothing to claim or record: the sweep's round
+print(json.dumps({"swept_before_idle": max(swept_before_idle)}))
+"""
+
+
+def test_a_whole_sweep_waits_for_a_round_with_nothing_to_do_and_takes_every_run_out_schedule(
+    tmp_path: Path,
+) -> None:
+    """More run-out schedules than SWEEP_BATCH, none swept while the burst runs, then all
+    of them in one round, each run kept once with its input."""
+    count = SWEEP_BATCH + 100
+    result = _run(_WHOLE_SWEEP, tmp_path, count)
+    assert result["swept_before_idle"] == 0
+    with sqlite3.connect(tmp_path / "design.db") as conn:
+        left = conn.execute("SELECT count(*) FROM schedules").fetchone()[0]
+        runs = conn.execute(
+            "SELECT count(DISTINCT e.schedule_id), count(*), min(e.status), max(e.status)"
+            " FROM executions e JOIN inputs i ON i.seq = e.input_seq"
+        ).fetchone()
+    assert left == 0
+    assert runs == (count, count, "SUCCEEDED", "SUCCEEDED")
+
+
 _LABELLED = """
 import json, os, sys
 from datetime import timedelta
@@ -238,6 +278,7 @@ from bench.rounds_profile import _design_resident, _plain_resident
 file = make_resident_file(temp, count, resident)
 product = _plain_resident(temp, "product", file)[1]
 design = _design_resident(temp, "design", file)[1]
+_design_resident(temp, "whole", file, whole_sweep=True)  # asserts what it left too
 copy_product_schedules(file.path, temp / "copy.db").close()  # kept, to be read
 print(json.dumps([product, design]))
 """
