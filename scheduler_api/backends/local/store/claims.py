@@ -26,9 +26,8 @@ from task_contract import RunStatus
 logger = logging.getLogger(__name__)
 
 # What a claim reads of each due execution: the columns the claim, `_next_attempt` and
-# `dead_letter` use, not e.*, whose 21 columns each claimed row built and dropped (in
-# the rounds' profile, this and the held rows' columns in outcomes.py were most of what
-# the changes bench/README.md lists under benchmark 5's bookkeeping took off).
+# `dead_letter` use. With e.* each claimed row built all 21 columns to read these
+# (bench/README.md, "5, bookkeeping": the narrower reads were most of what was kept).
 CLAIM_COLUMNS = (
     "e.id, e.schedule_arn, e.scheduled_time, e.attempts, e.target_arn, e.run_key,"
     f" e.max_event_age, e.delete_schedule, e.schedule_id, {STORED_INPUT}"

@@ -145,7 +145,7 @@ def _write_executions(conn: Connection, writes: dict[str, _Write], now: datetime
 def _first_attempt_in_row(row: Row, claimed: Claimed) -> bool:
     """Whether this attempt is the first, kept in its execution's row (store/attempts.py):
     the row's update records it, and the attempts table has no row of it to update (a
-    retry's copies it there first, below, so its update is then needed)."""
+    retry copies it there first, in record_outcomes, so its update is then needed)."""
     return claimed.attempt == 1 and row["first_attempt_engine"] is not None
 
 
