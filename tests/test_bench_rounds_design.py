@@ -199,10 +199,14 @@ runtime = _ready_runtime(temp, "product", count)
 database = copy_product_schedules(temp / "product.db", temp / "design.db")
 rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()), whole_sweep=True)
 finished, swept_before_idle = [], []
-while claimed := rounds.run_round(finished, 64):  # the last records the last outcomes
-    finished = [Finished(c, Outcome(False, 200, None, c.input)) for c in claimed]
+def swept():
     with database.read() as conn:
-        swept_before_idle.append(conn.execute("SELECT count(*) FROM executions").fetchone()[0])
+        return conn.execute("SELECT count(*) FROM executions").fetchone()[0]
+while claimed := rounds.run_round(finished, 64):
+    finished = [Finished(c, Outcome(False, 200, None, c.input)) for c in claimed]
+    swept_before_idle.append(swept())
+# That last round recorded the last outcomes and claimed none: not idle, so no sweep yet.
+swept_before_idle.append(swept())
 rounds.run_round([], 64)  # nothing to claim or record: the sweep's round
 print(json.dumps({"swept_before_idle": max(swept_before_idle)}))
 """
