@@ -54,10 +54,14 @@ from bench.resident_file import (
     local_runtime,
     make_resident_file,
 )
+from bench.sqlite_floor import floor_us_per_run, target_floors
 from scheduler_api.domain.clock import from_epoch, to_epoch
 
 TARGET_US = 50
 DESIGN_FIGURES = (
+    "floor_us_per_run",
+    "us_per_run_in_floors",
+    "design_us_per_run_in_floors",
     "design_us_per_run",
     "design_us_per_run_lowest",
     "design_us_per_run_highest",
@@ -203,9 +207,11 @@ def measure(count: int, resident: int = RESIDENT) -> dict[str, Any]:
         # on the same schedules, each pair starting with the side the last one ended
         # with: a ratio of the two in one pair is steadier than either (this host's
         # speed moves between runs).
+        floors: list[float] = []  # the issue's floor (bench/sqlite_floor.py) around each pair
         pairs = _pairs(
             lambda n: _plain(temp, f"plain{n}", count, claims=CLAIMS),
             lambda n: _design(temp, f"design{n}", count, CLAIMS),
+            floors,
         )
         us_per_run, design_us = _medians(pairs)
         pages, design_pages = pairs[0][0][1], pairs[0][1][1]
@@ -256,6 +262,9 @@ def measure(count: int, resident: int = RESIDENT) -> dict[str, Any]:
         "design_us_per_run_lowest": min(design[0] for _, design in pairs),
         "design_us_per_run_highest": max(design[0] for _, design in pairs),
         "design_ratio_to_product": _ratio(pairs),
+        "floor_us_per_run": median(floors),
+        "us_per_run_in_floors": _in_floors(pairs, floors, 0),
+        "design_us_per_run_in_floors": _in_floors(pairs, floors, 1),
         "design_wal_pages_per_run": round(sum(design_pages.values()), 2),
         "design_us_per_run_one_claim_a_round": design_one_us,
         "design_wal_pages_per_run_one_claim_a_round": round(sum(design_one_pages.values()), 2),
@@ -277,20 +286,36 @@ _Run = tuple[float, dict[str, float]]  # a run's time per run, and its WAL pages
 
 
 def _pairs(
-    product: Callable[[int], _Run], design: Callable[[int], _Run]
+    product: Callable[[int], _Run],
+    design: Callable[[int], _Run],
+    floors: list[float] | None = None,
 ) -> list[tuple[_Run, _Run]]:
     """`PAIRS` pairs of a product run and a design run, the side that goes first
     alternating (product, design; design, product; ...), so that neither is always
-    the one after a pause or a file's creation."""
+    the one after a pause or a file's creation. With `floors`, the issue's floor
+    (bench/sqlite_floor.py) is measured into it before each pair and after the last."""
     pairs = []
     for n in range(PAIRS):
+        if floors is not None:
+            floors.append(floor_us_per_run())
         if n % 2:
             designed = design(n)
             pairs.append((product(n), designed))
         else:
             made = product(n)
             pairs.append((made, design(n)))
+    if floors is not None:
+        floors.append(floor_us_per_run())
     return pairs
+
+
+def _in_floors(pairs: list[tuple[_Run, _Run]], floors: list[float], side: int) -> float:
+    """The median over the pairs of one side's time (0: product, 1: design) in floors
+    measured around its pair (the mean of the floor before it and after it)."""
+    return round(
+        median([pair[side][0] / ((floors[n] + floors[n + 1]) / 2) for n, pair in enumerate(pairs)]),
+        2,
+    )
 
 
 def _medians(pairs: list[tuple[_Run, _Run]]) -> tuple[float, float]:
@@ -428,6 +453,12 @@ def rounds_profile(count: int = 10_000, resident: int = RESIDENT) -> Result:
         },
         # On each file: the one benchmark 5 measures (made for the burst), and one in use.
         "design_within_target": _yes(profile["design_us_per_run"] <= TARGET_US),
+        # The same in floors of the same minutes (bench/sqlite_floor.py): the host's speed
+        # divided out, against the target in floors of the host the issue measured.
+        "target_in_floors": target_floors(TARGET_US),
+        "design_within_target_in_floors": _yes(
+            profile["design_us_per_run_in_floors"] <= target_floors(TARGET_US)
+        ),
         "resident_design_within_target": _yes(profile["resident_design_us_per_run"] <= TARGET_US),
         "resident_whole_sweep_within_target": _yes(
             profile["resident_whole_sweep_us_per_run"] <= TARGET_US

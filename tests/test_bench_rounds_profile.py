@@ -34,6 +34,13 @@ def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> N
     assert float(figures["design_wal_pages_per_run"]) < float(figures["wal_pages_per_run"])
     assert float(figures["design_us_per_run"]) > 0
     assert figures["design_within_target"] in ("yes", "no")
+    # In floors measured around each pair (bench/sqlite_floor.py): a transaction with an
+    # insert and an update a job, cheaper than a run of the product's rounds.
+    assert 0 < float(figures["floor_us_per_run"]) < float(figures["us_per_run"])
+    assert float(figures["us_per_run_in_floors"]) > 1
+    assert float(figures["design_us_per_run_in_floors"]) > 0
+    assert figures["target_in_floors"] == 2.65  # 50 µs at the 53,000 jobs/s
+    assert figures["design_within_target_in_floors"] in ("yes", "no")
     # And both again on a file in use (bench/resident_file.py), the design writing fewer pages.
     assert figures["resident_schedules"] == 300
     assert float(figures["resident_design_wal_pages_per_run"]) < float(
