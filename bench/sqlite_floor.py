@@ -2,11 +2,10 @@
 job doing an insert and an update, no scheduler (about 53,000/s on this machine when the
 issue was filed, `FLOOR_US_AT_FILING`).
 
-Benchmark 13 runs it beside each pair of product and prototype runs. This host's speed
-moves between runs as much as the design changes the time (bench/README.md), so a time
-per run is also read in floors measured in the same minute: the host's speed divides out
-of the ratio, and the target (50 µs, set when the floor took `FLOOR_US_AT_FILING`) is
-`TARGET_FLOORS` of them.
+Benchmark 13 runs it around each pair of product and prototype runs, and reads their
+times in floors measured in the same minutes, against the target (50 µs, set when the
+floor took `FLOOR_US_AT_FILING`) in floors: `target_floors`. What slows this host slows
+the floor too only in part (bench/README.md says how to read it).
 """
 
 from __future__ import annotations
