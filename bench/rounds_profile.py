@@ -453,8 +453,9 @@ def rounds_profile(count: int = 10_000, resident: int = RESIDENT) -> Result:
         },
         # On each file: the one benchmark 5 measures (made for the burst), and one in use.
         "design_within_target": _yes(profile["design_us_per_run"] <= TARGET_US),
-        # The same in floors of the same minutes (bench/sqlite_floor.py): the host's speed
-        # divided out, against the target in floors of the host the issue measured.
+        # The same in floors of the same minutes (bench/sqlite_floor.py), against the
+        # target in floors of the host the issue measured; what slows this host slows the
+        # floor only in part (bench/README.md).
         "target_in_floors": target_floors(TARGET_US),
         "design_within_target_in_floors": _yes(
             profile["design_us_per_run_in_floors"] <= target_floors(TARGET_US)
