@@ -9,16 +9,16 @@ statements are written, and the product's readers are not changed. What it keeps
 product, so that its figure is not a floor no product could reach:
 - the same schedules, copied from a file the product made (their spec, input, names,
   ids and index columns, byte for byte), with the product's indexes on the schedules
-  table, its labels table and its delete trigger;
+  table (on the same columns, some partial: below), its labels table and its delete
+  trigger;
 - the product's `Database` (WAL, synchronous=NORMAL, checkpoints deferred, its locks), one
   BEGIN IMMEDIATE transaction a round, and in each round the product's steps in its
-  order: the heartbeat (when the loop's would be due), the look for dead engines'
-  leases, the outcomes of the last round's claims (a lease checked per outcome; all but
+  order: the heartbeat (when the loop's would be due), the look for dead engines, the
+  outcomes of the last round's claims (a lease checked per outcome; all but
   a plain success by the product's `_next_status`), the fires due, the next claims
   (each too old for its maximum event age dead-lettered, the rest the product's
   `Claimed`, input included);
-- every run's record: its execution row, in the product's executions table, written
-  by the sweep below, and its input, which it points to.
+- every run's record, with its input, which it points to, kept for good (below).
 
 What it changes, the design:
 - a one-time schedule's one execution lives in its schedule's row (its id, status, lease,
@@ -30,14 +30,18 @@ What it changes, the design:
   2 KB: one row to a page in the product) in `inputs`, written once and never copied,
   both keyed by the schedule's INTEGER PRIMARY KEY, which grows, so that rows made
   together sit together;
-- the round's plain successes are recorded in one statement (RETURNING says which this
-  engine still held), and its claims leased in one;
-- a run-out one-time schedule is swept `SWEEP_BATCH` at a time, in the round that
-  reaches that many: its execution row copied to `executions` (pointing to its input),
-  its spec and row deleted, neighbours sharing their pages. Until then every reader
-  would have to treat it as gone. Or (`whole_sweep`) all of them at once, in the first
-  round with nothing to claim or record: on a file in use, where a batch's rows lie
-  among others', only a sweep with more rows than an index has pages shares them.
+- the row is its run's record for good: a one-time schedule whose last run deletes it
+  is not deleted, and nothing is copied. Its outcome takes it out of the listing's
+  indexes (all partial: `LIVE`), and its labels go with it (a trigger), so that it reads
+  as gone; the history is the `runs` view, these rows and the executions table's
+  (recurring fires, earlier runs). The product keeps every execution row too;
+- what claims read is one index of the runs not yet over, by due time (`UNFINISHED`),
+  which a claim does not change: a lease is a column of the row, and a held run is
+  skipped by the claim's scan (at most the engines' concurrency of them);
+- dead engines are found from the engines table, one row each (a reaped engine's row
+  goes only with its leases freed), not from the leases they hold: no index of leases;
+- the round's plain successes are recorded in one statement, and its claims leased in
+  one.
 """
 
 from __future__ import annotations
@@ -58,16 +62,19 @@ from scheduler_api.backends.local.store.outcomes import (
 from scheduler_api.domain.clock import from_epoch
 from task_contract import RunStatus
 
-SWEEP_BATCH = 1024  # run-out one-time schedules a sweep deletes together (256: more pages)
 OWNER = "design-prototype"
 
 # The product's schedules table without its spec, with a one-time run's columns, and
 # an INTEGER PRIMARY KEY (the product's rows have SQLite's rowid, which VACUUM may
-# renumber). The indexes are the product's (schema.py, index.py) but by_next_fire, now
-# partial, and two partial ones for claims. The product's other tables are kept.
-# A one-time schedule whose run is over and whose last run deletes it: the sweep's. One
-# text for the partial index and the query, which SQLite matches term by term.
-RUN_OUT = "delete_after = 1 AND status IN ('SUCCEEDED', 'FAILED', 'SKIPPED', 'DEAD_LETTERED')"
+# renumber). The indexes are the product's (schema.py, index.py), on the same columns,
+# but partial: by_next_fire holds recurring schedules only, and the listing's hold the
+# schedules that are not gone (`LIVE`); one more holds the runs not over. The product's
+# other tables are kept. One text for each partial index and the queries that use it,
+# which SQLite matches term by term.
+# A schedule is gone when it is one-time, its last run deletes it, and that run is over.
+LIVE = "(delete_after = 0 OR finished_at IS NULL)"
+# A run not over: due (or retrying) and not ended; RUNNING ones too, leased or released.
+UNFINISHED = "finished_at IS NULL AND due_at IS NOT NULL"
 SCHEMA = """
 CREATE TABLE schedules (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: inputs outlive their row
@@ -95,33 +102,39 @@ CREATE TABLE schedules (
     finished_at REAL,
     status_code INTEGER,
     error TEXT,
-    first_attempt_engine TEXT,
-    UNIQUE (group_name, name)
+    first_attempt_engine TEXT
 );
 -- The fires the engine materializes: a one-time schedule's one fire is its own execution.
 CREATE INDEX schedules_by_next_fire ON schedules (next_fire_at) WHERE kind IS NOT 'one-time';
+CREATE UNIQUE INDEX schedules_by_name ON schedules (group_name, name) WHERE {live};
 CREATE INDEX schedules_by_group_sort ON schedules
-    (group_name, coalesce(next_fire_at, 9.0e15), coalesce(task_id, ''), name);
-CREATE INDEX schedules_by_user ON schedules (user_id);
-CREATE INDEX schedules_by_action ON schedules (action);
-CREATE INDEX schedules_by_task ON schedules (task_id);
--- What claims read: the runs nobody holds, by due time (an entry leaves when claimed; a
--- RUNNING one without a lease was released at a shutdown), and the leases held, by engine
--- (an entry leaves when its outcome is recorded). A run that ended is in neither.
-CREATE INDEX schedules_claimable ON schedules (due_at)
-    WHERE lease_owner IS NULL AND status IN ('PENDING', 'RETRYING', 'RUNNING');
-CREATE INDEX schedules_by_lease ON schedules (lease_owner) WHERE lease_owner IS NOT NULL;
--- The run-out one-time schedules the sweep deletes, found from the file, not from memory:
--- after a restart, or when another engine recorded the outcome, they are found all the same.
-CREATE INDEX schedules_run_out ON schedules (seq) WHERE {run_out};
+    (group_name, coalesce(next_fire_at, 9.0e15), coalesce(task_id, ''), name) WHERE {live};
+CREATE INDEX schedules_by_user ON schedules (user_id) WHERE {live};
+CREATE INDEX schedules_by_action ON schedules (action) WHERE {live};
+CREATE INDEX schedules_by_task ON schedules (task_id) WHERE {live};
+-- What claims read: the runs not over, by due time. A claim leases a run in its row and
+-- leaves its entry; its outcome takes it out (a retry moves it to its new due time).
+CREATE INDEX schedules_unfinished ON schedules (due_at) WHERE {unfinished};
 CREATE TABLE schedule_specs (seq INTEGER PRIMARY KEY, spec TEXT NOT NULL);
 CREATE TABLE inputs (seq INTEGER PRIMARY KEY, input TEXT NOT NULL);
--- The product's labels table is kept; its trigger went with its schedules table.
+-- The product's labels table is kept; its trigger went with its schedules table. A
+-- schedule gone by its run's outcome takes its labels with it as a deleted one does.
 CREATE TRIGGER schedules_drop_labels AFTER DELETE ON schedules
     BEGIN DELETE FROM schedule_labels WHERE schedule_id = old.id; END;
--- A swept run's execution row points to its input.
+CREATE TRIGGER schedules_gone_drop_labels AFTER UPDATE OF finished_at ON schedules
+    WHEN new.delete_after = 1 AND new.finished_at IS NOT NULL AND old.finished_at IS NULL
+    BEGIN DELETE FROM schedule_labels WHERE schedule_id = new.id; END;
+-- An earlier run's execution row points to its input.
 ALTER TABLE executions ADD COLUMN input_seq INTEGER;
-""".replace("{run_out}", RUN_OUT)
+-- Every run, as the product's executions table holds them: a one-time schedule's in its
+-- row (from its creation: PENDING until it runs), the others in executions.
+CREATE VIEW runs AS
+SELECT execution_id AS id, id AS schedule_id, status, attempts, first_attempt_engine,
+    seq AS input_seq
+FROM schedules WHERE execution_id IS NOT NULL
+UNION ALL
+SELECT id, schedule_id, status, attempts, first_attempt_engine, input_seq FROM executions;
+""".replace("{live}", LIVE).replace("{unfinished}", UNFINISHED)
 
 _COPY_SCHEDULES = """
 INSERT INTO schedules (group_name, name, id, arn, task_id, next_fire_at, created_at,
@@ -165,16 +178,6 @@ _COPY_HISTORY = (
     " FROM product.executions e LEFT JOIN temp.history h ON h.execution_id = e.id"
     " ORDER BY e.id"
 )
-_SWEEP_EXECUTIONS = """
-INSERT INTO executions (id, schedule_id, schedule_arn, group_name, schedule_name, task_id,
-    scheduled_time, due_at, status, attempts, input, target_arn, max_event_age,
-    delete_schedule, started_at, finished_at, status_code, error, first_attempt_engine,
-    input_seq)
-SELECT execution_id, id, arn, group_name, name, task_id, scheduled_time, due_at, status,
-    attempts, '', target_arn, max_event_age, delete_after, started_at, finished_at,
-    status_code, error, first_attempt_engine, seq
-FROM schedules WHERE seq IN (SELECT seq FROM temp.sweep)
-"""
 
 
 def copy_product_schedules(product_db: Path, db: Path) -> Database:
@@ -215,17 +218,10 @@ def copy_product_schedules(product_db: Path, db: Path) -> Database:
 class DesignRounds:
     """The rounds of the design, as the product's engine runs its own."""
 
-    def __init__(self, database: Database, now: float, *, whole_sweep: bool = False) -> None:
+    def __init__(self, database: Database, now: float) -> None:
         self.database = database
         self.now = now
-        # True: run-out schedules wait for a round with nothing to claim or record, which
-        # sweeps them all at once (a sweep far larger than a round's: on a file in use its
-        # deletes share an index's pages); False: `SWEEP_BATCH` at a time.
-        self.whole_sweep = whole_sweep
         self.retry = RetryPolicy()
-        # Runs ended since the last sweep: when to sweep, not what (that is read from
-        # the file, through schedules_run_out).
-        self.ended = 0
 
     def run_round(
         self, finished: list[Finished], limit: int, heartbeat: bool = True
@@ -238,18 +234,11 @@ class DesignRounds:
                     " ON CONFLICT(owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
                     (OWNER, self.now),
                 )
-            conn.execute(
-                "SELECT DISTINCT lease_owner FROM schedules"
-                " WHERE lease_owner IS NOT NULL AND lease_owner != ?",
-                (OWNER,),
-            ).fetchall()
+            # Dead engines, for both tables: the other engines' rows, each then probed as
+            # the product's are (store/engines.py `_is_alive`; the bench has no other).
+            conn.execute("SELECT owner FROM engines WHERE owner != ?", (OWNER,)).fetchall()
             # The design keeps recurring fires in executions (the product's path): each
-            # round asks it too, for dead engines' leases and for claims.
-            conn.execute(
-                "SELECT DISTINCT lease_owner FROM executions WHERE status = ?"
-                " AND lease_owner IS NOT NULL AND lease_owner != ?",
-                (RunStatus.RUNNING, OWNER),
-            ).fetchall()
+            # round asks it for claims too.
             conn.execute(
                 "SELECT id FROM executions WHERE status IN (?, ?, ?) AND due_at <= ?"
                 " AND lease_owner IS NULL ORDER BY due_at LIMIT ?",
@@ -257,17 +246,12 @@ class DesignRounds:
             ).fetchall()
             self._record(conn, finished, now)
             self._materialize(conn)
-            claimed = self._claim(conn, limit)
-            if not (claimed or finished):
-                self._sweep(conn, limit=None if self.whole_sweep else SWEEP_BATCH)
-            elif self.ended >= SWEEP_BATCH and not self.whole_sweep:
-                self._sweep(conn, limit=SWEEP_BATCH)
-        return claimed
+            return self._claim(conn, limit)
 
     def _record(self, conn: sqlite3.Connection, finished: list[Finished], now: datetime) -> None:
-        """The outcomes: a success (most) in one statement for all of the round's, whose
-        RETURNING says which this engine still held; any other outcome by the product's
-        rule (_next_status), one row at a time."""
+        """The outcomes: a success (most) in one statement for all of the round's, which
+        asks for this engine's lease (a run another engine took keeps its own); any other
+        outcome by the product's rule (_next_status), one row at a time."""
         successes: dict[int | None, list[int]] = {}
         others = []
         for done in finished:
@@ -277,13 +261,10 @@ class DesignRounds:
             else:
                 successes.setdefault(outcome.status_code, []).append(_seq(done.claimed))
         for status_code, seqs in successes.items():
-            self.ended += len(
-                conn.execute(
-                    "UPDATE schedules SET status = ?, lease_owner = NULL, finished_at = ?,"  # noqa: S608
-                    f" status_code = ? WHERE lease_owner = ? AND seq IN ({_marks(seqs)})"
-                    " RETURNING seq",
-                    (RunStatus.SUCCEEDED, self.now, status_code, OWNER, *seqs),
-                ).fetchall()
+            conn.execute(
+                "UPDATE schedules SET status = ?, lease_owner = NULL, finished_at = ?,"  # noqa: S608
+                f" status_code = ? WHERE lease_owner = ? AND seq IN ({_marks(seqs)})",
+                (RunStatus.SUCCEEDED, self.now, status_code, OWNER, *seqs),
             )
         for done in others:
             row = conn.execute(
@@ -308,8 +289,6 @@ class DesignRounds:
                     _seq(done.claimed),
                 ),
             )
-            if not retrying:
-                self.ended += 1
 
     def _materialize(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute(
@@ -330,13 +309,13 @@ class DesignRounds:
 
     def _claim(self, conn: sqlite3.Connection, limit: int) -> list[Claimed]:
         rows = conn.execute(
-            "SELECT s.seq, s.execution_id, s.arn, s.scheduled_time, s.attempts, s.target_arn,"
+            "SELECT s.seq, s.execution_id, s.arn, s.scheduled_time, s.attempts, s.target_arn,"  # noqa: S608
             " s.max_event_age,"
             # A subquery, so that only the rows claimed read their input (a join read
             # it for every due row, before the sort).
             " (SELECT i.input FROM inputs i WHERE i.seq = s.seq) FROM schedules s"
-            " WHERE s.lease_owner IS NULL AND s.status IN ('PENDING', 'RETRYING', 'RUNNING')"
-            " AND s.due_at <= ? ORDER BY s.due_at LIMIT ?",
+            f" WHERE {UNFINISHED} AND s.due_at <= ? AND s.lease_owner IS NULL"
+            " ORDER BY s.due_at LIMIT ?",
             (self.now, limit),
         ).fetchall()
         too_old = [row[0] for row in rows if self.now - row[3] > row[6]]
@@ -344,7 +323,6 @@ class DesignRounds:
             "UPDATE schedules SET status = ?, finished_at = ?, error = ? WHERE seq = ?",
             [(RunStatus.DEAD_LETTERED, self.now, "MaximumEventAge exceeded", s) for s in too_old],
         )
-        self.ended += len(too_old)
         claimed = [
             Claimed(
                 id=f"{seq}:{execution_id}",
@@ -370,21 +348,6 @@ class DesignRounds:
         )
         return claimed
 
-    def _sweep(self, conn: sqlite3.Connection, limit: int | None) -> None:
-        """Run-out one-time schedules, read from the file (`ended` only says when), up to
-        `limit` (None: all): their runs into the executions table, then gone."""
-        self.ended = 0
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS sweep (seq INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM temp.sweep")
-        conn.execute(
-            f"INSERT INTO temp.sweep SELECT seq FROM schedules WHERE {RUN_OUT}"  # noqa: S608
-            " ORDER BY seq LIMIT ?",
-            (-1 if limit is None else limit,),
-        )
-        conn.execute(_SWEEP_EXECUTIONS)
-        conn.execute("DELETE FROM schedule_specs WHERE seq IN (SELECT seq FROM temp.sweep)")
-        conn.execute("DELETE FROM schedules WHERE seq IN (SELECT seq FROM temp.sweep)")
-
 
 def _seq(claimed: Claimed) -> int:
     return int(claimed.id.split(":", 1)[0])
@@ -394,13 +357,34 @@ def _marks(items: list[Any]) -> str:
     return ", ".join("?" * len(items))
 
 
-def design_bookkeeping(
-    database: Database, now: float, claims: int, *, whole_sweep: bool = False
-) -> dict[str, float | int]:
+def design_counts(db: Path, now: float) -> dict[str, Any]:
+    """bench/resident_file.py's `counts` for the design's file, read as its readers would:
+    the runs from the `runs` view (a pending one has not run), and the schedules left
+    those not gone."""
+    with sqlite3.connect(db) as conn:
+        ran, runs, most_attempts = conn.execute(
+            "SELECT count(DISTINCT schedule_id) FILTER (WHERE status = 'SUCCEEDED'),"
+            " count(*), max(attempts) FROM runs WHERE status != 'PENDING'"
+        ).fetchone()
+        left, left_due = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE next_fire_at IS NULL OR next_fire_at <= ?)"  # noqa: S608
+            f" FROM schedules WHERE {LIVE}",
+            (now,),
+        ).fetchone()
+    return {
+        "ran": ran,
+        "runs": runs,
+        "most_attempts": most_attempts,
+        "left": left,
+        "left_due": left_due,
+    }
+
+
+def design_bookkeeping(database: Database, now: float, claims: int) -> dict[str, float | int]:
     """As bench/engine_run.py's `bookkeeping`: every fire claimed and a made-up success
     recorded, `claims` a round, in this one thread."""
     # Here, not above: bench.engine_run refuses a process that imported the worker first.
     from bench.engine_run import rounds_until_done
 
     database.defer_checkpoints()
-    return rounds_until_done(DesignRounds(database, now, whole_sweep=whole_sweep).run_round, claims)
+    return rounds_until_done(DesignRounds(database, now).run_round, claims)

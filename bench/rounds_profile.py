@@ -16,8 +16,7 @@ success recorded for each), in one process, each run on a file of its own made f
   plain times the part of a round's cost that does not grow with its runs
   (`round_fixed_us_estimate`);
 - on a file in use (bench/resident_file.py), the product and the prototype in pairs
-  again, then the prototype beside itself sweeping every run-out schedule at once
-  (`resident_whole_sweep_*`);
+  again;
 - timed, last: each SQL statement's time, by what it does, its rows' fetching included
   (a connection factory, installed after the plain runs, times every statement of the
   engine's connections in this process only), and the rest of the round's time as
@@ -72,9 +71,6 @@ DESIGN_FIGURES = (
 )
 RESIDENT_FIGURES = (
     "resident_schedules",
-    "resident_whole_sweep_us_per_run",
-    "resident_whole_sweep_ratio_to_design",
-    "resident_whole_sweep_wal_pages_per_run",
     "resident_us_per_run",
     "resident_wal_pages_per_run",
     "resident_design_us_per_run",
@@ -222,12 +218,6 @@ def measure(count: int, resident: int = RESIDENT) -> dict[str, Any]:
             lambda n: _plain_resident(temp, f"resident_plain{n}", file),
             lambda n: _design_resident(temp, f"resident_design{n}", file),
         )
-        # The prototype again, sweeping every run-out schedule at once (bench/README.md:
-        # what a file in use would need), beside it as it is.
-        whole_pairs = _pairs(
-            lambda n: _design_resident(temp, f"resident_batch{n}", file),
-            lambda n: _design_resident(temp, f"resident_whole{n}", file, whole_sweep=True),
-        )
         # The burst's rounds are small (benchmark 12's `*_runs_per_round`): a run's share
         # of what a round costs whatever its size grows as they shrink.
         one_claim_us, one_claim_pages = _plain(temp, "one_claim", count, claims=1)
@@ -275,10 +265,6 @@ def measure(count: int, resident: int = RESIDENT) -> dict[str, Any]:
         "resident_design_ratio_to_product": _ratio(resident_pairs),
         "resident_design_wal_pages_per_run": round(sum(resident_pairs[0][1][1].values()), 2),
         "resident_design_wal_pages_by_btree": resident_pairs[0][1][1],
-        "resident_whole_sweep_us_per_run": _medians(whole_pairs)[1],
-        "resident_whole_sweep_ratio_to_design": _ratio(whole_pairs),
-        "resident_whole_sweep_wal_pages_per_run": round(sum(whole_pairs[0][1][1].values()), 2),
-        "resident_whole_sweep_wal_pages_by_btree": whole_pairs[0][1][1],
     }
 
 
@@ -340,15 +326,11 @@ def _design(temp: Path, name: str, count: int, claims: int) -> _Run:
     )
 
 
-def _design_resident(
-    temp: Path, name: str, file: ResidentFile, *, whole_sweep: bool = False
-) -> _Run:
+def _design_resident(temp: Path, name: str, file: ResidentFile) -> _Run:
     """The design's prototype on its copy of the resident file: every earlier run kept,
     the burst run once, the schedules due later left."""
     ran = expected(file.resident + file.count, file.resident)
-    return _design_on(
-        temp, name, file.path, file.now, CLAIMS, file.count, ran, whole_sweep=whole_sweep
-    )
+    return _design_on(temp, name, file.path, file.now, CLAIMS, file.count, ran)
 
 
 def _design_on(
@@ -359,18 +341,14 @@ def _design_on(
     claims: int,
     count: int,
     left_as: dict[str, Any],
-    *,
-    whole_sweep: bool = False,
 ) -> _Run:
-    from bench.rounds_design import copy_product_schedules, design_bookkeeping
+    from bench.rounds_design import copy_product_schedules, design_bookkeeping, design_counts
 
     database = copy_product_schedules(product_db, temp / f"{name}.db")
     before = _emptied_wal(database.connection(), temp / f"{name}.db")
-    us_per_run: float = design_bookkeeping(database, now, claims, whole_sweep=whole_sweep)[
-        "us_per_run"
-    ]
+    us_per_run: float = design_bookkeeping(database, now, claims)["us_per_run"]
     pages = _pages_by_btree(temp / f"{name}.db", before, count)
-    left = counts(temp / f"{name}.db", now)
+    left = design_counts(temp / f"{name}.db", now)
     assert left == left_as, f"the design left {left}, not {left_as}"
     database.close()
     _remove(temp, name)
@@ -446,11 +424,6 @@ def rounds_profile(count: int = 10_000, resident: int = RESIDENT) -> Result:
             for name, n in profile["resident_design_wal_pages_by_btree"].items()
             if n >= 0.1
         },
-        **{
-            f"resident_whole_sweep_pages_{name}": n
-            for name, n in profile["resident_whole_sweep_wal_pages_by_btree"].items()
-            if n >= 0.1
-        },
         # On each file: the one benchmark 5 measures (made for the burst), and one in use.
         "design_within_target": _yes(profile["design_us_per_run"] <= TARGET_US),
         # The same in floors of the same minutes (bench/sqlite_floor.py), against the
@@ -461,9 +434,6 @@ def rounds_profile(count: int = 10_000, resident: int = RESIDENT) -> Result:
             profile["design_us_per_run_in_floors"] <= target_floors(TARGET_US)
         ),
         "resident_design_within_target": _yes(profile["resident_design_us_per_run"] <= TARGET_US),
-        "resident_whole_sweep_within_target": _yes(
-            profile["resident_whole_sweep_us_per_run"] <= TARGET_US
-        ),
     }
     return Result(
         name="13. where the engine's bookkeeping goes (benchmark 5's rounds alone, profiled)",
@@ -477,14 +447,13 @@ def rounds_profile(count: int = 10_000, resident: int = RESIDENT) -> Result:
             f"{count} one-time schedules due at once, on a file of their own and on one in use"
             f" ({resident} due later, {resident} earlier runs); plain and the prototype"
             f" alternating, {PAIRS} pairs on each file (medians; pages from the first pair);"
-            f" on the file in use, the prototype beside its whole sweep, {PAIRS} pairs more;"
             " the rest once"
         ),
         figures=figures,
         target=(
-            f"bookkeeping <= {TARGET_US} us per run (issue 22, item 5); design_within_target,"
-            " resident_design_within_target and resident_whole_sweep_within_target say"
-            " whether the design's prototype is, on each file and with the whole sweep"
+            f"bookkeeping <= {TARGET_US} us per run (issue 22, item 5); design_within_target"
+            " and resident_design_within_target say whether the design's prototype is, on"
+            " each file"
         ),
         met=float(profile["us_per_run"]) <= TARGET_US,
     )

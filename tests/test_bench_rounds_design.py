@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.rounds_design import SWEEP_BATCH
+from bench.rounds_design import LIVE
 
 COUNT = 300
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +61,24 @@ def _run(script: str, *args: object) -> Any:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def _leaf_cells(conn: sqlite3.Connection, btree: str) -> int:
+    """The entries a b-tree holds (SQLite's dbstat): what a reader of that index finds."""
+    (cells,) = conn.execute(
+        "SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = ? AND pagetype = 'leaf'",
+        (btree,),
+    ).fetchone()
+    return int(cells)
+
+
+LISTING_INDEXES = (
+    "schedules_by_name",
+    "schedules_by_group_sort",
+    "schedules_by_user",
+    "schedules_by_action",
+    "schedules_by_task",
+)
+
+
 def test_the_prototype_runs_every_schedule_once_and_keeps_each_run_with_its_input(
     tmp_path: Path,
 ) -> None:
@@ -73,19 +91,22 @@ def test_the_prototype_runs_every_schedule_once_and_keeps_each_run_with_its_inpu
     assert len(inputs) == COUNT
     with sqlite3.connect(tmp_path / "design.db") as conn:
         runs = conn.execute(
-            "SELECT e.schedule_id, e.status, e.attempts, e.first_attempt_engine, i.input"
-            " FROM executions e JOIN inputs i ON i.seq = e.input_seq"
+            "SELECT r.schedule_id, r.status, r.attempts, r.first_attempt_engine, i.input"
+            " FROM runs r JOIN inputs i ON i.seq = r.input_seq"
         ).fetchall()
-        left = [
-            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("schedules", "schedule_specs")
-        ]
+        live = conn.execute(f"SELECT count(*) FROM schedules WHERE {LIVE}").fetchone()[0]
+        listed = {name: _leaf_cells(conn, name) for name in LISTING_INDEXES}
+        unfinished = _leaf_cells(conn, "schedules_unfinished")
     assert len(runs) == COUNT
     assert {schedule_id for schedule_id, *_ in runs} == set(inputs)  # each once
     assert {(status, attempts) for _, status, attempts, _, _ in runs} == {("SUCCEEDED", 1)}
     assert all(engine for *_, engine, _ in runs)  # the first attempt, in the row
     assert all(stored == inputs[schedule_id] for schedule_id, *_, stored in runs)
-    assert left == [0, 0]  # run out and swept, with their specs
+    # Run out, each row its run's record: gone from every index the listing reads, and
+    # from the one claims read.
+    assert live == 0
+    assert listed == dict.fromkeys(LISTING_INDEXES, 0)
+    assert unfinished == 0
 
 
 def test_a_run_too_old_for_its_maximum_event_age_is_dead_lettered_not_claimed(
@@ -94,55 +115,66 @@ def test_a_run_too_old_for_its_maximum_event_age_is_dead_lettered_not_claimed(
     result = _run(_SCENARIO, tmp_path, 3, 2 * 86_400)  # past the default hour
     assert result["runs"] == 0
     with sqlite3.connect(tmp_path / "design.db") as conn:
-        statuses = [row[0] for row in conn.execute("SELECT status FROM executions")]
+        statuses = [row[0] for row in conn.execute("SELECT status FROM runs")]
+        unfinished = _leaf_cells(conn, "schedules_unfinished")
     assert statuses == ["DEAD_LETTERED"] * 3
+    assert unfinished == 0
 
 
 def test_the_prototype_writes_fewer_pages_a_run_than_the_product_on_the_same_schedules(
     tmp_path: Path,
 ) -> None:
-    """Page counts, not time: the design's claim is fewer pages for each commit to write.
-    Enough runs for a sweep of SWEEP_BATCH to be among them."""
-    pages: list[dict[str, float]] = _run(_PAGES, tmp_path, SWEEP_BATCH + COUNT)
+    """Page counts, not time: the design's claim is fewer pages for each commit to write."""
+    pages: list[dict[str, float]] = _run(_PAGES, tmp_path, 1000)
     product, design = pages
     assert sum(design.values()) < sum(product.values()) / 2
     # A fire rewrites no page-sized row: the schedules table is no longer most of them.
     assert design.get("schedules", 0) < product["schedules"] / 4
 
 
+def _key_columns(db: Path, table: str) -> list[tuple[int, tuple[str | None, ...]]]:
+    """Each index of a table: whether it is unique, and its key columns (None: an
+    expression), in order."""
+    with sqlite3.connect(db) as conn:
+        found = []
+        for _, name, unique, *_ in conn.execute(f"PRAGMA index_list({table})"):
+            columns = tuple(row[2] for row in conn.execute(f"PRAGMA index_xinfo({name})") if row[5])
+            found.append((unique, columns))
+    return sorted(found, key=repr)
+
+
 def test_the_prototype_keeps_the_products_indexes_and_its_labels_trigger(tmp_path: Path) -> None:
     """Its figure counts the index pages the product's writes pay: every index the product
-    keeps on schedules and executions is on the design's file too, by name."""
+    keeps on schedules and executions is on the design's file too, on the same columns
+    (some partial on the design's), as unique as the product's."""
     _run(_SCENARIO, tmp_path, 3, 0)
-
-    def indexes(db: Path, table: str) -> set[str]:
-        with sqlite3.connect(db) as conn:
-            return {row[1] for row in conn.execute(f"PRAGMA index_list({table})")}
-
     for table in ("schedules", "executions", "schedule_labels"):
-        product, design = (
-            indexes(tmp_path / "product.db", table),
-            indexes(tmp_path / "design.db", table),
-        )
+        product = _key_columns(tmp_path / "product.db", table)
+        design = _key_columns(tmp_path / "design.db", table)
         assert product, table
-        assert product <= design, (table, product - design)
+        missing = [index for index in product if index not in design]
+        assert not missing, (table, missing)
+        assert len(design) >= len(product)
     with sqlite3.connect(tmp_path / "design.db") as conn:
         triggers = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
         }
-    assert "schedules_drop_labels" in triggers
+    assert {"schedules_drop_labels", "schedules_gone_drop_labels"} <= triggers
 
 
-def test_a_schedule_that_outlives_its_run_is_never_swept(tmp_path: Path) -> None:
+def test_a_schedule_that_outlives_its_run_stays_listed(tmp_path: Path) -> None:
     """Only a one-time schedule whose last run deletes it (action_after_completion DELETE)
-    is swept; the others keep their row, and in it their run."""
+    is gone when it has run; the others stay in the listing's indexes, their run in
+    their row."""
     result = _run(_SCENARIO, tmp_path, 20, 0, "keep")
     assert result["runs"] == 20
     with sqlite3.connect(tmp_path / "design.db") as conn:
-        kept = conn.execute("SELECT delete_after, status FROM schedules").fetchall()
-        swept = conn.execute("SELECT count(*) FROM executions").fetchone()[0]
+        kept = conn.execute(f"SELECT delete_after, status FROM schedules WHERE {LIVE}").fetchall()
+        ran = conn.execute("SELECT count(*) FROM runs WHERE status = 'SUCCEEDED'").fetchone()[0]
+        listed = {name: _leaf_cells(conn, name) for name in LISTING_INDEXES}
     assert kept == [(0, "SUCCEEDED")] * 10
-    assert swept == 10
+    assert ran == 20
+    assert listed == dict.fromkeys(LISTING_INDEXES, 10)
 
 
 _LEASE_LOST = """
@@ -161,73 +193,75 @@ claimed = rounds.run_round([], 8)
 taken = _seq(claimed[0])
 with database.write() as conn:  # another engine took this one over meanwhile
     conn.execute("UPDATE schedules SET lease_owner = 'other' WHERE seq = ?", (taken,))
-rounds.run_round([Finished(c, Outcome(False, 200, None, c.input)) for c in claimed], 8)
-ended = rounds.ended  # what RETURNING counted: the runs it still held
-rounds.run_round([], 8)  # nothing left to claim or record: the sweep's round
-print(json.dumps({"taken": taken, "claimed": len(claimed), "ended": ended}))
+again = rounds.run_round([Finished(c, Outcome(False, 200, None, c.input)) for c in claimed], 8)
+print(json.dumps({"taken": taken, "claimed": len(claimed), "again": len(again)}))
 """
 
 
 def test_an_outcome_whose_lease_another_engine_took_is_not_recorded(tmp_path: Path) -> None:
     """As the product's `_held_rows`: the batched success update asks for this engine's
-    lease, so a run another engine took keeps that engine's lease and its RUNNING, and
-    its RETURNING counts only the runs it held (what says when to sweep)."""
+    lease, so a run another engine took keeps that engine's lease and its RUNNING, and is
+    not claimed again while that engine holds it."""
     result = _run(_LEASE_LOST, tmp_path)
     assert result["claimed"] == 8
-    assert result["ended"] == 7
+    assert result["again"] == 0
     with sqlite3.connect(tmp_path / "design.db") as conn:
         taken = conn.execute(
             "SELECT status, lease_owner, finished_at FROM schedules WHERE seq = ?",
             (result["taken"],),
         ).fetchone()
-        swept = conn.execute("SELECT count(*), min(status), max(status) FROM executions")
-        ended = swept.fetchone()
+        ended = conn.execute(
+            "SELECT count(*), min(status), max(status) FROM runs WHERE status != 'RUNNING'"
+        ).fetchone()
     assert taken == ("RUNNING", "other", None)
-    assert ended == (7, "SUCCEEDED", "SUCCEEDED")  # the seven it held, swept at the end
+    assert ended == (7, "SUCCEEDED", "SUCCEEDED")  # the seven it held
 
 
-_WHOLE_SWEEP = """
+_RETRY_AND_RELEASE = """
 import json, os, sys
 from pathlib import Path
-temp, count = Path(sys.argv[1]), int(sys.argv[2])
+temp = Path(sys.argv[1])
 os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
-from bench.rounds_design import DesignRounds, copy_product_schedules
+from bench.rounds_design import DesignRounds, _seq, copy_product_schedules
 from bench.rounds_profile import _ready_runtime
 from scheduler_api.backends.local.store.outcomes import Finished, Outcome
 from scheduler_api.domain.clock import to_epoch
-runtime = _ready_runtime(temp, "product", count)
+runtime = _ready_runtime(temp, "product", 2)
 database = copy_product_schedules(temp / "product.db", temp / "design.db")
-rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()), whole_sweep=True)
-finished, swept_before_idle = [], []
-def swept():
-    with database.read() as conn:
-        return conn.execute("SELECT count(*) FROM executions").fetchone()[0]
-while claimed := rounds.run_round(finished, 64):
-    finished = [Finished(c, Outcome(False, 200, None, c.input)) for c in claimed]
-    swept_before_idle.append(swept())
-# That last round recorded the last outcomes and claimed none: not idle, so no sweep yet.
-swept_before_idle.append(swept())
-rounds.run_round([], 64)  # nothing to claim or record: the sweep's round
-print(json.dumps({"swept_before_idle": max(swept_before_idle)}))
+rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()))
+first = rounds.run_round([], 8)
+failed, released = first
+# One raised (a retry, due later); the other's engine stopped and released it, as the
+# product's shutdown does: RUNNING with no lease.
+with database.write() as conn:
+    conn.execute("UPDATE schedules SET lease_owner = NULL WHERE seq = ?", (_seq(released),))
+now_claimed = rounds.run_round([Finished(failed, Outcome(True, None, "boom", failed.input))], 8)
+rounds.now += 3  # past the retry's delay (2 s at the first attempt)
+later = rounds.run_round([Finished(c, Outcome(False, 200, None, c.input)) for c in now_claimed], 8)
+rounds.run_round([Finished(c, Outcome(False, 200, None, c.input)) for c in later], 8)
+print(json.dumps({
+    "first": [_seq(c) for c in first],
+    "now": [[_seq(c), c.attempt] for c in now_claimed],
+    "later": [[_seq(c), c.attempt] for c in later],
+}))
 """
 
 
-def test_a_whole_sweep_waits_for_a_round_with_nothing_to_do_and_takes_every_run_out_schedule(
+def test_a_released_run_is_claimed_again_at_once_and_a_retry_at_its_due_time(
     tmp_path: Path,
 ) -> None:
-    """More run-out schedules than SWEEP_BATCH, none swept while the burst runs, then all
-    of them in one round, each run kept once with its input."""
-    count = SWEEP_BATCH + 100
-    result = _run(_WHOLE_SWEEP, tmp_path, count)
-    assert result["swept_before_idle"] == 0
+    """The claim reads the runs not over (`UNFINISHED`), whatever their status: a RUNNING
+    one released at a shutdown is claimed by the next round, and a retry stays in that
+    index at its new due time, claimed then, its attempt counted."""
+    result = _run(_RETRY_AND_RELEASE, tmp_path)
+    failed, released = result["first"]
+    assert result["now"] == [[released, 2]]
+    assert result["later"] == [[failed, 2]]
     with sqlite3.connect(tmp_path / "design.db") as conn:
-        left = conn.execute("SELECT count(*) FROM schedules").fetchone()[0]
-        runs = conn.execute(
-            "SELECT count(DISTINCT e.schedule_id), count(*), min(e.status), max(e.status)"
-            " FROM executions e JOIN inputs i ON i.seq = e.input_seq"
-        ).fetchone()
-    assert left == 0
-    assert runs == (count, count, "SUCCEEDED", "SUCCEEDED")
+        runs = conn.execute("SELECT status, attempts FROM runs ORDER BY status").fetchall()
+        unfinished = _leaf_cells(conn, "schedules_unfinished")
+    assert runs == [("SUCCEEDED", 2), ("SUCCEEDED", 2)]
+    assert unfinished == 0
 
 
 _LABELLED = """
@@ -255,15 +289,16 @@ print(json.dumps(design_bookkeeping(database, to_epoch(due) + 1, 8)))
 """
 
 
-def test_a_swept_schedule_takes_its_labels_with_it_and_the_others_keep_theirs(
+def test_a_schedule_gone_by_its_run_takes_its_labels_with_it_and_the_others_keep_theirs(
     tmp_path: Path,
 ) -> None:
-    """Labels are the product's table, copied with the schedules: the sweep's deletes
-    pay for them through the product's trigger, and a schedule due later keeps its own."""
+    """Labels are the product's table, copied with the schedules: a run that leaves its
+    schedule gone deletes them (a trigger, as the product's delete does), and a schedule
+    due later keeps its own."""
     result = _run(_LABELLED, tmp_path, 20)
     assert result["runs"] == 10
     with sqlite3.connect(tmp_path / "design.db") as conn:
-        kept = {row[0] for row in conn.execute("SELECT id FROM schedules")}
+        kept = {row[0] for row in conn.execute(f"SELECT id FROM schedules WHERE {LIVE}")}
         labelled = conn.execute(
             "SELECT schedule_id, count(*) FROM schedule_labels GROUP BY schedule_id"
         ).fetchall()
@@ -282,7 +317,6 @@ from bench.rounds_profile import _design_resident, _plain_resident
 file = make_resident_file(temp, count, resident)
 product = _plain_resident(temp, "product", file)[1]
 design = _design_resident(temp, "design", file)[1]
-_design_resident(temp, "whole", file, whole_sweep=True)  # asserts what it left too
 copy_product_schedules(file.path, temp / "copy.db").close()  # kept, to be read
 print(json.dumps([product, design]))
 """
