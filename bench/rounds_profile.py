@@ -57,6 +57,13 @@ from bench.sqlite_floor import floor_us_per_run, target_floors
 from scheduler_api.domain.clock import from_epoch, to_epoch
 
 TARGET_US = 50
+# Issue 22's text: the product's bookkeeping when the issue was filed, "146 µs per run on
+# one thread" (benchmark 5's figure then). The product is no slower now (every change
+# since cut the instructions a run executes), so the design's ratio to the product in
+# the same pairs times this bounds the design's time on the host as the issue measured
+# it: a reading of the target that the host's speed, which moves between runs and moves
+# the rounds more than the floor, divides out of, since both sides of a pair share it.
+PRODUCT_US_AT_FILING = 146
 DESIGN_FIGURES = (
     "floor_us_per_run",
     "us_per_run_in_floors",
@@ -252,7 +259,7 @@ def measure(count: int, resident: int = RESIDENT) -> dict[str, Any]:
         "design_us_per_run_lowest": min(design[0] for _, design in pairs),
         "design_us_per_run_highest": max(design[0] for _, design in pairs),
         "design_ratio_to_product": _ratio(pairs),
-        "floor_us_per_run": median(floors),
+        "floor_us_per_run": round(median(floors), 2),
         "us_per_run_in_floors": _in_floors(pairs, floors, 0),
         "design_us_per_run_in_floors": _in_floors(pairs, floors, 1),
         "design_wal_pages_per_run": round(sum(design_pages.values()), 2),
@@ -433,6 +440,12 @@ def rounds_profile(count: int = 10_000, resident: int = RESIDENT) -> Result:
         "design_within_target_in_floors": _yes(
             profile["design_us_per_run_in_floors"] <= target_floors(TARGET_US)
         ),
+        # And as its share of the product's time in the same pairs, on the host as the
+        # issue measured the product (PRODUCT_US_AT_FILING).
+        "design_us_per_run_at_filing": _at_filing(profile["design_ratio_to_product"]),
+        "design_within_target_at_filing": _yes(
+            _at_filing(profile["design_ratio_to_product"]) <= TARGET_US
+        ),
         "resident_design_within_target": _yes(profile["resident_design_us_per_run"] <= TARGET_US),
     }
     return Result(
@@ -453,10 +466,16 @@ def rounds_profile(count: int = 10_000, resident: int = RESIDENT) -> Result:
         target=(
             f"bookkeeping <= {TARGET_US} us per run (issue 22, item 5); design_within_target"
             " and resident_design_within_target say whether the design's prototype is, on"
-            " each file"
+            " each file; design_within_target_in_floors and _at_filing the same with this"
+            " host's speed divided out, two ways"
         ),
         met=float(profile["us_per_run"]) <= TARGET_US,
     )
+
+
+def _at_filing(ratio_to_product: float) -> float:
+    """The design's time per run at most, on the host as issue 22 measured the product."""
+    return round(ratio_to_product * PRODUCT_US_AT_FILING, 1)
 
 
 def _yes(met: bool) -> str:
