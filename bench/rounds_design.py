@@ -53,7 +53,6 @@ from typing import Any
 
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.database import Database
-from scheduler_api.backends.local.store.executions import new_execution_id
 from scheduler_api.backends.local.store.outcomes import (
     Finished,
     RetryPolicy,
@@ -234,6 +233,14 @@ class DesignRounds:
                     " ON CONFLICT(owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
                     (OWNER, self.now),
                 )
+            else:
+                # Dead engines are found from their rows, so every lease's owner must
+                # have one: a round that may lease makes sure of its own (another engine
+                # may have judged this one dead and deleted it while it was stopped).
+                conn.execute(
+                    "INSERT OR IGNORE INTO engines (owner, heartbeat_at) VALUES (?, ?)",
+                    (OWNER, self.now),
+                )
             # Dead engines, for both tables: the other engines' rows, each then probed as
             # the product's are (store/engines.py `_is_alive`; the bench has no other).
             conn.execute("SELECT owner FROM engines WHERE owner != ?", (OWNER,)).fetchall()
@@ -261,8 +268,9 @@ class DesignRounds:
             else:
                 successes.setdefault(outcome.status_code, []).append(_seq(done.claimed))
         for status_code, seqs in successes.items():
-            conn.execute(
+            conn.execute(  # error: a retry's failure before this success
                 "UPDATE schedules SET status = ?, lease_owner = NULL, finished_at = ?,"  # noqa: S608
+                " error = NULL,"
                 f" status_code = ? WHERE lease_owner = ? AND seq IN ({_marks(seqs)})",
                 (RunStatus.SUCCEEDED, self.now, status_code, OWNER, *seqs),
             )
@@ -274,7 +282,12 @@ class DesignRounds:
             if row is None:
                 continue
             status = _next_status(
-                self.retry, done.claimed, done.outcome, now, timedelta(seconds=row[0]), True
+                self.retry,
+                done.claimed,
+                done.outcome,
+                now,
+                timedelta(seconds=row[0]),
+                done.may_retry,
             )
             retrying = status == RunStatus.RETRYING
             conn.execute(
@@ -291,21 +304,16 @@ class DesignRounds:
             )
 
     def _materialize(self, conn: sqlite3.Connection) -> None:
-        rows = conn.execute(
-            "SELECT seq, next_fire_at, max_event_age FROM schedules WHERE next_fire_at <= ?"
-            " AND kind IS NOT 'one-time' ORDER BY next_fire_at LIMIT 500",
+        """The look for recurring fires due, as the product's round makes it. Their fires
+        would go into executions (the product's path), which is not built: the bench
+        has none, and a prototype that wrote them anywhere else would be wrong."""
+        due = conn.execute(
+            "SELECT seq FROM schedules WHERE next_fire_at <= ? AND kind IS NOT 'one-time'"
+            " ORDER BY next_fire_at LIMIT 500",
             (self.now,),
         ).fetchall()
-        due = [
-            (new_execution_id(), fire, fire, RunStatus.PENDING, seq)
-            for seq, fire, max_age in rows
-            if self.now - fire <= max_age
-        ]
-        conn.executemany(
-            "UPDATE schedules SET next_fire_at = NULL, execution_id = ?, scheduled_time = ?,"
-            " due_at = ?, status = ? WHERE seq = ?",
-            due,
-        )
+        if due:
+            raise NotImplementedError("the prototype does not materialize recurring fires")
 
     def _claim(self, conn: sqlite3.Connection, limit: int) -> list[Claimed]:
         rows = conn.execute(
@@ -337,6 +345,8 @@ class DesignRounds:
             )
             if self.now - scheduled <= max_age
         ]
+        if not claimed:
+            return claimed
         # The product checks each claimed row's age in Python (too old: dead-lettered);
         # the rows kept are leased in one statement.
         conn.execute(

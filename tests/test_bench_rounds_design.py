@@ -190,31 +190,41 @@ runtime = _ready_runtime(temp, "product", 8)
 database = copy_product_schedules(temp / "product.db", temp / "design.db")
 rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()))
 claimed = rounds.run_round([], 8)
-taken = _seq(claimed[0])
-with database.write() as conn:  # another engine took this one over meanwhile
-    conn.execute("UPDATE schedules SET lease_owner = 'other' WHERE seq = ?", (taken,))
-again = rounds.run_round([Finished(c, Outcome(False, 200, None, c.input)) for c in claimed], 8)
+taken = [_seq(claimed[0]), _seq(claimed[1])]
+with database.write() as conn:  # another engine took these two over meanwhile
+    for seq in taken:
+        conn.execute("UPDATE schedules SET lease_owner = 'other' WHERE seq = ?", (seq,))
+# The second raised (its update is a row's own); the others a success (the batched one).
+finished = [
+    Finished(c, Outcome(n == 1, None if n == 1 else 200, "boom" if n == 1 else None, c.input))
+    for n, c in enumerate(claimed)
+]
+again = rounds.run_round(finished, 8)
 print(json.dumps({"taken": taken, "claimed": len(claimed), "again": len(again)}))
 """
 
 
 def test_an_outcome_whose_lease_another_engine_took_is_not_recorded(tmp_path: Path) -> None:
-    """As the product's `_held_rows`: the batched success update asks for this engine's
-    lease, so a run another engine took keeps that engine's lease and its RUNNING, and is
-    not claimed again while that engine holds it."""
+    """As the product's `_held_rows`: the batched success update and a failure's update
+    ask for this engine's lease, so a run another engine took keeps that engine's lease
+    and its RUNNING, and is not claimed again while that engine holds it."""
     result = _run(_LEASE_LOST, tmp_path)
     assert result["claimed"] == 8
     assert result["again"] == 0
     with sqlite3.connect(tmp_path / "design.db") as conn:
-        taken = conn.execute(
-            "SELECT status, lease_owner, finished_at FROM schedules WHERE seq = ?",
-            (result["taken"],),
-        ).fetchone()
+        taken = [
+            conn.execute(
+                "SELECT status, lease_owner, finished_at, error FROM schedules WHERE seq = ?",
+                (seq,),
+            ).fetchone()
+            for seq in result["taken"]
+        ]
         ended = conn.execute(
             "SELECT count(*), min(status), max(status) FROM runs WHERE status != 'RUNNING'"
         ).fetchone()
-    assert taken == ("RUNNING", "other", None)
-    assert ended == (7, "SUCCEEDED", "SUCCEEDED")  # the seven it held
+    # Neither the success nor the failure is written over the other engine's lease.
+    assert taken == [("RUNNING", "other", None, None)] * 2
+    assert ended == (6, "SUCCEEDED", "SUCCEEDED")  # the six it held
 
 
 _RETRY_AND_RELEASE = """
@@ -259,8 +269,10 @@ def test_a_released_run_is_claimed_again_at_once_and_a_retry_at_its_due_time(
     assert result["later"] == [[failed, 2]]
     with sqlite3.connect(tmp_path / "design.db") as conn:
         runs = conn.execute("SELECT status, attempts FROM runs ORDER BY status").fetchall()
+        errors = [row[0] for row in conn.execute("SELECT error FROM schedules")]
         unfinished = _leaf_cells(conn, "schedules_unfinished")
     assert runs == [("SUCCEEDED", 2), ("SUCCEEDED", 2)]
+    assert errors == [None, None]  # the retry's failure is not kept on its success
     assert unfinished == 0
 
 
@@ -285,6 +297,8 @@ for n in range(count):
     ))
 runtime.engine.database.close()
 database = copy_product_schedules(temp / "product.db", temp / "design.db")
+with database.write() as conn:  # two of those due now outlive their run
+    conn.execute("UPDATE schedules SET delete_after = 0 WHERE task_id IN ('t-1', 't-3')")
 print(json.dumps(design_bookkeeping(database, to_epoch(due) + 1, 8)))
 """
 
@@ -294,15 +308,19 @@ def test_a_schedule_gone_by_its_run_takes_its_labels_with_it_and_the_others_keep
 ) -> None:
     """Labels are the product's table, copied with the schedules: a run that leaves its
     schedule gone deletes them (a trigger, as the product's delete does), and a schedule
-    due later keeps its own."""
+    due later, or one that outlives its run, keeps its own."""
     result = _run(_LABELLED, tmp_path, 20)
     assert result["runs"] == 10
     with sqlite3.connect(tmp_path / "design.db") as conn:
         kept = {row[0] for row in conn.execute(f"SELECT id FROM schedules WHERE {LIVE}")}
+        ran_and_kept = conn.execute(
+            f"SELECT count(*) FROM schedules WHERE {LIVE} AND status = 'SUCCEEDED'"
+        ).fetchone()[0]
         labelled = conn.execute(
             "SELECT schedule_id, count(*) FROM schedule_labels GROUP BY schedule_id"
         ).fetchall()
-    assert len(kept) == 10
+    assert len(kept) == 12
+    assert ran_and_kept == 2
     assert dict(labelled) == dict.fromkeys(kept, 2)
 
 
@@ -351,3 +369,59 @@ def test_on_a_file_in_use_both_sides_run_the_burst_once_and_leave_the_rest(
     assert first == 301  # the schedules' seq goes on after the earlier runs' inputs
     product, design = pages
     assert sum(design.values()) < sum(product.values()) / 2
+
+
+_TRACED = """
+import json, os, sys
+from pathlib import Path
+temp = Path(sys.argv[1])
+os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
+from bench.rounds_design import DesignRounds, copy_product_schedules
+from bench.rounds_profile import _ready_runtime
+from scheduler_api.backends.local.store.outcomes import Finished, Outcome
+from scheduler_api.domain.clock import to_epoch
+runtime = _ready_runtime(temp, "product", 20)
+database = copy_product_schedules(temp / "product.db", temp / "design.db")
+rounds_run = DesignRounds(database, to_epoch(runtime.engine.store.clock()))
+statements = []
+database.connection().set_trace_callback(statements.append)
+finished, heartbeat = [], True
+while claimed := rounds_run.run_round(finished, 8, heartbeat):
+    finished = [Finished(c, Outcome(False, 200, None, c.input)) for c in claimed]
+    heartbeat = False
+rounds, current = [], None
+for sql in statements:
+    if sql.startswith("BEGIN"):
+        current = []
+    elif sql == "COMMIT":
+        rounds.append(current)
+    elif current is not None:
+        current.append(" ".join(sql.split()))
+print(json.dumps(rounds))
+"""
+
+# What every round of the product's loop asks (engine/loop.py `run_round`, store/rounds.py):
+# the prototype's stand-in for each, by the start of its text.
+EVERY_ROUND = {
+    "the engine's own row (a heartbeat, or made sure of)": ("INSERT INTO engines", "INSERT OR"),
+    "dead engines": ("SELECT owner FROM engines",),
+    "claims of recurring fires and run-nows (executions)": ("SELECT id FROM executions",),
+    "recurring fires due": ("SELECT seq FROM schedules WHERE next_fire_at",),
+    "claims of one-time runs": ("SELECT s.seq",),
+}
+
+
+def test_every_round_pays_each_step_of_the_products_round(tmp_path: Path) -> None:
+    """The figure is only the design's if every round does each step the product's does:
+    a step dropped here would lower it with every other test still passing."""
+    rounds: list[list[str]] = _run(_TRACED, tmp_path)
+    assert len(rounds) == 4  # 20 runs at 8 a round: three that claim, one that records
+    for n, statements in enumerate(rounds):
+        for step, starts in EVERY_ROUND.items():
+            assert any(sql.startswith(starts) for sql in statements), (n, step)
+    recorded = [any(sql.startswith("UPDATE schedules SET status =") for sql in r) for r in rounds]
+    leased = [
+        any(sql.startswith("UPDATE schedules SET lease_owner =") for sql in r) for r in rounds
+    ]
+    assert recorded == [False, True, True, True]
+    assert leased == [True, True, True, False]

@@ -41,6 +41,10 @@ def test_the_rounds_profile_times_each_step_and_maps_the_pages_they_wrote() -> N
     assert float(figures["design_us_per_run_in_floors"]) > 0
     assert figures["target_in_floors"] == 2.65  # 50 µs at the issue's 53,000 jobs/s
     assert figures["design_within_target_in_floors"] in ("yes", "no")
+    lowest, highest = (
+        float(figures[f"design_ratio_to_product_{end}"]) for end in ("lowest", "highest")
+    )
+    assert 0 < lowest <= float(figures["design_ratio_to_product"]) <= highest
     # And as the product's share in the same pairs, on the host as the issue measured it.
     assert figures["design_us_per_run_at_filing"] == round(
         float(figures["design_ratio_to_product"]) * 146, 1
