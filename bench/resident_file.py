@@ -89,18 +89,22 @@ def copy_of(file: ResidentFile, db: Path) -> Path:
     return db
 
 
-def counts(db: Path, now: float) -> dict[str, Any]:
+def counts(
+    db: Path, now: float, runs_from: str = "executions", schedules_from: str = "schedules"
+) -> dict[str, Any]:
     """What the rounds left: schedules whose run succeeded (`ran`), and whether each ran
     once (`runs`, the execution rows; `most_attempts`); schedules left (`left`), and of
-    those any due by `now` (`left_due`: there should be none)."""
+    those any due by `now` (`left_due`: there should be none). `runs_from` and
+    `schedules_from` are where a file of another layout keeps them (a table or a
+    subquery: bench/rounds_design.py's)."""
     with sqlite3.connect(db) as conn:
         ran, runs, most_attempts = conn.execute(
-            "SELECT count(DISTINCT schedule_id) FILTER (WHERE status = 'SUCCEEDED'),"
-            " count(*), max(attempts) FROM executions"
+            "SELECT count(DISTINCT schedule_id) FILTER (WHERE status = 'SUCCEEDED'),"  # noqa: S608
+            f" count(*), max(attempts) FROM {runs_from}"
         ).fetchone()
         left, left_due = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE next_fire_at IS NULL OR next_fire_at <= ?)"
-            " FROM schedules",
+            "SELECT count(*), count(*) FILTER (WHERE next_fire_at IS NULL OR next_fire_at <= ?)"  # noqa: S608
+            f" FROM {schedules_from}",
             (now,),
         ).fetchone()
     return {

@@ -51,6 +51,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.resident_file import counts
 from scheduler_api.backends.local.store.claims import Claimed
 from scheduler_api.backends.local.store.database import Database
 from scheduler_api.backends.local.store.outcomes import (
@@ -371,23 +372,12 @@ def design_counts(db: Path, now: float) -> dict[str, Any]:
     """bench/resident_file.py's `counts` for the design's file, read as its readers would:
     the runs from the `runs` view (a pending one has not run), and the schedules left
     those not gone."""
-    with sqlite3.connect(db) as conn:
-        ran, runs, most_attempts = conn.execute(
-            "SELECT count(DISTINCT schedule_id) FILTER (WHERE status = 'SUCCEEDED'),"
-            " count(*), max(attempts) FROM runs WHERE status != 'PENDING'"
-        ).fetchone()
-        left, left_due = conn.execute(
-            "SELECT count(*), count(*) FILTER (WHERE next_fire_at IS NULL OR next_fire_at <= ?)"  # noqa: S608
-            f" FROM schedules WHERE {LIVE}",
-            (now,),
-        ).fetchone()
-    return {
-        "ran": ran,
-        "runs": runs,
-        "most_attempts": most_attempts,
-        "left": left,
-        "left_due": left_due,
-    }
+    return counts(
+        db,
+        now,
+        runs_from="(SELECT * FROM runs WHERE status != 'PENDING')",
+        schedules_from=f"(SELECT * FROM schedules WHERE {LIVE})",  # noqa: S608
+    )
 
 
 def design_bookkeeping(database: Database, now: float, claims: int) -> dict[str, float | int]:

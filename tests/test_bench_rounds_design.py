@@ -177,7 +177,9 @@ def test_a_schedule_that_outlives_its_run_stays_listed(tmp_path: Path) -> None:
     assert listed == dict.fromkeys(LISTING_INDEXES, 10)
 
 
-_LEASE_LOST = """
+# A scenario's start: `count` one-time schedules due, made by the product, copied to the
+# design's file, and the design's rounds on it (`rounds`).
+_ROUNDS = """
 import json, os, sys
 from pathlib import Path
 temp = Path(sys.argv[1])
@@ -186,9 +188,14 @@ from bench.rounds_design import DesignRounds, _seq, copy_product_schedules
 from bench.rounds_profile import _ready_runtime
 from scheduler_api.backends.local.store.outcomes import Finished, Outcome
 from scheduler_api.domain.clock import to_epoch
-runtime = _ready_runtime(temp, "product", 8)
+count = int(sys.argv[2])
+runtime = _ready_runtime(temp, "product", count)
 database = copy_product_schedules(temp / "product.db", temp / "design.db")
 rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()))
+"""
+_LEASE_LOST = (
+    _ROUNDS
+    + """
 claimed = rounds.run_round([], 8)
 taken = [_seq(claimed[0]), _seq(claimed[1])]
 with database.write() as conn:  # another engine took these two over meanwhile
@@ -202,13 +209,14 @@ finished = [
 again = rounds.run_round(finished, 8)
 print(json.dumps({"taken": taken, "claimed": len(claimed), "again": len(again)}))
 """
+)
 
 
 def test_an_outcome_whose_lease_another_engine_took_is_not_recorded(tmp_path: Path) -> None:
     """As the product's `_held_rows`: the batched success update and a failure's update
     ask for this engine's lease, so a run another engine took keeps that engine's lease
     and its RUNNING, and is not claimed again while that engine holds it."""
-    result = _run(_LEASE_LOST, tmp_path)
+    result = _run(_LEASE_LOST, tmp_path, 8)
     assert result["claimed"] == 8
     assert result["again"] == 0
     with sqlite3.connect(tmp_path / "design.db") as conn:
@@ -227,18 +235,9 @@ def test_an_outcome_whose_lease_another_engine_took_is_not_recorded(tmp_path: Pa
     assert ended == (6, "SUCCEEDED", "SUCCEEDED")  # the six it held
 
 
-_RETRY_AND_RELEASE = """
-import json, os, sys
-from pathlib import Path
-temp = Path(sys.argv[1])
-os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
-from bench.rounds_design import DesignRounds, _seq, copy_product_schedules
-from bench.rounds_profile import _ready_runtime
-from scheduler_api.backends.local.store.outcomes import Finished, Outcome
-from scheduler_api.domain.clock import to_epoch
-runtime = _ready_runtime(temp, "product", 2)
-database = copy_product_schedules(temp / "product.db", temp / "design.db")
-rounds = DesignRounds(database, to_epoch(runtime.engine.store.clock()))
+_RETRY_AND_RELEASE = (
+    _ROUNDS
+    + """
 first = rounds.run_round([], 8)
 failed, released = first
 # One raised (a retry, due later); the other's engine stopped and released it, as the
@@ -255,6 +254,7 @@ print(json.dumps({
     "later": [[_seq(c), c.attempt] for c in later],
 }))
 """
+)
 
 
 def test_a_released_run_is_claimed_again_at_once_and_a_retry_at_its_due_time(
@@ -263,7 +263,7 @@ def test_a_released_run_is_claimed_again_at_once_and_a_retry_at_its_due_time(
     """The claim reads the runs not over (`UNFINISHED`), whatever their status: a RUNNING
     one released at a shutdown is claimed by the next round, and a retry stays in that
     index at its new due time, claimed then, its attempt counted."""
-    result = _run(_RETRY_AND_RELEASE, tmp_path)
+    result = _run(_RETRY_AND_RELEASE, tmp_path, 2)
     failed, released = result["first"]
     assert result["now"] == [[released, 2]]
     assert result["later"] == [[failed, 2]]
@@ -371,34 +371,26 @@ def test_on_a_file_in_use_both_sides_run_the_burst_once_and_leave_the_rest(
     assert sum(design.values()) < sum(product.values()) / 2
 
 
-_TRACED = """
-import json, os, sys
-from pathlib import Path
-temp = Path(sys.argv[1])
-os.environ["LEDGER_DB_PATH"] = str(temp / "ledger.db")
-from bench.rounds_design import DesignRounds, copy_product_schedules
-from bench.rounds_profile import _ready_runtime
-from scheduler_api.backends.local.store.outcomes import Finished, Outcome
-from scheduler_api.domain.clock import to_epoch
-runtime = _ready_runtime(temp, "product", 20)
-database = copy_product_schedules(temp / "product.db", temp / "design.db")
-rounds_run = DesignRounds(database, to_epoch(runtime.engine.store.clock()))
+_TRACED = (
+    _ROUNDS
+    + """
 statements = []
 database.connection().set_trace_callback(statements.append)
 finished, heartbeat = [], True
-while claimed := rounds_run.run_round(finished, 8, heartbeat):
+while claimed := rounds.run_round(finished, 8, heartbeat):
     finished = [Finished(c, Outcome(False, 200, None, c.input)) for c in claimed]
     heartbeat = False
-rounds, current = [], None
+traced, current = [], None
 for sql in statements:
     if sql.startswith("BEGIN"):
         current = []
     elif sql == "COMMIT":
-        rounds.append(current)
+        traced.append(current)
     elif current is not None:
         current.append(" ".join(sql.split()))
-print(json.dumps(rounds))
+print(json.dumps(traced))
 """
+)
 
 # What every round of the product's loop asks (engine/loop.py `run_round`, store/rounds.py):
 # the prototype's stand-in for each, by the start of its text.
@@ -414,7 +406,7 @@ EVERY_ROUND = {
 def test_every_round_pays_each_step_of_the_products_round(tmp_path: Path) -> None:
     """The figure is only the design's if every round does each step the product's does:
     a step dropped here would lower it with every other test still passing."""
-    rounds: list[list[str]] = _run(_TRACED, tmp_path)
+    rounds: list[list[str]] = _run(_TRACED, tmp_path, 20)
     assert len(rounds) == 4  # 20 runs at 8 a round: three that claim, one that records
     for n, statements in enumerate(rounds):
         for step, starts in EVERY_ROUND.items():
